@@ -1,0 +1,162 @@
+"""Closed forms and approximations from queueing theory, for instant estimates and for tests.
+
+Notation: arrival rate ``lam`` (per second), mean service time ``mean`` (seconds), ``c``
+servers, ``K`` places in all (servers + waiting room), ``scv`` squared coefficients of
+variation. Times are seconds; ``W`` is the response time (wait + service) of *accepted*
+requests, ``Wq`` the wait, ``L``/``Lq`` the time-average numbers in system / waiting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.distspec import Exponential, mean_of
+from sim.model import UNBOUNDED, ConstantArrivals, Model, PoissonArrivals
+
+
+def erlang_b(c: int, a: float) -> float:
+    """Blocking probability of M/G/c/c with offered load ``a`` = lam x mean (Erlangs)."""
+    if c < 0 or a < 0:
+        raise ValueError("erlang_b needs c >= 0 and a >= 0")
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    return b
+
+
+def erlang_c(c: int, a: float) -> float:
+    """Probability that an arrival waits in M/M/c (needs a < c)."""
+    if a >= c:
+        raise ValueError(f"erlang_c needs a < c (offered load {a:g} >= {c} servers)")
+    b = erlang_b(c, a)
+    return b / (1 - (a / c) * (1 - b))
+
+
+@dataclass(frozen=True)
+class QueueMetrics:
+    """Steady-state figures of one station."""
+
+    rejection: float
+    W: float
+    Wq: float
+    L: float
+    Lq: float
+    utilization: float
+    throughput: float
+
+
+def mmc(lam: float, mean: float, c: int) -> QueueMetrics:
+    """M/M/c with an unbounded queue (Erlang C)."""
+    a = lam * mean
+    wait_probability = erlang_c(c, a)
+    wq = wait_probability * mean / (c - a)
+    return QueueMetrics(0.0, wq + mean, wq, lam * (wq + mean), lam * wq, a / c, lam)
+
+
+def mmck(lam: float, mean: float, c: int, k: int) -> QueueMetrics:
+    """M/M/c/K: ``c`` servers and ``k`` places in all (k >= c); arrivals finding k are lost."""
+    if k < c:
+        raise ValueError("mmck needs k >= c")
+    a = lam * mean
+    n = np.arange(k + 1)
+    log_terms = np.empty(k + 1)
+    log_terms[0] = 0.0
+    for i in range(1, k + 1):
+        log_terms[i] = log_terms[i - 1] + math.log(a) - math.log(min(i, c)) if a > 0 else -np.inf
+    p = np.exp(log_terms - log_terms.max())
+    p /= p.sum()
+    blocking = float(p[k])
+    big_l = float((n * p).sum())
+    lq = float((np.maximum(n - c, 0) * p).sum())
+    accepted = lam * (1 - blocking)
+    w = big_l / accepted if accepted else math.nan
+    wq = lq / accepted if accepted else math.nan
+    return QueueMetrics(blocking, w, wq, big_l, lq, accepted * mean / c, accepted)
+
+
+def mg1(lam: float, mean: float, scv: float) -> QueueMetrics:
+    """M/G/1 by Pollaczek-Khinchine: Wq = rho x mean x (1 + scv) / (2 (1 - rho))."""
+    rho = lam * mean
+    if rho >= 1:
+        raise ValueError(f"mg1 needs rho < 1 (got {rho:g})")
+    wq = rho * mean * (1 + scv) / (2 * (1 - rho))
+    return QueueMetrics(0.0, wq + mean, wq, lam * (wq + mean), lam * wq, rho, lam)
+
+
+def allen_cunneen(
+    lam: float, mean: float, c: int, scv_arrival: float, scv_service: float
+) -> QueueMetrics:
+    """G/G/c approximation: the M/M/c wait scaled by (ca^2 + cs^2) / 2."""
+    base = mmc(lam, mean, c)
+    wq = base.Wq * (scv_arrival + scv_service) / 2
+    return QueueMetrics(0.0, wq + mean, wq, lam * (wq + mean), lam * wq, base.utilization, lam)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An instant prediction for a single-service open model."""
+
+    metrics: dict[str, float]
+    exact: bool
+    method: str
+    notes: list[str] = field(default_factory=list)
+
+
+def estimate(model: Model) -> Estimate:
+    """Closed-form (``exact=True``) or approximate prediction for the model's entry service.
+
+    Replicas are treated as independent stations each receiving ``1/replicas`` of the
+    load; with more than one replica under round robin that is an approximation.
+    """
+    service = model.services[model.entry]
+    arrivals = model.workload.arrivals
+    replicas, c = service.replicas, service.workers
+    lam = arrivals.rate / replicas
+    mean, scv = mean_of(service.work), service.work.scv
+    poisson = isinstance(arrivals, PoissonArrivals) and replicas == 1
+    scv_arrival = 0.0 if isinstance(arrivals, ConstantArrivals) else 1.0 / replicas
+    notes = []
+    if len(model.services) > 1:
+        notes.append("only the entry service is estimated")
+    exponential = isinstance(service.work, Exponential)
+    if service.queue == UNBOUNDED:
+        if lam * mean >= c:
+            raise ValueError(f"offered load {lam * mean:g} >= {c} workers: no steady state")
+        if poisson and exponential:
+            q, exact, method = mmc(lam, mean, c), True, "M/M/c (Erlang C)"
+        elif poisson and c == 1:
+            q, exact, method = mg1(lam, mean, scv), True, "M/G/1 (Pollaczek-Khinchine)"
+        else:
+            q, exact, method = allen_cunneen(lam, mean, c, scv_arrival, scv), False, "Allen-Cunneen"
+    else:
+        k = c + int(service.queue)
+        if service.queue == 0 and poisson:
+            q, exact, method = mmck(lam, mean, c, c), True, "M/G/c/c (Erlang B)"
+        else:
+            q = mmck(lam, mean, c, k)
+            exact = poisson and exponential
+            method = "M/M/c/K" if exact else "M/M/c/K with the same means (approximation)"
+    metrics = {
+        "offered_rate": arrivals.rate,
+        "throughput": q.throughput * replicas,
+        "rejection_rate": q.rejection,
+        "rejected_queue_full": q.rejection,
+        "latency_mean": q.W,
+        "queue_wait_mean": q.Wq,
+        "queue_depth_mean": q.Lq * replicas,
+        "in_system_mean": q.L * replicas,
+        "utilization": q.utilization,
+    }
+    return Estimate(metrics, exact, method, notes)
+
+
+def offered_load(model: Model) -> dict[str, float]:
+    """Offered load per service as a fraction of its capacity (lam x mean / workers)."""
+    rate = model.workload.arrivals.rate
+    loads = {name: 0.0 for name in model.services}
+    entry = model.services[model.entry]
+    loads[model.entry] = rate / entry.capacity if entry.capacity else math.inf
+    return loads

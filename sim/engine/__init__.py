@@ -1,0 +1,1 @@
+"""SimPy plumbing: wires the model's services, workload and policies to simulated time."""

@@ -1,0 +1,298 @@
+"""The capacity-model schema: one source of truth for names, defaults, units and validation.
+
+A model is YAML (or a dict) describing a workload and a set of services::
+
+    name: checkout-api
+    horizon: 2000
+    warmup: 100
+    replications: 8
+    seed: 7
+    workload:
+      arrivals: {process: poisson, rate: 90}
+    services:
+      api: {replicas: 1, workers: 10, queue: 20, work: {distribution: exponential, mean: 0.1}}
+
+Load it with :func:`load` (a path) or :func:`from_dict`; every problem is reported as a
+:class:`ModelError` whose lines read ``dotted.path: message``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from sim.distspec import (
+    Constant,
+    Distribution,
+    DistributionSpec,
+    Empirical,
+    Exponential,
+    Gamma,
+    Lognormal,
+    Mixture,
+    Uniform,
+    mean_of,
+)
+from sim.schema_base import Duration, PositiveDuration, Strict, error_lines, tagged_union
+
+__all__ = [
+    "Constant",
+    "Distribution",
+    "DistributionSpec",
+    "Empirical",
+    "Exponential",
+    "Gamma",
+    "Lognormal",
+    "Mixture",
+    "Model",
+    "ModelError",
+    "Service",
+    "Uniform",
+    "UnstableError",
+    "Workload",
+    "apply_overrides",
+    "from_dict",
+    "json_schema",
+    "load",
+    "mean_of",
+]
+
+UNBOUNDED = "unbounded"
+
+
+class ModelError(ValueError):
+    """A capacity model that cannot be used, with one ``path: message`` line per problem."""
+
+    def __init__(self, lines: list[str] | str, source: str | None = None) -> None:
+        self.lines = [lines] if isinstance(lines, str) else list(lines)
+        self.source = source
+        # args carry the parts, so copies made by SimPy or by pickling rebuild the same error
+        super().__init__(self.lines, source)
+
+    def __str__(self) -> str:
+        prefix = f"{self.source}: " if self.source else ""
+        return "\n".join(prefix + line for line in self.lines)
+
+
+class UnstableError(ModelError):
+    """Offered load exceeds capacity where nothing bounds the queue: no steady state exists."""
+
+
+# --- workload ---------------------------------------------------------------------------
+
+
+class PoissonArrivals(Strict):
+    """Open-loop Poisson arrivals: independent, exponential gaps with mean 1/rate."""
+
+    process: Literal["poisson"] = "poisson"
+    rate: float = Field(gt=0, description="requests per second")
+
+
+class ConstantArrivals(Strict):
+    """Open-loop arrivals at exactly 1/rate seconds apart (a load generator's fixed pacing)."""
+
+    process: Literal["constant"] = "constant"
+    rate: float = Field(gt=0, description="requests per second")
+
+
+Arrivals = tagged_union("process", PoissonArrivals, ConstantArrivals)
+ArrivalSpec = PoissonArrivals | ConstantArrivals
+
+
+class Workload(Strict):
+    """What the clients send, and to which service."""
+
+    arrivals: Arrivals = Field(description="the arrival process")
+    target: str | None = Field(
+        None, description="service that receives arrivals; default the first"
+    )
+
+
+# --- services ---------------------------------------------------------------------------
+
+
+def _queue_size(value: Any) -> Any:
+    if value == UNBOUNDED or value is None:
+        return UNBOUNDED
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, float) and value.is_integer() and value >= 0:
+            return int(value)
+        raise PydanticCustomError("queue_size", "must be a whole number >= 0, or 'unbounded'")
+    return value
+
+
+QueueSize = Annotated[int | Literal["unbounded"], BeforeValidator(_queue_size)]
+
+
+class Service(Strict):
+    """A pool of identical replicas, each with its own workers and bounded waiting room."""
+
+    replicas: int = Field(1, ge=1, description="identical instances behind a balancer")
+    workers: int = Field(1, ge=1, description="requests served at once per replica (threads)")
+    queue: QueueSize = Field(
+        100,
+        description=(
+            "waiting room per replica; an arrival finding workers and queue full is rejected "
+            "(queue_full). 0 = no waiting room; 'unbounded' = no limit (stable loads only). "
+            "Default 100, Tomcat's acceptCount."
+        ),
+    )
+    work: Distribution = Field(description="own service time per request, seconds")
+
+    @property
+    def queue_limit(self) -> float:
+        """Waiting places per replica as a number (infinity when unbounded)."""
+        return math.inf if self.queue == UNBOUNDED else float(self.queue)
+
+    @property
+    def capacity(self) -> float:
+        """Completions per second the service can sustain: replicas x workers / mean work."""
+        mean = mean_of(self.work)
+        return math.inf if mean == 0 else self.replicas * self.workers / mean
+
+
+# --- the model --------------------------------------------------------------------------
+
+
+class Model(Strict):
+    """A whole capacity model: run settings, the workload and the services."""
+
+    name: str = Field("model", description="shown in reports")
+    horizon: PositiveDuration = Field(description="simulated seconds per replication")
+    warmup: Duration = Field(0.0, description="seconds discarded at the start of each replication")
+    replications: int = Field(8, ge=1, description="independent runs; CIs need at least 2")
+    seed: int = Field(0, ge=0, description="master seed: same seed, same result")
+    timeseries_bin: PositiveDuration | None = Field(
+        None, description="width of time-series bins, seconds; default horizon / 100"
+    )
+    workload: Workload
+    services: dict[str, Service] = Field(min_length=1, description="services by name")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Model:
+        if self.warmup >= self.horizon:
+            raise PydanticCustomError(
+                "warmup",
+                "must be shorter than horizon ({horizon}s)",
+                {"path": "warmup", "horizon": f"{self.horizon:g}"},
+            )
+        target = self.workload.target
+        if target is not None and target not in self.services:
+            raise PydanticCustomError(
+                "target",
+                "'{target}' is not a service; services: {names}",
+                {"path": "workload.target", "target": target, "names": ", ".join(self.services)},
+            )
+        return self
+
+    @property
+    def entry(self) -> str:
+        """Name of the service that receives the workload's arrivals."""
+        return self.workload.target or next(iter(self.services))
+
+    @property
+    def bin_width(self) -> float:
+        """Width of the time-series bins in seconds."""
+        return self.timeseries_bin or self.horizon / 100
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+def from_dict(data: Mapping[str, Any], source: str | None = None) -> Model:
+    """Validate a model given as plain data; raise ModelError with every problem found."""
+    if not isinstance(data, Mapping):
+        raise ModelError(["(top level): a model must be a mapping of keys to values"], source)
+    try:
+        return Model.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ModelError(error_lines(exc), source) from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a model file as plain data, turning YAML syntax errors into ModelError."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ModelError([f"cannot read the file: {exc.strerror}"], str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ModelError([f"{where}not valid YAML: {problem}"], str(path)) from None
+    if not isinstance(data, dict):
+        raise ModelError(["(top level): a model must be a mapping of keys to values"], str(path))
+    return data
+
+
+def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Model:
+    """Load and validate a model file, applying ``{"dotted.path": value}`` overrides first."""
+    data = read_yaml(path)
+    if overrides:
+        data = apply_overrides(data, overrides, source=str(path))
+    return from_dict(data, source=str(path))
+
+
+def apply_overrides(
+    data: Mapping[str, Any], overrides: Mapping[str, Any], source: str | None = None
+) -> dict[str, Any]:
+    """Return a copy of ``data`` with each ``dotted.path`` set to its value.
+
+    List items are addressed by index (``workload.classes.0.weight``). Missing mappings on
+    the way are created, so the schema, not this function, judges whether a path exists.
+    """
+    result = copy.deepcopy(dict(data))
+    for path, value in overrides.items():
+        keys = path.split(".")
+        node: Any = result
+        for depth, key in enumerate(keys):
+            last = depth == len(keys) - 1
+            where = ".".join(keys[: depth + 1])
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise ModelError([f"{where}: no list item {key} here"], source)
+                if last:
+                    node[int(key)] = value
+                else:
+                    node = node[int(key)]
+            elif isinstance(node, dict):
+                if last:
+                    node[key] = value
+                else:
+                    if not isinstance(node.get(key), dict | list):
+                        node[key] = {}
+                    node = node[key]
+            else:
+                raise ModelError([f"{where}: cannot set a key inside a plain value"], source)
+    return result
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split a ``--set PATH=VALUE`` argument; the value is read as YAML (12, 0.5, "2s", {...})."""
+    path, sep, raw = text.partition("=")
+    if not sep or not path.strip():
+        raise ModelError([f"--set {text}: expected PATH=VALUE, e.g. services.api.workers=12"])
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return path.strip(), value
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the model file, for editors that validate YAML as you type."""
+    schema = Model.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "queuefull capacity model"
+    return json.loads(json.dumps(schema))

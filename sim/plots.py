@@ -1,0 +1,59 @@
+"""Matplotlib figures shared by the CLI, the app and notebooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files, not windows: the CLI and CI have no screen
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.results import Results
+
+
+def _band(ax: plt.Axes, frame: pd.DataFrame, column: str, label: str) -> None:
+    """Mean across replications with the min-max envelope as a shaded band."""
+    grouped = frame.groupby("time")[column]
+    mean = grouped.mean()
+    ax.plot(mean.index, mean.to_numpy(), label=label, linewidth=1.4)
+    ax.fill_between(mean.index, grouped.min().to_numpy(), grouped.max().to_numpy(), alpha=0.2)
+
+
+def timeseries_figure(results: Results, services: list[str] | None = None) -> Figure:
+    """Queue depth, p99 latency and rejections over time, one line per service.
+
+    The shaded band spans the replications; the warm-up is greyed out.
+    """
+    frame = results.timeseries
+    names = services or list(results.model.services)
+    fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True, constrained_layout=True)
+    panels = [
+        ("queue_depth", "queue depth (requests waiting)"),
+        ("latency_p99", "p99 latency (s)"),
+        ("rejections", "rejections (per s)"),
+    ]
+    for ax, (column, title) in zip(axes, panels, strict=True):
+        for name in names:
+            _band(ax, frame[frame.service == name], column, name)
+        ax.set_ylabel(title)
+        if results.model.warmup > 0:
+            ax.axvspan(0, results.model.warmup, color="0.85", zorder=0)
+        ax.grid(alpha=0.3)
+    axes[0].legend(loc="upper left", fontsize="small")
+    axes[0].set_title(f"{results.model.name}: {results.replications} replications (grey: warm-up)")
+    axes[-1].set_xlabel("simulated time (s)")
+    return fig
+
+
+def save_timeseries(results: Results, path: str | Path) -> Path:
+    """Write :func:`timeseries_figure` as a PNG and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = timeseries_figure(results)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,161 @@
+"""Results of a run: tidy summary, per-replication values and time series, with JSON round trip."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import outcomes
+from sim.engine.replication import ReplicationOutput
+from sim.model import Model, from_dict
+from sim.stats import CONFIDENCE, t_interval
+
+UNITS: dict[str, str] = {
+    "offered_rate": "req/s",
+    "throughput": "req/s",
+    "rejection_rate": "fraction",
+    **{f"rejected_{reason}": "fraction" for reason in outcomes.REJECTIONS},
+    "latency_mean": "s",
+    "latency_p50": "s",
+    "latency_p90": "s",
+    "latency_p99": "s",
+    "latency_p999": "s",
+    "queue_wait_mean": "s",
+    "queue_depth_mean": "requests",
+    "queue_depth_max": "requests",
+    "in_system_mean": "requests",
+    "utilization": "fraction",
+    "in_flight_end": "requests",
+    "arrivals": "requests",
+    "completed": "requests",
+    "rejected": "requests",
+}
+"""Every summary metric, in report order, with its unit."""
+
+SUMMARY_COLUMNS = ["service", "metric", "mean", "ci_low", "ci_high", "unit"]
+
+
+@dataclass
+class Results:
+    """What ``sim.run`` returns: tables an analyst, the app and CI all read the same way.
+
+    ``summary``: one row per service x metric with the mean over replications and its 95 %
+    Student-t interval; ``service`` is a service name or ``all`` (end to end).
+    ``per_replication``: the value each replication measured (``replication, service, metric,
+    value``). ``timeseries``: one row per replication x service x time bin.
+    """
+
+    model: Model
+    replications: int
+    seed: int
+    summary: pd.DataFrame
+    per_replication: pd.DataFrame
+    timeseries: pd.DataFrame = field(repr=False)
+
+    @classmethod
+    def from_outputs(cls, model: Model, seed: int, outputs: list[ReplicationOutput]) -> Results:
+        """Summarise replication outputs into tables."""
+        rows = [
+            (out.replication, service, metric, value)
+            for out in outputs
+            for service, metrics in out.metrics.items()
+            for metric, value in metrics.items()
+        ]
+        per_rep = pd.DataFrame(rows, columns=["replication", "service", "metric", "value"])
+        frames = []
+        for out in outputs:
+            for service, series in out.timeseries.items():
+                frame = pd.DataFrame(series)
+                frame.insert(0, "service", service)
+                frame.insert(0, "replication", out.replication)
+                frames.append(frame)
+        timeseries = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return cls(model, len(outputs), seed, summarise(per_rep), per_rep, timeseries)
+
+    def get(self, metric: str, service: str = "all") -> float:
+        """The mean of one metric (end to end unless a service is named)."""
+        return float(self.row(metric, service)["mean"])
+
+    def row(self, metric: str, service: str = "all") -> pd.Series:
+        """The summary row of one metric: mean, ci_low, ci_high, unit."""
+        match = self.summary[(self.summary.service == service) & (self.summary.metric == metric)]
+        if match.empty:
+            raise KeyError(f"no metric {metric!r} for service {service!r}")
+        return match.iloc[0]
+
+    def values(self, metric: str, service: str = "all") -> np.ndarray:
+        """The per-replication values of one metric, in replication order."""
+        frame = self.per_replication
+        chosen = frame[(frame.service == service) & (frame.metric == metric)]
+        return chosen.sort_values("replication")["value"].to_numpy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: ``model``, ``replications``, ``seed``, ``summary`` and the raw tables."""
+        return {
+            "model": self.model.model_dump(mode="json", exclude_none=True),
+            "replications": self.replications,
+            "seed": self.seed,
+            "confidence": CONFIDENCE,
+            "summary": _records(self.summary),
+            "per_replication": _records(self.per_replication),
+            "timeseries": _records(self.timeseries),
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """JSON text of :meth:`to_dict`; also written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | Path) -> Results:
+        """Read results written by :meth:`to_json` (JSON text or a file path)."""
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            text = Path(source).read_text()
+        data = json.loads(text)
+        model = from_dict(data["model"])
+        return cls(
+            model=model,
+            replications=int(data["replications"]),
+            seed=int(data["seed"]),
+            summary=_frame(data["summary"], SUMMARY_COLUMNS),
+            per_replication=_frame(
+                data.get("per_replication", []), ["replication", "service", "metric", "value"]
+            ),
+            timeseries=pd.DataFrame.from_records(data.get("timeseries", [])),
+        )
+
+
+def summarise(per_rep: pd.DataFrame) -> pd.DataFrame:
+    """Mean and CI per service x metric, services in model order, metrics in report order."""
+    rows = []
+    services = list(dict.fromkeys(per_rep["service"]))
+    for service in services:
+        of_service = per_rep[per_rep.service == service]
+        for metric, unit in UNITS.items():
+            values = of_service.loc[of_service.metric == metric, "value"].to_numpy()
+            if values.size == 0:
+                continue
+            mean, low, high = t_interval(values)
+            rows.append((service, metric, mean, low, high, unit))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict(orient="records")
+
+
+def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    for column in ("mean", "ci_low", "ci_high", "value"):
+        if column in frame:
+            frame[column] = frame[column].astype(float)
+    return frame
