@@ -30,6 +30,8 @@ def format_value(value: float, unit: str) -> str:
         return format_duration(value)
     if unit == "fraction":
         return f"{value:.2%}" if value >= 1e-4 or value == 0 else f"{value:.2e}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
     return f"{value:,.4g}"
 
 
