@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.distspec import Exponential, mean_of
-from sim.model import UNBOUNDED, ConstantArrivals, Model, PoissonArrivals
+from sim.model import ConstantArrivals, Model, PoissonArrivals
+from sim.servicespec import UNBOUNDED
 
 
 def erlang_b(c: int, a: float) -> float:
@@ -113,7 +114,7 @@ def estimate(model: Model) -> Estimate:
     """
     service = model.services[model.entry]
     arrivals = model.workload.arrivals
-    replicas, c = service.replicas, service.workers
+    replicas, c = service.replicas, service.threads
     lam = arrivals.rate / replicas
     mean, scv = mean_of(service.work), service.work.scv
     poisson = isinstance(arrivals, PoissonArrivals) and replicas == 1
@@ -153,10 +154,49 @@ def estimate(model: Model) -> Estimate:
     return Estimate(metrics, exact, method, notes)
 
 
+def offered_rates(model: Model) -> dict[str, list[float]]:
+    """Requests per second reaching each service, per request class, through the call graph.
+
+    Each call entry sends probability x count x (1 - cache_hit_ratio) requests to its
+    callee per request of the caller, whatever its mode.
+    """
+    classes = model.workload.class_names
+    rates = {name: [0.0] * len(classes) for name in model.services}
+    total = model.workload.arrivals.rate
+    rates[model.entry] = [total * share for share in model.workload.class_shares]
+    for name in _topological(model):
+        service = model.services[name]
+        for index, cls in enumerate(classes):
+            for call in service.calls_for(cls):
+                rates[call.to][index] += rates[name][index] * call.expected_calls
+    return rates
+
+
+def _topological(model: Model) -> list[str]:
+    callers = {name: set() for name in model.services}
+    for name, service in model.services.items():
+        for cls in model.workload.class_names:
+            for call in service.calls_for(cls):
+                callers[call.to].add(name)
+    order, done = [], set()
+    while len(order) < len(callers):
+        ready = [n for n in callers if n not in done and callers[n] <= done]
+        order.extend(ready)
+        done.update(ready)
+    return order
+
+
 def offered_load(model: Model) -> dict[str, float]:
-    """Offered load per service as a fraction of its capacity (lam x mean / workers)."""
-    rate = model.workload.arrivals.rate
-    loads = {name: 0.0 for name in model.services}
-    entry = model.services[model.entry]
-    loads[model.entry] = rate / entry.capacity if entry.capacity else math.inf
+    """Own-work demand per service as a fraction of what its workers (or cores) can do.
+
+    Sync calls hold workers longer, so the true load is higher: this is a lower bound,
+    enough to prove an unbounded queue unstable.
+    """
+    classes = model.workload.class_names
+    loads = {}
+    for name, rates in offered_rates(model).items():
+        service = model.services[name]
+        demand = sum(r * service.holding_time(cls) for r, cls in zip(rates, classes, strict=True))
+        servers = service.replicas * min(service.threads, service.cpus or service.threads)
+        loads[name] = demand / servers
     return loads

@@ -35,10 +35,41 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:,.4g}"
 
 
-def summary_table(results: Results) -> str:
-    """The summary as an aligned text table: service, metric, mean, 95 % CI, unit."""
+QUIET_WHEN_ZERO = (
+    "rejected_",
+    "timeout_rate",
+    "error_rate",
+    "downstream_failure_rate",
+    "wasted_work",
+    "call_failure_rate",
+    "call_timeout_rate",
+)
+"""Metrics left out of the terminal table when they are zero in every replication."""
+
+
+COUNTS = ("arrivals", "completed", "rejected", "failed", "in_flight_end")
+"""Bookkeeping counts, left out of the terminal table unless asked for."""
+
+
+def _is_quiet(rec: object) -> bool:
+    if rec.metric in COUNTS:
+        return True
+    zero = rec.mean == 0 and (rec.ci_high == 0 or math.isnan(rec.ci_high))
+    return zero and rec.metric.startswith(QUIET_WHEN_ZERO)
+
+
+def summary_table(results: Results, show_all: bool = False) -> str:
+    """The summary as an aligned text table: service, metric, mean, 95 % CI, unit.
+
+    Raw counts and failure fractions that are zero throughout are left out unless
+    ``show_all``.
+    """
     rows = [("service", "metric", "mean", "95% CI", "unit")]
+    hidden = 0
     for rec in results.summary.itertuples():
+        if not show_all and _is_quiet(rec):
+            hidden += 1
+            continue
         low, high = format_value(rec.ci_low, rec.unit), format_value(rec.ci_high, rec.unit)
         interval = "-" if low == "-" else f"[{low}, {high}]"
         rows.append((rec.service, rec.metric, format_value(rec.mean, rec.unit), interval, rec.unit))
@@ -51,6 +82,11 @@ def summary_table(results: Results) -> str:
         lines.append("  ".join(cells).rstrip())
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
+    if hidden:
+        lines.append(
+            f"({hidden} rows not shown: raw counts, and failure fractions that were "
+            "zero throughout; --all shows them)"
+        )
     return "\n".join(lines)
 
 
@@ -73,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{model.name}: {results.replications} replications x {model.horizon:g}s "
         f"(warm-up {model.warmup:g}s), seed {results.seed}"
     )
-    print(summary_table(results))
+    print(summary_table(results, show_all=args.all))
     if args.json:
         results.to_json(_writable(args.json))
         print(f"wrote {args.json}")
@@ -125,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a field by dotted path, e.g. services.api.workers=12",
     )
     p_run.add_argument("--replications", type=int, help="override the model's replications")
+    p_run.add_argument("--all", action="store_true", help="show zero failure fractions too")
     p_run.add_argument("--seed", type=int, help="override the model's seed")
     p_run.add_argument("--json", metavar="FILE", help="write results as JSON")
     p_run.add_argument("--csv", metavar="FILE", help="write the summary as CSV")

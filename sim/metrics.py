@@ -1,8 +1,7 @@
-"""One recorder per service (and one end to end): outcomes, latencies and time-weighted gauges.
+"""Recorders per service, per call edge and end to end: outcomes, latencies, time-weighted gauges.
 
 The engine calls these on its hot path, so they do plain arithmetic and append to
-``array('d')``; turning raw records into metrics (:meth:`Recorder.metrics`) happens once,
-after the replication, with numpy.
+``array``; turning raw records into metrics happens once, after the replication, with numpy.
 
 Population rules (see the README's "What the numbers mean"):
 - request metrics (fractions, latencies, waits) count requests that *arrived* after the warm-up;
@@ -27,16 +26,16 @@ class Gauge:
     __slots__ = ("area", "bins", "edge", "index", "peak", "t", "value", "width")
 
     def __init__(self, width: float, nbins: int) -> None:
-        self.value = 0
+        self.value: float = 0
         self.t = 0.0
         self.area = 0.0
-        self.peak = 0
+        self.peak: float = 0
         self.width = width
         self.bins = [0.0] * nbins
         self.index = 0
         self.edge = width
 
-    def add(self, now: float, delta: int) -> None:
+    def add(self, now: float, delta: float) -> None:
         """Change the value by ``delta`` at time ``now``."""
         if now >= self.edge:
             self._advance(now)
@@ -65,60 +64,122 @@ class Gauge:
         self.peak = self.value
 
 
+def _fraction(count: float, total: float) -> float:
+    return count / total if total else math.nan
+
+
+def latency_metrics(latency: np.ndarray) -> dict[str, float]:
+    """Mean and percentiles of a latency sample (NaN when empty)."""
+    if latency.size == 0:
+        return {"latency_mean": math.nan, **dict.fromkeys(PERCENTILES, math.nan)}
+    m = {"latency_mean": float(latency.mean())}
+    values = np.percentile(latency, list(PERCENTILES.values()))
+    m.update(zip(PERCENTILES, values.tolist(), strict=True))
+    return m
+
+
 class Recorder:
-    """Raw records of one service, or of the whole system (``service='all'``)."""
+    """Raw records of one service, or of the whole system (``name='all'``)."""
 
     def __init__(
-        self, name: str, warmup: float, horizon: float, bin_width: float, workers: int = 0
+        self,
+        name: str,
+        warmup: float,
+        horizon: float,
+        bin_width: float,
+        classes: list[str],
+        workers: int = 0,
+        cores: int = 0,
+        replicas: int = 1,
+        gc: bool = False,
     ) -> None:
         self.name = name
         self.warmup = warmup
         self.horizon = horizon
         self.bin_width = bin_width
+        self.classes = classes
         self.workers = workers
+        self.cores = cores
+        self.replicas = replicas
+        self.gc = gc
         nbins = max(1, math.ceil(horizon / bin_width - 1e-9))
         self.nbins = nbins
-        self.arrivals = 0
+        self.arrivals = [0] * len(classes)
         self.open = 0  # counted requests that arrived and have not finished
-        self.in_system_start = 0  # requests in system when the window opened
-        self.counts = dict.fromkeys(outcomes.ALL, 0)
+        self.in_system_start: float = 0  # requests in system when the window opened
+        self.counts = [dict.fromkeys(outcomes.ALL, 0) for _ in classes]
         self.done_at = array("d")
         self.latency = array("d")
+        self.done_class = array("b")
         self.rejected_at = array("d")
+        self.failed_at = array("d")
+        self.good = 0  # completions in the window whose caller still waited
+        self.wasted = 0.0  # worker-seconds spent on requests nobody waited for, in the window
         self.wait_sum = 0.0
         self.wait_count = 0
         self.queue = Gauge(bin_width, nbins)
         self.busy = Gauge(bin_width, nbins)
         self.in_system = Gauge(bin_width, nbins)
+        self.cpu_busy = Gauge(bin_width, nbins)
+        self.paused = Gauge(bin_width, nbins)  # replicas in a GC pause
+
+    @property
+    def gauges(self) -> tuple[Gauge, ...]:
+        """Every time-weighted quantity of this recorder."""
+        return (self.queue, self.busy, self.in_system, self.cpu_busy, self.paused)
 
     def restart(self, now: float) -> None:
         """End of the warm-up: time averages start here."""
-        for gauge in (self.queue, self.busy, self.in_system):
+        for gauge in self.gauges:
             gauge.restart(now)
         self.in_system_start = self.in_system.value
 
-    def arrived(self, now: float) -> bool:
+    # --- hot path -----------------------------------------------------------------------
+
+    def arrived(self, now: float, cls: int) -> bool:
         """A request reached this service (or the system); True if it counts (after warm-up)."""
         if now >= self.warmup:
-            self.arrivals += 1
+            self.arrivals[cls] += 1
             self.open += 1
             return True
         return False
 
-    def rejected(self, now: float, outcome: str, counted: bool) -> None:
-        """A request refused at once with ``outcome``."""
+    def rejected(self, now: float, outcome: str, counted: bool, cls: int) -> None:
+        """A request refused at once with ``outcome`` (one of outcomes.REJECTIONS)."""
         self.rejected_at.append(now)
         if counted:
-            self.counts[outcome] += 1
+            self.counts[cls][outcome] += 1
             self.open -= 1
 
-    def completed(self, arrived: float, now: float, counted: bool) -> None:
-        """A request answered ``ok``."""
+    def failed(self, now: float, outcome: str, counted: bool, cls: int) -> None:
+        """A request that ended with a timeout, an error or a callee's failure."""
+        self.failed_at.append(now)
+        if counted:
+            self.counts[cls][outcome] += 1
+            self.open -= 1
+
+    def completed(
+        self,
+        arrived: float,
+        now: float,
+        counted: bool,
+        cls: int,
+        good: bool = True,
+        held: float = 0.0,
+    ) -> None:
+        """A request answered ``ok``; ``good`` if its caller still waited for it, after
+        holding a worker for ``held`` seconds."""
         self.done_at.append(now)
         self.latency.append(now - arrived)
+        self.done_class.append(cls)
         if counted:
-            self.counts[outcomes.OK] += 1
+            self.counts[cls][outcomes.OK] += 1
             self.open -= 1
+        if now >= self.warmup:
+            if good:
+                self.good += 1
+            else:
+                self.wasted += held
 
     def waited(self, seconds: float) -> None:
         """A counted request waited ``seconds`` for a worker."""
@@ -129,37 +190,60 @@ class Recorder:
 
     def close(self, now: float) -> None:
         """Integrate the gauges up to the end of the run."""
-        for gauge in (self.queue, self.busy, self.in_system):
+        for gauge in self.gauges:
             gauge.add(now, 0)
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        done_at = np.frombuffer(self.done_at, dtype=float)
+        latency = np.frombuffer(self.latency, dtype=float)
+        classes = np.frombuffer(self.done_class, dtype=np.int8)
+        return done_at, latency, classes
+
+    def _outcome_metrics(self, counts: dict[str, int], arrivals: int) -> dict[str, float]:
+        rejected = sum(counts[o] for o in outcomes.REJECTIONS)
+        m = {
+            "success_rate": _fraction(counts[outcomes.OK], arrivals),
+            "rejection_rate": _fraction(rejected, arrivals),
+        }
+        for reason in outcomes.REJECTIONS:
+            m[f"rejected_{reason}"] = _fraction(counts[reason], arrivals)
+        m["timeout_rate"] = _fraction(counts[outcomes.TIMEOUT], arrivals)
+        m["error_rate"] = _fraction(counts[outcomes.ERROR], arrivals)
+        if self.name != "all":
+            m["downstream_failure_rate"] = _fraction(counts[outcomes.DOWNSTREAM], arrivals)
+        return m
 
     def metrics(self) -> dict[str, float]:
         """Summary metrics of this replication (see README for definitions)."""
         window = self.horizon - self.warmup
-        done_at = np.frombuffer(self.done_at, dtype=float)
-        latency = np.frombuffer(self.latency, dtype=float)
-        in_window = done_at >= self.warmup
+        done_at, latency, _ = self._arrays()
         counted = (done_at - latency) >= self.warmup
-        arrivals = self.arrivals
-        rejected = sum(self.counts[o] for o in outcomes.REJECTIONS)
+        arrivals = sum(self.arrivals)
+        counts = {o: sum(c[o] for c in self.counts) for o in outcomes.ALL}
+        rejected = sum(counts[o] for o in outcomes.REJECTIONS)
+        failed = sum(counts[o] for o in (*outcomes.FAILURES, outcomes.DOWNSTREAM))
         m: dict[str, float] = {
             "arrivals": float(arrivals),
-            "completed": float(self.counts[outcomes.OK]),
+            "completed": float(counts[outcomes.OK]),
             "rejected": float(rejected),
+            "failed": float(failed),
             "offered_rate": arrivals / window,
-            "throughput": int(in_window.sum()) / window,
-            "rejection_rate": rejected / arrivals if arrivals else math.nan,
+            "throughput": int((done_at >= self.warmup).sum()) / window,
+            "goodput": self.good / window,
+            **self._outcome_metrics(counts, arrivals),
+            **latency_metrics(latency[counted]),
         }
-        for reason in outcomes.REJECTIONS:
-            m[f"rejected_{reason}"] = self.counts[reason] / arrivals if arrivals else math.nan
-        sample = latency[counted]
-        m["latency_mean"] = float(sample.mean()) if sample.size else math.nan
-        for metric, q in PERCENTILES.items():
-            m[metric] = float(np.percentile(sample, q)) if sample.size else math.nan
         if self.name != "all":
-            m["queue_wait_mean"] = self.wait_sum / self.wait_count if self.wait_count else math.nan
+            busy_area = self.busy.area
+            m["queue_wait_mean"] = _fraction(self.wait_sum, self.wait_count)
             m["queue_depth_mean"] = self.queue.area / window
             m["queue_depth_max"] = float(self.queue.peak)
-            m["utilization"] = self.busy.area / window / self.workers if self.workers else math.nan
+            m["utilization"] = _fraction(busy_area / window, self.workers)
+            m["wasted_work"] = _fraction(self.wasted, busy_area) if busy_area else 0.0
+            if self.cores:
+                m["cpu_utilization"] = self.cpu_busy.area / window / self.cores
+            if self.gc:
+                m["gc_paused_fraction"] = self.paused.area / window / self.replicas
         m["in_system_mean"] = self.in_system.area / window
         m["in_flight_end"] = float(self.open)
         # Not in the summary: boundary terms that let tests bound Little's law's edge effect.
@@ -168,16 +252,32 @@ class Recorder:
         m["latency_max"] = float(latency.max()) if latency.size else 0.0
         return m
 
+    def class_metrics(self) -> dict[str, dict[str, float]]:
+        """Per request class: rates, outcome fractions and latency of that class alone."""
+        window = self.horizon - self.warmup
+        done_at, latency, classes = self._arrays()
+        counted = (done_at - latency) >= self.warmup
+        result = {}
+        for index, name in enumerate(self.classes):
+            mine = classes == index
+            arrivals = self.arrivals[index]
+            result[name] = {
+                "offered_rate": arrivals / window,
+                "throughput": int((mine & (done_at >= self.warmup)).sum()) / window,
+                **self._outcome_metrics(self.counts[index], arrivals),
+                **latency_metrics(latency[mine & counted]),
+            }
+        return result
+
     def timeseries(self) -> dict[str, np.ndarray]:
         """Per-bin series over the whole run, warm-up included."""
         width, nbins = self.bin_width, self.nbins
         edges = np.arange(nbins + 1) * width
-        last = min(self.horizon, nbins * width)
-        durations = np.minimum(edges[1:], last) - edges[:-1]
-        done_at = np.frombuffer(self.done_at, dtype=float)
-        latency = np.frombuffer(self.latency, dtype=float)
+        durations = np.minimum(edges[1:], self.horizon) - edges[:-1]
+        done_at, latency, _ = self._arrays()
         completions = np.histogram(done_at, edges)[0]
         rejections = np.histogram(np.frombuffer(self.rejected_at, dtype=float), edges)[0]
+        failures = np.histogram(np.frombuffer(self.failed_at, dtype=float), edges)[0]
         p99 = np.full(nbins, np.nan)
         bounds = np.searchsorted(done_at, edges)  # completions are recorded in time order
         for i in range(nbins):
@@ -188,10 +288,41 @@ class Recorder:
             "time": edges[:-1],
             "throughput": completions / durations,
             "rejections": rejections / durations,
+            "failures": failures / durations,
             "latency_p99": p99,
             "in_system": np.asarray(self.in_system.bins) / durations,
         }
         if self.name != "all":
             series["queue_depth"] = np.asarray(self.queue.bins) / durations
             series["utilization"] = np.asarray(self.busy.bins) / durations / max(self.workers, 1)
+            if self.gc:
+                series["gc_paused"] = np.asarray(self.paused.bins) / durations / self.replicas
         return series
+
+
+class EdgeRecorder:
+    """Calls from one service to another as the caller sees them."""
+
+    def __init__(self, warmup: float, horizon: float) -> None:
+        self.warmup = warmup
+        self.horizon = horizon
+        self.latency = array("d")
+        self.counts = dict.fromkeys(outcomes.ALL, 0)
+
+    def record(self, issued: float, now: float, outcome: str) -> None:
+        """A call issued at ``issued`` answered (or given up on) at ``now`` with ``outcome``."""
+        if issued >= self.warmup:
+            self.latency.append(now - issued)
+            self.counts[outcome] += 1
+
+    def metrics(self) -> dict[str, float]:
+        """Call rate, latency and failure fractions of calls issued after the warm-up."""
+        latency = np.frombuffer(self.latency, dtype=float)
+        calls = latency.size
+        return {
+            "call_rate": calls / (self.horizon - self.warmup),
+            "call_latency_mean": float(latency.mean()) if calls else math.nan,
+            "call_latency_p99": float(np.percentile(latency, 99)) if calls else math.nan,
+            "call_failure_rate": _fraction(calls - self.counts[outcomes.OK], calls),
+            "call_timeout_rate": _fraction(self.counts[outcomes.TIMEOUT], calls),
+        }

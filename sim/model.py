@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.distspec import (
@@ -42,8 +41,10 @@ from sim.distspec import (
     mean_of,
 )
 from sim.schema_base import Duration, PositiveDuration, Strict, error_lines, tagged_union
+from sim.servicespec import Call, Service
 
 __all__ = [
+    "Call",
     "Constant",
     "Distribution",
     "DistributionSpec",
@@ -54,6 +55,7 @@ __all__ = [
     "Mixture",
     "Model",
     "ModelError",
+    "RequestClass",
     "Service",
     "Uniform",
     "UnstableError",
@@ -64,8 +66,6 @@ __all__ = [
     "load",
     "mean_of",
 ]
-
-UNBOUNDED = "unbounded"
 
 
 class ModelError(ValueError):
@@ -107,6 +107,16 @@ Arrivals = tagged_union("process", PoissonArrivals, ConstantArrivals)
 ArrivalSpec = PoissonArrivals | ConstantArrivals
 
 
+class RequestClass(Strict):
+    """One kind of request in the workload's mix (e.g. cheap reads, expensive writes)."""
+
+    name: str = Field(min_length=1, description="referred to by services' classes")
+    weight: float = Field(gt=0, description="relative share of arrivals")
+
+
+DEFAULT_CLASS = "default"
+
+
 class Workload(Strict):
     """What the clients send, and to which service."""
 
@@ -114,49 +124,29 @@ class Workload(Strict):
     target: str | None = Field(
         None, description="service that receives arrivals; default the first"
     )
-
-
-# --- services ---------------------------------------------------------------------------
-
-
-def _queue_size(value: Any) -> Any:
-    if value == UNBOUNDED or value is None:
-        return UNBOUNDED
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        if isinstance(value, float) and value.is_integer() and value >= 0:
-            return int(value)
-        raise PydanticCustomError("queue_size", "must be a whole number >= 0, or 'unbounded'")
-    return value
-
-
-QueueSize = Annotated[int | Literal["unbounded"], BeforeValidator(_queue_size)]
-
-
-class Service(Strict):
-    """A pool of identical replicas, each with its own workers and bounded waiting room."""
-
-    replicas: int = Field(1, ge=1, description="identical instances behind a balancer")
-    workers: int = Field(1, ge=1, description="requests served at once per replica (threads)")
-    queue: QueueSize = Field(
-        100,
-        description=(
-            "waiting room per replica; an arrival finding workers and queue full is rejected "
-            "(queue_full). 0 = no waiting room; 'unbounded' = no limit (stable loads only). "
-            "Default 100, Tomcat's acceptCount."
-        ),
+    classes: list[RequestClass] = Field(
+        default_factory=list, description="the request mix; default one class 'default'"
     )
-    work: Distribution = Field(description="own service time per request, seconds")
+
+    @model_validator(mode="after")
+    def _unique_classes(self) -> Workload:
+        names = [c.name for c in self.classes]
+        if len(set(names)) != len(names):
+            raise PydanticCustomError("classes", "class names must be unique", {"path": "classes"})
+        return self
 
     @property
-    def queue_limit(self) -> float:
-        """Waiting places per replica as a number (infinity when unbounded)."""
-        return math.inf if self.queue == UNBOUNDED else float(self.queue)
+    def class_names(self) -> list[str]:
+        """Names of the request classes, in order."""
+        return [c.name for c in self.classes] or [DEFAULT_CLASS]
 
     @property
-    def capacity(self) -> float:
-        """Completions per second the service can sustain: replicas x workers / mean work."""
-        mean = mean_of(self.work)
-        return math.inf if mean == 0 else self.replicas * self.workers / mean
+    def class_shares(self) -> list[float]:
+        """Share of arrivals per class, summing to one."""
+        if not self.classes:
+            return [1.0]
+        total = sum(c.weight for c in self.classes)
+        return [c.weight / total for c in self.classes]
 
 
 # --- the model --------------------------------------------------------------------------
@@ -172,6 +162,10 @@ class Model(Strict):
     seed: int = Field(0, ge=0, description="master seed: same seed, same result")
     timeseries_bin: PositiveDuration | None = Field(
         None, description="width of time-series bins, seconds; default horizon / 100"
+    )
+    deadline_propagation: bool = Field(
+        False,
+        description="a request whose caller has given up is dropped when a worker picks it up",
     )
     workload: Workload
     services: dict[str, Service] = Field(min_length=1, description="services by name")
@@ -191,6 +185,7 @@ class Model(Strict):
                 "'{target}' is not a service; services: {names}",
                 {"path": "workload.target", "target": target, "names": ", ".join(self.services)},
             )
+        check_graph(self.services, self.workload.class_names)
         return self
 
     @property
@@ -202,6 +197,81 @@ class Model(Strict):
     def bin_width(self) -> float:
         """Width of the time-series bins in seconds."""
         return self.timeseries_bin or self.horizon / 100
+
+
+def _graph_error(path: str, message: str, **ctx: Any) -> PydanticCustomError:
+    return PydanticCustomError("graph", message, {"path": path, **ctx})
+
+
+def check_graph(services: Mapping[str, Service], classes: list[str]) -> None:
+    """Calls name existing services and form no cycle; class names are the workload's."""
+    names = ", ".join(services)
+    for name, service in services.items():
+        for cls in service.classes:
+            if cls not in classes:
+                raise _graph_error(
+                    f"services.{name}.classes.{cls}",
+                    "not a class of the workload; classes: {known}",
+                    known=", ".join(classes),
+                )
+        targets = set()
+        for where, calls in _call_lists(name, service):
+            for index, call in enumerate(calls):
+                if call.to not in services:
+                    raise _graph_error(
+                        f"{where}.{index}.to",
+                        "'{to}' is not a service; services: {names}",
+                        to=call.to,
+                        names=names,
+                    )
+                targets.add(call.to)
+        for target in service.connection_pools:
+            if target not in targets:
+                raise _graph_error(
+                    f"services.{name}.connection_pools.{target}",
+                    "this service makes no calls to '{target}'",
+                    target=target,
+                )
+    cycle = _find_cycle(services)
+    if cycle:
+        raise _graph_error(
+            f"services.{cycle[0]}.calls", "calls form a cycle: {cycle}", cycle=" -> ".join(cycle)
+        )
+
+
+def _call_lists(name: str, service: Service) -> list[tuple[str, list[Call]]]:
+    lists = [(f"services.{name}.calls", service.calls)]
+    for cls, behaviour in service.classes.items():
+        if behaviour.calls is not None:
+            lists.append((f"services.{name}.classes.{cls}.calls", behaviour.calls))
+    return lists
+
+
+def _find_cycle(services: Mapping[str, Service]) -> list[str] | None:
+    edges = {
+        name: sorted({c.to for _, calls in _call_lists(name, s) for c in calls})
+        for name, s in services.items()
+    }
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in edges.get(node, []):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt, [*path, nxt])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for start in services:
+        if start not in state:
+            found = visit(start, [start])
+            if found:
+                return found
+    return None
 
 
 # --- loading ----------------------------------------------------------------------------

@@ -42,9 +42,14 @@ def timeseries_figure(results: Results, services: list[str] | None = None) -> Fi
         ax.set_ylabel(title)
         if results.model.warmup > 0:
             ax.axvspan(0, results.model.warmup, color="0.85", zorder=0)
+        for service in results.model.services.values():
+            for incident in service.incidents:
+                ax.axvspan(incident.start, incident.stop, color="tab:red", alpha=0.08, zorder=0)
         ax.grid(alpha=0.3)
     axes[0].legend(loc="upper left", fontsize="small")
-    axes[0].set_title(f"{results.model.name}: {results.replications} replications (grey: warm-up)")
+    axes[0].set_title(
+        f"{results.model.name}: {results.replications} replications (grey: warm-up, red: incidents)"
+    )
     axes[-1].set_xlabel("simulated time (s)")
     return fig
 

@@ -18,8 +18,13 @@ from sim.stats import CONFIDENCE, t_interval
 UNITS: dict[str, str] = {
     "offered_rate": "req/s",
     "throughput": "req/s",
+    "goodput": "req/s",
+    "success_rate": "fraction",
     "rejection_rate": "fraction",
     **{f"rejected_{reason}": "fraction" for reason in outcomes.REJECTIONS},
+    "timeout_rate": "fraction",
+    "error_rate": "fraction",
+    "downstream_failure_rate": "fraction",
     "latency_mean": "s",
     "latency_p50": "s",
     "latency_p90": "s",
@@ -30,14 +35,25 @@ UNITS: dict[str, str] = {
     "queue_depth_max": "requests",
     "in_system_mean": "requests",
     "utilization": "fraction",
+    "cpu_utilization": "fraction",
+    "gc_paused_fraction": "fraction",
+    "wasted_work": "fraction",
+    "imbalance": "ratio",
     "in_flight_end": "requests",
     "arrivals": "requests",
     "completed": "requests",
     "rejected": "requests",
+    "failed": "requests",
+    "call_rate": "req/s",
+    "call_latency_mean": "s",
+    "call_latency_p99": "s",
+    "call_failure_rate": "fraction",
+    "call_timeout_rate": "fraction",
 }
 """Every summary metric, in report order, with its unit."""
 
 SUMMARY_COLUMNS = ["service", "metric", "mean", "ci_low", "ci_high", "unit"]
+CLASS_COLUMNS = ["service", "class", "metric", "mean", "ci_low", "ci_high", "unit"]
 
 
 @dataclass
@@ -47,7 +63,9 @@ class Results:
     ``summary``: one row per service x metric with the mean over replications and its 95 %
     Student-t interval; ``service`` is a service name or ``all`` (end to end).
     ``per_replication``: the value each replication measured (``replication, service, metric,
-    value``). ``timeseries``: one row per replication x service x time bin.
+    value``). ``timeseries``: one row per replication x service x time bin. ``by_class``: the
+    summary broken down by request class (``service, class, metric, ...``), when the
+    workload has classes.
     """
 
     model: Model
@@ -56,6 +74,7 @@ class Results:
     summary: pd.DataFrame
     per_replication: pd.DataFrame
     timeseries: pd.DataFrame = field(repr=False)
+    by_class: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CLASS_COLUMNS))
 
     @classmethod
     def from_outputs(cls, model: Model, seed: int, outputs: list[ReplicationOutput]) -> Results:
@@ -75,7 +94,17 @@ class Results:
                 frame.insert(0, "replication", out.replication)
                 frames.append(frame)
         timeseries = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        return cls(model, len(outputs), seed, summarise(per_rep), per_rep, timeseries)
+        class_rows = [
+            (service, name, metric, value)
+            for out in outputs
+            for service, classes in out.by_class.items()
+            for name, metrics in classes.items()
+            for metric, value in metrics.items()
+        ]
+        by_class = summarise_classes(
+            pd.DataFrame(class_rows, columns=["service", "class", "metric", "value"])
+        )
+        return cls(model, len(outputs), seed, summarise(per_rep), per_rep, timeseries, by_class)
 
     def get(self, metric: str, service: str = "all") -> float:
         """The mean of one metric (end to end unless a service is named)."""
@@ -104,6 +133,7 @@ class Results:
             "summary": _records(self.summary),
             "per_replication": _records(self.per_replication),
             "timeseries": _records(self.timeseries),
+            "by_class": _records(self.by_class),
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -130,6 +160,7 @@ class Results:
                 data.get("per_replication", []), ["replication", "service", "metric", "value"]
             ),
             timeseries=pd.DataFrame.from_records(data.get("timeseries", [])),
+            by_class=_frame(data.get("by_class", []), CLASS_COLUMNS),
         )
 
 
@@ -146,6 +177,18 @@ def summarise(per_rep: pd.DataFrame) -> pd.DataFrame:
             mean, low, high = t_interval(values)
             rows.append((service, metric, mean, low, high, unit))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def summarise_classes(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean and CI per service x class x metric, from per-replication values."""
+    out = []
+    for (service, name), group in rows.groupby(["service", "class"], sort=False):
+        for metric, unit in UNITS.items():
+            values = group.loc[group.metric == metric, "value"].to_numpy()
+            if values.size:
+                mean, low, high = t_interval(values)
+                out.append((service, name, metric, mean, low, high, unit))
+    return pd.DataFrame(out, columns=CLASS_COLUMNS)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sim.analytic import offered_load
 from sim.engine.replication import run_replication
-from sim.model import UNBOUNDED, Model, UnstableError
+from sim.model import Model, UnstableError
 from sim.results import Results
+from sim.servicespec import UNBOUNDED
 
 
 def check_stable(model: Model) -> None:
@@ -16,8 +17,8 @@ def check_stable(model: Model) -> None:
         if service.queue == UNBOUNDED and load >= 1:
             problems.append(
                 f"services.{name}.queue: unbounded, but the offered load is {load:.0%} of "
-                f"capacity ({service.capacity:g} req/s): the queue would grow without end; "
-                "bound the queue, or add workers or replicas"
+                "capacity: the queue would grow without end; bound the queue, or add "
+                "workers or replicas"
             )
     if problems:
         raise UnstableError(problems)

@@ -244,7 +244,7 @@ def test_json_schema_describes_the_file():
     assert schema["additionalProperties"] is False
     assert {"horizon", "workload", "services"} <= set(schema["required"])
     service = schema["$defs"]["Service"]
-    assert service["properties"]["workers"]["minimum"] == 1
+    assert service["properties"]["replicas"]["minimum"] == 1
     assert "exponential" in json.dumps(schema)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -16,39 +16,71 @@ from sim.model import Model
 END_TO_END = "all"
 
 
+def edge_name(caller: str, callee: str) -> str:
+    """How a call edge is named in results: ``api->db``."""
+    return f"{caller}->{callee}"
+
+
 @dataclass
 class ReplicationOutput:
-    """What one replication measured: metrics and time series per service (and ``all``)."""
+    """What one replication measured, keyed by service (``all`` end to end, ``a->b`` per call
+    edge); ``by_class`` holds service -> class -> metrics when the workload has classes."""
 
     replication: int
     metrics: dict[str, dict[str, float]]
     timeseries: dict[str, dict[str, np.ndarray]]
+    by_class: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 def run_replication(model: Model, replication: int, seed: int) -> ReplicationOutput:
     """Simulate ``model`` once, with the random streams of ``(seed, replication)``."""
     env = simpy.Environment()
     streams = Streams(seed, replication)
-    width = model.bin_width
-    recorders = {END_TO_END: Recorder(END_TO_END, model.warmup, model.horizon, width)}
-    services = {}
+    classes = model.workload.class_names
+    width, warmup, horizon = model.bin_width, model.warmup, model.horizon
+    recorders = {END_TO_END: Recorder(END_TO_END, warmup, horizon, width, classes)}
+    services: dict[str, ServiceRuntime] = {}
     for name, spec in model.services.items():
-        recorder = Recorder(name, model.warmup, model.horizon, width, spec.workers * spec.replicas)
+        recorder = Recorder(
+            name,
+            warmup,
+            horizon,
+            width,
+            classes,
+            workers=spec.threads * spec.replicas,
+            cores=(spec.cpus or 0) * spec.replicas,
+            replicas=spec.replicas,
+            gc=spec.gc is not None,
+        )
         recorders[name] = recorder
-        services[name] = ServiceRuntime(env, name, spec, streams, recorder)
+        services[name] = ServiceRuntime(
+            env, name, spec, classes, streams, recorder, model.deadline_propagation
+        )
+    for service in services.values():
+        service.connect(services)
     workload = OpenWorkload(
         env, model.workload, services[model.entry], streams, recorders[END_TO_END]
     )
     env.process(workload.run())
-    if model.warmup > 0:
-        env.run(until=model.warmup)
+    if warmup > 0:
+        env.run(until=warmup)
         for recorder in recorders.values():
             recorder.restart(env.now)
-    env.run(until=model.horizon)
+    env.run(until=horizon)
     for recorder in recorders.values():
         recorder.close(env.now)
+    metrics = {name: r.metrics() for name, r in recorders.items()}
+    for name, service in services.items():
+        if len(service.replicas) > 1:
+            metrics[name]["imbalance"] = service.imbalance()
+        for callee, edge in service.edges.items():
+            metrics[edge_name(name, callee)] = edge.metrics()
+    by_class = (
+        {name: r.class_metrics() for name, r in recorders.items()} if model.workload.classes else {}
+    )
     return ReplicationOutput(
         replication=replication,
-        metrics={name: r.metrics() for name, r in recorders.items()},
+        metrics=metrics,
         timeseries={name: r.timeseries() for name, r in recorders.items()},
+        by_class=by_class,
     )

@@ -1,0 +1,98 @@
+"""One instance of a service: worker pool, executor, GC and outgoing connection pools."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+
+import simpy
+
+from sim.distributions import Sampler
+from sim.engine.executor import Executor
+from sim.engine.pool import WorkerPool
+from sim.engine.streams import Streams
+from sim.metrics import Gauge, Recorder
+from sim.policies.gc import AllocationTrigger, pause_length
+from sim.servicespec import Service
+
+
+class Replica:
+    """Workers and waiting room, plus the optional GC and CPU model of one instance."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        service: str,
+        index: int,
+        spec: Service,
+        recorder: Recorder,
+        streams: Streams,
+    ) -> None:
+        self.env = env
+        self.index = index
+        self.recorder = recorder
+        self.active = 0  # requests assigned here and not yet answered (least_request)
+        self.assigned = 0  # requests assigned here after the warm-up
+        self.pool = WorkerPool(
+            env,
+            spec.threads,
+            spec.queue_limit,
+            recorder.busy,
+            recorder.queue,
+            where=f"services.{service}.queue",
+            threads=spec.pool,
+        )
+        self.executor: Executor | None = None
+        if spec.gc is not None or spec.cpus is not None:
+            cores = float(spec.cpus) if spec.cpus is not None else math.inf
+            cpu_gauge = recorder.cpu_busy if spec.cpus is not None else None
+            self.executor = Executor(env, cores, cpu_gauge)
+        self.connections: dict[str, WorkerPool] = {}
+        for target, limits in spec.connection_pools.items():
+            untracked = Gauge(math.inf, 1)
+            self.connections[target] = WorkerPool(
+                env,
+                limits.max_connections,
+                limits.max_pending_requests,
+                untracked,
+                untracked,
+                where=f"services.{service}.connection_pools.{target}",
+            )
+        self.gc_trigger: AllocationTrigger | None = None
+        self.paused = False
+        gc = spec.gc
+        if gc is not None:
+            self._gc_spec = gc
+            self._gc_pause = Sampler(gc.pause, streams.rng("service", service, "gc", str(index)))
+            if gc.interval is not None:
+                env.process(self._timed_collections(gc.interval))
+            else:
+                self.gc_trigger = AllocationTrigger(gc.young_gen, gc.alloc_per_request)
+
+    def request_started(self) -> None:
+        """A request got a worker: it allocates, and may fill the young generation."""
+        if self.gc_trigger.allocate() and not self.paused:
+            self.env.process(self._collect())
+
+    def _timed_collections(self, interval: float) -> Generator[simpy.Event, object, None]:
+        while True:
+            yield self.env.timeout(interval)
+            if not self.paused:
+                yield from self._collect()
+
+    def _collect(self) -> Generator[simpy.Event, object, None]:
+        """One stop-the-world pause: own work on this replica makes no progress."""
+        env = self.env
+        self.paused = True
+        held = len(self.pool)
+        length = pause_length(self._gc_pause(), self._gc_spec.pause_per_held_request, held)
+        self.executor.set_speed(0.0)
+        self.recorder.paused.add(env.now, 1)
+        yield env.timeout(length)
+        self.executor.set_speed(1.0)
+        self.recorder.paused.add(env.now, -1)
+        self.paused = False
+        if self.gc_trigger is not None:
+            self.gc_trigger.collected()
+            if self.gc_trigger.due:
+                env.process(self._collect())

@@ -1,0 +1,41 @@
+"""Which incidents are active at a time, and their combined effect on a request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sim.servicespec import Incident
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What the active incidents do to a request starting now."""
+
+    slowdown: float = 1.0
+    error_rate: float = 0.0
+    down: str | None = None
+    added: tuple[int, ...] = ()  # indexes of incidents whose added_latency applies
+
+
+NO_EFFECT = Effect()
+
+
+def effect_at(incidents: Sequence[Incident], now: float) -> Effect:
+    """Combined effect of the incidents active at ``now`` (windows are [start, stop)).
+
+    Slowdowns multiply, error rates combine as independent failures, ``fail_fast``
+    beats ``hang`` when both are down.
+    """
+    active = [i for i, inc in enumerate(incidents) if inc.start <= now < inc.stop]
+    if not active:
+        return NO_EFFECT
+    slowdown, survive, down = 1.0, 1.0, None
+    for i in active:
+        inc = incidents[i]
+        slowdown *= inc.slowdown
+        survive *= 1 - inc.error_rate
+        if inc.down == "fail_fast" or (inc.down == "hang" and down is None):
+            down = inc.down
+    added = tuple(i for i in active if incidents[i].added_latency is not None)
+    return Effect(slowdown, 1 - survive, down, added)

@@ -1,0 +1,237 @@
+"""The schema of one service: workers and queue, calls to other services, and what goes wrong.
+
+Names follow the real systems (see the README): Envoy's ``max_connections`` and
+``max_pending_requests`` for caller-side pools, Envoy's balancer policies, Java's
+ThreadPoolExecutor ``core``/``max``/``keep_alive``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from sim.distspec import Distribution, mean_of
+from sim.schema_base import Duration, PositiveDuration, Strict
+
+UNBOUNDED = "unbounded"
+
+CallMode = Literal["sync", "async", "enqueue"]
+
+
+def _queue_size(value: Any) -> Any:
+    if value == UNBOUNDED or value is None:
+        return UNBOUNDED
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PydanticCustomError("queue_size", "must be a whole number >= 0, or 'unbounded'")
+    return value
+
+
+QueueSize = Annotated[int | Literal["unbounded"], BeforeValidator(_queue_size)]
+
+
+class Call(Strict):
+    """A call a worker makes after its own work: to which service, how, and how often."""
+
+    to: str = Field(description="the service called")
+    mode: CallMode = Field(
+        "sync",
+        description=(
+            "sync: the worker waits (blocking I/O); async: the worker is freed while the call "
+            "is out; enqueue: fire and forget onto the callee's queue"
+        ),
+    )
+    probability: float = Field(1.0, ge=0, le=1, description="chance the call is made at all")
+    count: int = Field(1, ge=1, description="how many times it is made")
+    parallel: bool = Field(
+        False,
+        description="copies (and adjacent parallel calls) go out at once; the worker waits for all",
+    )
+    cache_hit_ratio: float = Field(0.0, ge=0, le=1, description="a hit skips the call")
+    timeout: PositiveDuration | None = Field(
+        None, description="the caller gives up after this long (outcome timeout)"
+    )
+
+    @property
+    def expected_calls(self) -> float:
+        """Mean number of requests this entry sends to the callee per request."""
+        return self.probability * self.count * (1 - self.cache_hit_ratio)
+
+
+class ConnectionPool(Strict):
+    """Caller-side limits towards one callee, per caller replica (Envoy cluster circuit breakers).
+
+    A request needing a connection when ``max_connections`` are busy waits as pending; when
+    ``max_pending_requests`` are already pending it fails at once (``pool_full``).
+    """
+
+    max_connections: int = Field(1024, ge=1, description="concurrent requests to the callee")
+    max_pending_requests: int = Field(1024, ge=0, description="requests waiting for a connection")
+
+
+class ClassBehaviour(Strict):
+    """What a service does differently for one request class."""
+
+    work: Distribution | None = Field(None, description="own work for this class")
+    calls: list[Call] | None = Field(None, description="calls for this class")
+
+
+class Incident(Strict):
+    """A window of trouble on a service: slower, failing, or down."""
+
+    start: Duration = Field(description="seconds from the start of the run")
+    end: Duration | None = Field(None, description="end of the window (or give duration)")
+    duration: Duration | None = Field(None, description="length of the window (or give end)")
+    slowdown: float = Field(1.0, ge=1, description="own work takes this many times longer")
+    added_latency: Distribution | None = Field(
+        None, description="extra time each request holds its worker (e.g. a slow disk)"
+    )
+    error_rate: float = Field(0.0, ge=0, le=1, description="fraction of requests that fail")
+    down: Literal["fail_fast", "hang"] | None = Field(
+        None,
+        description=(
+            "fail_fast: every request fails at once (error); hang: requests are never "
+            "answered, callers wait for their timeout"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> Incident:
+        if (self.end is None) == (self.duration is None):
+            raise ValueError("give end or duration")
+        if self.stop <= self.start:
+            raise PydanticCustomError("window", "must end after it starts", {"path": "end"})
+        return self
+
+    @property
+    def stop(self) -> float:
+        """End of the window, seconds from the start of the run."""
+        return self.end if self.end is not None else self.start + self.duration
+
+
+class GarbageCollection(Strict):
+    """Stop-the-world pauses per replica: no worker of it makes progress on its own work.
+
+    Collections come every ``interval``, or after ``young_gen`` bytes are allocated at
+    ``alloc_per_request`` bytes per request started (busier replicas collect more often).
+    Each pause lasts ``pause`` plus ``pause_per_held_request`` times the requests held in
+    memory (queued and in service): the memory-pressure feedback behind GC death spirals.
+    """
+
+    interval: PositiveDuration | None = Field(None, description="seconds between collections")
+    alloc_per_request: float | None = Field(None, gt=0, description="bytes allocated per request")
+    young_gen: float | None = Field(None, gt=0, description="bytes allocated between collections")
+    pause: Distribution = Field(description="pause length, seconds")
+    pause_per_held_request: Duration = Field(
+        0.0, description="extra pause per request queued or in service on the replica"
+    )
+
+    @model_validator(mode="after")
+    def _trigger(self) -> GarbageCollection:
+        by_time = self.interval is not None
+        by_alloc = self.alloc_per_request is not None or self.young_gen is not None
+        if by_time == by_alloc:
+            raise ValueError("give interval, or alloc_per_request and young_gen")
+        if by_alloc and (self.alloc_per_request is None or self.young_gen is None):
+            raise ValueError("allocation-driven GC needs both alloc_per_request and young_gen")
+        return self
+
+    @property
+    def requests_per_collection(self) -> float | None:
+        """Requests started between allocation-driven collections (None when timed)."""
+        if self.young_gen is None or self.alloc_per_request is None:
+            return None
+        return self.young_gen / self.alloc_per_request
+
+
+class ThreadPool(Strict):
+    """A Java ThreadPoolExecutor: core threads, then the queue, then up to max threads.
+
+    Below ``core`` a new thread starts; else the request queues; when the queue is full and
+    fewer than ``max`` threads run, a new thread starts; else the request is rejected.
+    Threads above core die after ``keep_alive`` idle.
+    """
+
+    core: int = Field(ge=0, description="threads kept even when idle (corePoolSize)")
+    max: int = Field(ge=1, description="most threads (maximumPoolSize)")
+    keep_alive: Duration = Field(60.0, description="idle time before a non-core thread dies")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> ThreadPool:
+        if self.max < self.core:
+            raise PydanticCustomError("sizes", "must be >= core", {"path": "max"})
+        return self
+
+
+Balancer = Literal["round_robin", "random", "least_request"]
+
+
+class Service(Strict):
+    """A pool of identical replicas, each with its own workers and bounded waiting room."""
+
+    replicas: int = Field(1, ge=1, description="identical instances behind a balancer")
+    workers: int | None = Field(
+        None, ge=1, description="requests served at once per replica (threads); default 1"
+    )
+    queue: QueueSize = Field(
+        100,
+        description=(
+            "waiting room per replica; an arrival finding workers and queue full is rejected "
+            "(queue_full). 0 = no waiting room; 'unbounded' = no limit (stable loads only). "
+            "Default 100, Tomcat's acceptCount."
+        ),
+    )
+    work: Distribution = Field(description="own service time per request, seconds")
+    calls: list[Call] = Field(default_factory=list, description="calls made after own work")
+    classes: dict[str, ClassBehaviour] = Field(
+        default_factory=dict, description="per request class: its own work and calls"
+    )
+    balancer: Balancer = Field("round_robin", description="how a replica is chosen (Envoy)")
+    choice_count: int = Field(2, ge=1, description="least_request: hosts drawn per choice")
+    connection_pools: dict[str, ConnectionPool] = Field(
+        default_factory=dict, description="caller-side limits per callee, per replica"
+    )
+    incidents: list[Incident] = Field(default_factory=list, description="windows of trouble")
+    gc: GarbageCollection | None = Field(None, description="stop-the-world pauses per replica")
+    cpus: int | None = Field(
+        None, ge=1, description="cores per replica; own work shares them (processor sharing)"
+    )
+    pool: ThreadPool | None = Field(
+        None, description="a Java ThreadPoolExecutor instead of a fixed number of workers"
+    )
+
+    @model_validator(mode="after")
+    def _pool_or_workers(self) -> Service:
+        if self.pool is not None and self.workers is not None:
+            raise PydanticCustomError("pool", "give workers or pool, not both", {"path": "workers"})
+        return self
+
+    @property
+    def threads(self) -> int:
+        """Most requests in service at once per replica."""
+        if self.pool is not None:
+            return self.pool.max
+        return self.workers if self.workers is not None else 1
+
+    @property
+    def queue_limit(self) -> float:
+        """Waiting places per replica as a number (infinity when unbounded)."""
+        return math.inf if self.queue == UNBOUNDED else float(self.queue)
+
+    def work_for(self, cls: str) -> Any:
+        """The own-work distribution for a request class."""
+        behaviour = self.classes.get(cls)
+        return behaviour.work if behaviour and behaviour.work is not None else self.work
+
+    def calls_for(self, cls: str) -> list[Call]:
+        """The calls made for a request class."""
+        behaviour = self.classes.get(cls)
+        return behaviour.calls if behaviour and behaviour.calls is not None else self.calls
+
+    def holding_time(self, cls: str) -> float:
+        """Mean time a worker is held by own work (calls excluded)."""
+        return mean_of(self.work_for(cls))
