@@ -1,0 +1,172 @@
+"""Resilience4j's circuit breaker state machine (CircuitBreakerStateMachine.java).
+
+Time is passed in. A call asks :meth:`CircuitBreaker.try_acquire`; if permitted, it later
+reports :meth:`CircuitBreaker.on_result` with the permit it got, its duration and whether
+it failed. A result whose permit belongs to an earlier state's window is recorded there,
+which changes nothing now: Resilience4j's "calls in flight across a transition".
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+CLOSED, OPEN, HALF_OPEN = "CLOSED", "OPEN", "HALF_OPEN"
+
+
+@dataclass(frozen=True)
+class BreakerConfig:
+    """Resilience4j's names and defaults (CircuitBreakerConfig.java); durations in seconds."""
+
+    failure_rate_threshold: float = 50.0
+    slow_call_rate_threshold: float = 100.0
+    slow_call_duration_threshold: float = 60.0
+    sliding_window_type: str = "COUNT_BASED"
+    sliding_window_size: int = 100
+    minimum_number_of_calls: int = 100
+    wait_duration_in_open_state: float = 60.0
+    permitted_number_of_calls_in_half_open_state: int = 10
+    automatic_transition_from_open_to_half_open_enabled: bool = False
+    max_wait_duration_in_half_open_state: float = 0.0
+
+
+class CountWindow:
+    """The last ``size`` outcomes."""
+
+    def __init__(self, size: int) -> None:
+        self.outcomes: deque[tuple[bool, bool]] = deque(maxlen=size)
+
+    def record(self, now: float, failed: bool, slow: bool) -> None:
+        """Add one outcome."""
+        self.outcomes.append((failed, slow))
+
+    def totals(self, now: float) -> tuple[int, int, int]:
+        """(calls, failures, slow calls) in the window."""
+        calls = len(self.outcomes)
+        return calls, sum(f for f, _ in self.outcomes), sum(s for _, s in self.outcomes)
+
+
+class TimeWindow:
+    """Outcomes of the last ``size`` whole seconds, in one-second buckets."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.buckets: deque[list[int]] = deque()  # [second, calls, failures, slow]
+
+    def _expire(self, now: float) -> None:
+        oldest = int(now // 1) - self.size + 1
+        while self.buckets and self.buckets[0][0] < oldest:
+            self.buckets.popleft()
+
+    def record(self, now: float, failed: bool, slow: bool) -> None:
+        """Add one outcome to the current second's bucket."""
+        self._expire(now)
+        second = int(now // 1)
+        if not self.buckets or self.buckets[-1][0] != second:
+            self.buckets.append([second, 0, 0, 0])
+        bucket = self.buckets[-1]
+        bucket[1] += 1
+        bucket[2] += failed
+        bucket[3] += slow
+
+    def totals(self, now: float) -> tuple[int, int, int]:
+        """(calls, failures, slow calls) in the buckets still inside the window."""
+        self._expire(now)
+        return (
+            sum(b[1] for b in self.buckets),
+            sum(b[2] for b in self.buckets),
+            sum(b[3] for b in self.buckets),
+        )
+
+
+class CircuitBreaker:
+    """One breaker: CLOSED -> OPEN -> HALF_OPEN -> CLOSED or OPEN, as Resilience4j does it."""
+
+    def __init__(self, config: BreakerConfig | None = None) -> None:
+        self.config = config or BreakerConfig()
+        self.state = CLOSED
+        self.generation = 0  # which window a permit belongs to
+        self.opened_at = 0.0
+        self.half_opened_at = 0.0
+        self.half_open_permits = 0
+        self.transitions: list[tuple[float, str]] = []
+        self._window = self._closed_window()
+
+    def _closed_window(self) -> CountWindow | TimeWindow:
+        cfg = self.config
+        if cfg.sliding_window_type == "TIME_BASED":
+            return TimeWindow(cfg.sliding_window_size)
+        return CountWindow(cfg.sliding_window_size)
+
+    def _minimum(self) -> int:
+        cfg = self.config
+        if self.state == HALF_OPEN:
+            return min(cfg.minimum_number_of_calls, cfg.permitted_number_of_calls_in_half_open_state)
+        if cfg.sliding_window_type == "COUNT_BASED":
+            return min(cfg.minimum_number_of_calls, cfg.sliding_window_size)
+        return cfg.minimum_number_of_calls
+
+    def _move(self, now: float, state: str) -> None:
+        self.state = state
+        self.generation += 1
+        self.transitions.append((now, state))
+        if state == OPEN:
+            self.opened_at = now
+        elif state == HALF_OPEN:
+            self.half_opened_at = now
+            self.half_open_permits = 0
+            self._window = CountWindow(self.config.permitted_number_of_calls_in_half_open_state)
+        else:
+            self._window = self._closed_window()
+
+    def state_at(self, now: float) -> str:
+        """The state at ``now``, applying the transitions that time alone causes."""
+        cfg = self.config
+        if (
+            self.state == OPEN
+            and cfg.automatic_transition_from_open_to_half_open_enabled
+            and now >= self.opened_at + cfg.wait_duration_in_open_state
+        ):
+            self._move(self.opened_at + cfg.wait_duration_in_open_state, HALF_OPEN)
+        if (
+            self.state == HALF_OPEN
+            and cfg.max_wait_duration_in_half_open_state > 0
+            and now >= self.half_opened_at + cfg.max_wait_duration_in_half_open_state
+        ):
+            self._move(self.half_opened_at + cfg.max_wait_duration_in_half_open_state, OPEN)
+        return self.state
+
+    def try_acquire(self, now: float) -> int | None:
+        """A permit (the window generation) if the call may go out, else None (CallNotPermitted)."""
+        state = self.state_at(now)
+        if state == OPEN:
+            if now < self.opened_at + self.config.wait_duration_in_open_state:
+                return None
+            self._move(now, HALF_OPEN)  # lazily, at the first call after the wait
+            state = HALF_OPEN
+        if state == HALF_OPEN:
+            if self.half_open_permits >= self.config.permitted_number_of_calls_in_half_open_state:
+                return None
+            self.half_open_permits += 1
+        return self.generation
+
+    def on_result(self, now: float, permit: int, duration: float, failed: bool) -> None:
+        """Record a permitted call's outcome; a slow call lasted longer than the threshold."""
+        if permit != self.generation:
+            return  # recorded into the old state's window: no effect on the current one
+        slow = duration > self.config.slow_call_duration_threshold
+        self._window.record(now, failed, slow)
+        if self.state == OPEN:
+            return
+        calls, failures, slow_calls = self._window.totals(now)
+        if calls < self._minimum():
+            return
+        cfg = self.config
+        over = (
+            100.0 * failures / calls >= cfg.failure_rate_threshold
+            or 100.0 * slow_calls / calls >= cfg.slow_call_rate_threshold
+        )
+        if over:
+            self._move(now, OPEN)
+        elif self.state == HALF_OPEN:
+            self._move(now, CLOSED)
