@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.distspec import Exponential, mean_of
-from sim.model import ConstantArrivals, Model, PoissonArrivals
+from sim.model import ConstantArrivals, Model, PoissonArrivals, Workload
 from sim.servicespec import UNBOUNDED
 
 
@@ -96,6 +96,27 @@ def allen_cunneen(
     return QueueMetrics(0.0, wq + mean, wq, lam * (wq + mean), lam * wq, base.utilization, lam)
 
 
+def erlang_a(lam: float, mean: float, c: int, patience: float) -> QueueMetrics:
+    """M/M/c+M (Erlang A): waiting requests abandon after an exponential patience with mean
+    ``patience``. ``rejection`` is the fraction abandoning, W the response of those served."""
+    theta, mu = 1 / patience, 1 / mean
+    weights, n = [1.0], 0
+    while True:  # birth-death chain, truncated where the tail no longer matters
+        n += 1
+        weights.append(weights[-1] * lam / (min(n, c) * mu + max(n - c, 0) * theta))
+        if n > c and weights[-1] < 1e-16 * max(weights):
+            break
+    total = sum(weights)
+    p = [w / total for w in weights]
+    abandon_rate = sum(pn * max(k - c, 0) * theta for k, pn in enumerate(p))
+    lq = sum(pn * max(k - c, 0) for k, pn in enumerate(p))
+    served = lam - abandon_rate
+    big_l = lq + served * mean
+    return QueueMetrics(
+        abandon_rate / lam, math.nan, lq / lam, big_l, lq, served * mean / c, served
+    )
+
+
 @dataclass(frozen=True)
 class Estimate:
     """An instant prediction for a single-service open model."""
@@ -115,6 +136,10 @@ def estimate(model: Model) -> Estimate:
     service = model.services[model.entry]
     arrivals = model.workload.arrivals
     replicas, c = service.replicas, service.threads
+    if model.workload.closed:
+        return _estimate_closed(model)
+    if not isinstance(arrivals, PoissonArrivals | ConstantArrivals):
+        raise ValueError(f"no estimate for {arrivals.process} arrivals; simulate instead")
     lam = arrivals.rate / replicas
     mean, scv = mean_of(service.work), service.work.scv
     poisson = isinstance(arrivals, PoissonArrivals) and replicas == 1
@@ -154,6 +179,28 @@ def estimate(model: Model) -> Estimate:
     return Estimate(metrics, exact, method, notes)
 
 
+def _estimate_closed(model: Model) -> Estimate:
+    workload = model.workload
+    service = model.services[model.entry]
+    if service.replicas != 1:
+        raise ValueError("closed-loop estimates cover one replica")
+    places = None if service.queue == UNBOUNDED else service.threads + int(service.queue)
+    q = machine_repairman(
+        workload.users, mean_of(workload.think_time), mean_of(service.work), service.threads, places
+    )
+    exact = isinstance(service.work, Exponential) and isinstance(workload.think_time, Exponential)
+    metrics = {
+        "throughput": q.throughput,
+        "rejection_rate": q.rejection,
+        "latency_mean": q.W,
+        "queue_wait_mean": q.Wq,
+        "queue_depth_mean": q.Lq,
+        "in_system_mean": q.L,
+        "utilization": q.utilization,
+    }
+    return Estimate(metrics, exact, "M/M/c//N (machine repairman)")
+
+
 def offered_rates(model: Model) -> dict[str, list[float]]:
     """Requests per second reaching each service, per request class, through the call graph.
 
@@ -162,7 +209,7 @@ def offered_rates(model: Model) -> dict[str, list[float]]:
     """
     classes = model.workload.class_names
     rates = {name: [0.0] * len(classes) for name in model.services}
-    total = model.workload.arrivals.rate
+    total = client_rate(model.workload)
     rates[model.entry] = [total * share for share in model.workload.class_shares]
     for name in _topological(model):
         service = model.services[name]
@@ -170,6 +217,39 @@ def offered_rates(model: Model) -> dict[str, list[float]]:
             for call in service.calls_for(cls):
                 rates[call.to][index] += rates[name][index] * call.expected_calls
     return rates
+
+
+def client_rate(workload: Workload) -> float:
+    """Requests per second the clients send: the mean arrival rate (open loop), or at most
+    users / mean think time (closed loop). Retries come on top. NaN for a trace."""
+    if workload.closed:
+        think = mean_of(workload.think_time)
+        return math.inf if think == 0 else workload.users / think
+    return workload.arrivals.mean_rate
+
+
+def machine_repairman(
+    users: int, think: float, mean: float, c: int, places: int | None = None
+) -> QueueMetrics:
+    """M/M/c//N: ``users`` who think for an exponential time with mean ``think``, then wait
+    for one of ``c`` servers (exponential service, mean ``mean``). With ``places`` (servers +
+    waiting room) below ``users``, a request finding it full is refused and its user thinks
+    again. W is the response time of accepted requests."""
+    k = users if places is None else min(users, places)
+    weights = [1.0]
+    for n in range(1, k + 1):
+        weights.append(weights[-1] * (users - n + 1) / think * mean / min(n, c))
+    total = sum(weights)
+    p = [w / total for w in weights]
+    throughput = sum(pn * min(n, c) / mean for n, pn in enumerate(p))
+    tries = sum(pn * (users - n) / think for n, pn in enumerate(p))
+    refused = p[k] * (users - k) / think if k < users else 0.0
+    big_l = sum(n * pn for n, pn in enumerate(p))
+    lq = sum(max(n - c, 0) * pn for n, pn in enumerate(p))
+    w = big_l / throughput
+    return QueueMetrics(
+        refused / tries, w, lq / throughput, big_l, lq, throughput * mean / c, throughput
+    )
 
 
 def _topological(model: Model) -> list[str]:

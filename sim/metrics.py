@@ -122,11 +122,15 @@ class Recorder:
         self.in_system = Gauge(bin_width, nbins)
         self.cpu_busy = Gauge(bin_width, nbins)
         self.paused = Gauge(bin_width, nbins)  # replicas in a GC pause
+        self.limit = Gauge(bin_width, nbins)  # the concurrency limit, if the service has one
+        self.has_limit = False
+        self.attempts = 0  # end to end: attempts made for counted requests
+        self.good_at = array("d")
 
     @property
     def gauges(self) -> tuple[Gauge, ...]:
         """Every time-weighted quantity of this recorder."""
-        return (self.queue, self.busy, self.in_system, self.cpu_busy, self.paused)
+        return (self.queue, self.busy, self.in_system, self.cpu_busy, self.paused, self.limit)
 
     def restart(self, now: float) -> None:
         """End of the warm-up: time averages start here."""
@@ -175,6 +179,8 @@ class Recorder:
         if counted:
             self.counts[cls][outcomes.OK] += 1
             self.open -= 1
+        if good:
+            self.good_at.append(now)
         if now >= self.warmup:
             if good:
                 self.good += 1
@@ -244,6 +250,10 @@ class Recorder:
                 m["cpu_utilization"] = self.cpu_busy.area / window / self.cores
             if self.gc:
                 m["gc_paused_fraction"] = self.paused.area / window / self.replicas
+            if self.has_limit:
+                m["concurrency_limit_mean"] = self.limit.area / window
+        else:
+            m["attempts_per_request"] = _fraction(self.attempts, arrivals)
         m["in_system_mean"] = self.in_system.area / window
         m["in_flight_end"] = float(self.open)
         # Not in the summary: boundary terms that let tests bound Little's law's edge effect.
@@ -276,6 +286,7 @@ class Recorder:
         durations = np.minimum(edges[1:], self.horizon) - edges[:-1]
         done_at, latency, _ = self._arrays()
         completions = np.histogram(done_at, edges)[0]
+        good = np.histogram(np.frombuffer(self.good_at, dtype=float), edges)[0]
         rejections = np.histogram(np.frombuffer(self.rejected_at, dtype=float), edges)[0]
         failures = np.histogram(np.frombuffer(self.failed_at, dtype=float), edges)[0]
         p99 = np.full(nbins, np.nan)
@@ -287,6 +298,7 @@ class Recorder:
         series = {
             "time": edges[:-1],
             "throughput": completions / durations,
+            "goodput": good / durations,
             "rejections": rejections / durations,
             "failures": failures / durations,
             "latency_p99": p99,
@@ -297,6 +309,8 @@ class Recorder:
             series["utilization"] = np.asarray(self.busy.bins) / durations / max(self.workers, 1)
             if self.gc:
                 series["gc_paused"] = np.asarray(self.paused.bins) / durations / self.replicas
+            if self.has_limit:
+                series["concurrency_limit"] = np.asarray(self.limit.bins) / durations
         return series
 
 
@@ -308,21 +322,40 @@ class EdgeRecorder:
         self.horizon = horizon
         self.latency = array("d")
         self.counts = dict.fromkeys(outcomes.ALL, 0)
+        self.calls = 0  # logical calls issued after the warm-up (retries not counted)
+
+    def logical(self, now: float) -> None:
+        """A logical call starts (its attempts are recorded one by one)."""
+        if now >= self.warmup:
+            self.calls += 1
 
     def record(self, issued: float, now: float, outcome: str) -> None:
-        """A call issued at ``issued`` answered (or given up on) at ``now`` with ``outcome``."""
+        """An attempt issued at ``issued`` answered (or given up on) at ``now`` with ``outcome``."""
         if issued >= self.warmup:
             self.latency.append(now - issued)
             self.counts[outcome] += 1
 
     def metrics(self) -> dict[str, float]:
-        """Call rate, latency and failure fractions of calls issued after the warm-up."""
+        """Attempt rate, latency and failure fractions of attempts issued after the warm-up."""
         latency = np.frombuffer(self.latency, dtype=float)
-        calls = latency.size
+        attempts = latency.size
         return {
-            "call_rate": calls / (self.horizon - self.warmup),
-            "call_latency_mean": float(latency.mean()) if calls else math.nan,
-            "call_latency_p99": float(np.percentile(latency, 99)) if calls else math.nan,
-            "call_failure_rate": _fraction(calls - self.counts[outcomes.OK], calls),
-            "call_timeout_rate": _fraction(self.counts[outcomes.TIMEOUT], calls),
+            "call_rate": attempts / (self.horizon - self.warmup),
+            "call_latency_mean": float(latency.mean()) if attempts else math.nan,
+            "call_latency_p99": float(np.percentile(latency, 99)) if attempts else math.nan,
+            "call_failure_rate": _fraction(attempts - self.counts[outcomes.OK], attempts),
+            "call_timeout_rate": _fraction(self.counts[outcomes.TIMEOUT], attempts),
+            "call_circuit_open_rate": _fraction(self.counts[outcomes.CIRCUIT_OPEN], attempts),
+            "retry_amplification": _fraction(attempts, self.calls),
         }
+
+
+def open_fraction(transitions: list[tuple[float, str]], start: float, stop: float) -> float:
+    """Share of [start, stop) a breaker with these (time, state) transitions spent OPEN."""
+    state, since, total = "CLOSED", 0.0, 0.0
+    for t, new in [*transitions, (stop, None)]:
+        lo, hi = max(since, start), min(t, stop)
+        if state == "OPEN" and hi > lo:
+            total += hi - lo
+        state, since = new, t
+    return total / (stop - start) if stop > start else math.nan

@@ -22,7 +22,7 @@ import copy
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -40,12 +40,25 @@ from sim.distspec import (
     Uniform,
     mean_of,
 )
-from sim.schema_base import Duration, PositiveDuration, Strict, error_lines, tagged_union
+from sim.schema_base import Duration, PositiveDuration, Strict, error_lines
 from sim.servicespec import Call, Service
+from sim.workloadspec import (
+    ArrivalSpec,
+    BurstyArrivals,
+    ConstantArrivals,
+    PoissonArrivals,
+    ProfileArrivals,
+    RequestClass,
+    TraceArrivals,
+    Workload,
+)
 
 __all__ = [
+    "ArrivalSpec",
+    "BurstyArrivals",
     "Call",
     "Constant",
+    "ConstantArrivals",
     "Distribution",
     "DistributionSpec",
     "Empirical",
@@ -55,8 +68,11 @@ __all__ = [
     "Mixture",
     "Model",
     "ModelError",
+    "PoissonArrivals",
+    "ProfileArrivals",
     "RequestClass",
     "Service",
+    "TraceArrivals",
     "Uniform",
     "UnstableError",
     "Workload",
@@ -87,66 +103,6 @@ class UnstableError(ModelError):
 
 
 # --- workload ---------------------------------------------------------------------------
-
-
-class PoissonArrivals(Strict):
-    """Open-loop Poisson arrivals: independent, exponential gaps with mean 1/rate."""
-
-    process: Literal["poisson"] = "poisson"
-    rate: float = Field(gt=0, description="requests per second")
-
-
-class ConstantArrivals(Strict):
-    """Open-loop arrivals at exactly 1/rate seconds apart (a load generator's fixed pacing)."""
-
-    process: Literal["constant"] = "constant"
-    rate: float = Field(gt=0, description="requests per second")
-
-
-Arrivals = tagged_union("process", PoissonArrivals, ConstantArrivals)
-ArrivalSpec = PoissonArrivals | ConstantArrivals
-
-
-class RequestClass(Strict):
-    """One kind of request in the workload's mix (e.g. cheap reads, expensive writes)."""
-
-    name: str = Field(min_length=1, description="referred to by services' classes")
-    weight: float = Field(gt=0, description="relative share of arrivals")
-
-
-DEFAULT_CLASS = "default"
-
-
-class Workload(Strict):
-    """What the clients send, and to which service."""
-
-    arrivals: Arrivals = Field(description="the arrival process")
-    target: str | None = Field(
-        None, description="service that receives arrivals; default the first"
-    )
-    classes: list[RequestClass] = Field(
-        default_factory=list, description="the request mix; default one class 'default'"
-    )
-
-    @model_validator(mode="after")
-    def _unique_classes(self) -> Workload:
-        names = [c.name for c in self.classes]
-        if len(set(names)) != len(names):
-            raise PydanticCustomError("classes", "class names must be unique", {"path": "classes"})
-        return self
-
-    @property
-    def class_names(self) -> list[str]:
-        """Names of the request classes, in order."""
-        return [c.name for c in self.classes] or [DEFAULT_CLASS]
-
-    @property
-    def class_shares(self) -> list[float]:
-        """Share of arrivals per class, summing to one."""
-        if not self.classes:
-            return [1.0]
-        total = sum(c.weight for c in self.classes)
-        return [c.weight / total for c in self.classes]
 
 
 # --- the model --------------------------------------------------------------------------
@@ -311,7 +267,12 @@ def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Model:
     data = read_yaml(path)
     if overrides:
         data = apply_overrides(data, overrides, source=str(path))
-    return from_dict(data, source=str(path))
+    model = from_dict(data, source=str(path))
+    arrivals = model.workload.arrivals
+    if isinstance(arrivals, TraceArrivals) and not Path(arrivals.file).is_absolute():
+        trace = str(Path(path).resolve().parent / arrivals.file)
+        model = from_dict(apply_overrides(data, {"workload.arrivals.file": trace}), str(path))
+    return model
 
 
 def apply_overrides(

@@ -49,6 +49,13 @@ UNITS: dict[str, str] = {
     "call_latency_p99": "s",
     "call_failure_rate": "fraction",
     "call_timeout_rate": "fraction",
+    "call_circuit_open_rate": "fraction",
+    "retry_amplification": "ratio",
+    "breaker_open_fraction": "fraction",
+    "attempts_per_request": "ratio",
+    "concurrency_limit_mean": "requests",
+    "recovery_time": "s",
+    "recovered": "fraction",
 }
 """Every summary metric, in report order, with its unit."""
 

@@ -11,6 +11,8 @@ from sim.servicespec import UNBOUNDED
 
 def check_stable(model: Model) -> None:
     """Refuse a model whose unbounded queue would grow for ever (offered load >= capacity)."""
+    if model.workload.closed:
+        return  # a finite population cannot fill an unbounded queue without end
     problems = []
     for name, load in offered_load(model).items():
         service = model.services[name]

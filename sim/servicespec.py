@@ -13,6 +13,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from sim.controlspec import (
+    CircuitBreakerSpec,
+    CodelSpec,
+    ConcurrencyLimit,
+    Discipline,
+    Patience,
+    RateLimit,
+    RetryPolicy,
+)
 from sim.distspec import Distribution, mean_of
 from sim.schema_base import Duration, PositiveDuration, Strict
 
@@ -55,6 +64,10 @@ class Call(Strict):
     timeout: PositiveDuration | None = Field(
         None, description="the caller gives up after this long (outcome timeout)"
     )
+    circuit_breaker: CircuitBreakerSpec | None = Field(
+        None, description="Resilience4j breaker per caller replica"
+    )
+    retries: RetryPolicy | None = Field(None, description="retries of failed calls")
 
     @property
     def expected_calls(self) -> float:
@@ -202,6 +215,18 @@ class Service(Strict):
     )
     pool: ThreadPool | None = Field(
         None, description="a Java ThreadPoolExecutor instead of a fixed number of workers"
+    )
+    rate_limit: RateLimit | None = Field(None, description="admission rate limit (429)")
+    concurrency_limit: ConcurrencyLimit | None = Field(
+        None, description="limit on requests in progress at the service (503)"
+    )
+    queue_timeout: Patience | None = Field(
+        None, description="requests that waited longer are dropped when dequeued"
+    )
+    discipline: Discipline = Field("fifo", description="fifo, lifo, or adaptive_lifo")
+    codel: CodelSpec | None = Field(None, description="CoDel shedding of standing queues")
+    retry_after: Duration | None = Field(
+        None, description="Retry-After sent with this service's 503s"
     )
 
     @model_validator(mode="after")

@@ -1,4 +1,4 @@
-"""Calls from a worker to another service: cache, connection pool, timeout, modes."""
+"""Calls from a worker to another service: cache, breaker, connection pool, timeout, retries."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ import numpy as np
 import simpy
 
 from sim import outcomes
+from sim.distributions import Sampler
+from sim.engine.request import RequestInfo
+from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.metrics import EdgeRecorder
+from sim.policies.circuit_breaker import BreakerConfig, CircuitBreaker
 from sim.servicespec import Call
 
 if TYPE_CHECKING:
     from sim.engine.replica import Replica
     from sim.engine.service import ServiceRuntime
-
-CallResult = tuple[str, bool]
-"""(root outcome, whether the failure is the caller's own: its timeout or its pool)."""
 
 
 class Uniforms:
@@ -36,22 +37,40 @@ class Uniforms:
         return self._buffer.pop()
 
 
+def breaker_config(call: Call) -> BreakerConfig:
+    """The pure breaker's configuration from a call's ``circuit_breaker`` spec."""
+    spec = call.circuit_breaker
+    fields = spec.model_dump(exclude={"fallback"})
+    return BreakerConfig(**fields)
+
+
 class CallSite:
     """One ``calls`` entry of a service, bound to its callee at run time."""
 
     def __init__(
         self,
         env: simpy.Environment,
+        key: str,
         call: Call,
         target: ServiceRuntime,
         edge: EdgeRecorder,
-        uniform: Callable[[], float],
+        rng: Callable[[str], np.random.Generator],
+        propagate: bool = False,
     ) -> None:
         self.env = env
+        self.propagate = propagate  # deadlines propagate: a call gives up when its caller did
+        self.key = key
         self.call = call
         self.target = target
         self.edge = edge
-        self.uniform = uniform
+        self.uniform = Uniforms(rng("draws"))
+        self.backoff_uniform = Uniforms(rng("backoff"))
+        breaker = call.circuit_breaker
+        self.fallback = (
+            Sampler(breaker.fallback, rng("fallback"))
+            if breaker is not None and breaker.fallback is not None
+            else None
+        )
 
     def copies(self) -> int:
         """How many requests this entry sends now: 0 if the call is skipped by probability."""
@@ -60,54 +79,90 @@ class CallSite:
             return 0
         return call.count
 
-    def once(
-        self, replica: Replica, cls: int, deadline: float
+    def request(
+        self, replica: Replica, info: RequestInfo, deadline: float
+    ) -> Generator[simpy.Event, object, CallResult]:
+        """One logical call, with the call's retries if it has any."""
+        call = self.call
+        if call.cache_hit_ratio and self.uniform() < call.cache_hit_ratio:
+            return outcomes.OK, False
+        self.edge.logical(self.env.now)
+        if call.retries is None:
+            return (yield from self.attempt(replica, info, deadline))
+        retrier = replica.retriers.get(self.key)
+        if retrier is None:
+            retrier = replica.retriers[self.key] = Retrier(
+                self.env, call.retries, self.backoff_uniform
+            )
+        result, _ = yield from retrier.run(lambda: self.attempt(replica, info, deadline), info)
+        return result
+
+    def _breaker(self, replica: Replica) -> CircuitBreaker | None:
+        if self.call.circuit_breaker is None:
+            return None
+        breaker = replica.breakers.get(self.key)
+        if breaker is None:
+            breaker = replica.breakers[self.key] = CircuitBreaker(breaker_config(self.call))
+        return breaker
+
+    def attempt(
+        self, replica: Replica, info: RequestInfo, deadline: float
     ) -> Generator[simpy.Event, object, CallResult]:
         """One request to the callee, as the caller sees it."""
         call, env = self.call, self.env
-        if call.cache_hit_ratio and self.uniform() < call.cache_hit_ratio:
-            return outcomes.OK, False
         issued = env.now
-        limit = deadline if call.timeout is None else min(deadline, issued + call.timeout)
+        breaker = self._breaker(replica)
+        permit = None
+        if breaker is not None:
+            permit = breaker.try_acquire(issued)
+            if permit is None:
+                self.edge.record(issued, issued, outcomes.CIRCUIT_OPEN)
+                if self.fallback is not None:
+                    yield env.timeout(self.fallback())
+                    return outcomes.OK, False
+                return outcomes.CIRCUIT_OPEN, True
+        limit = math.inf if call.timeout is None else issued + call.timeout
+        if self.propagate:
+            limit = min(limit, deadline)
         pool = replica.connections.get(call.to)
+        result = None
         if pool is not None:
             grant = pool.admit()
             if grant is None:
-                self.edge.record(issued, env.now, outcomes.POOL_FULL)
-                return outcomes.POOL_FULL, True
-            if grant is not True:
-                if call.timeout is None:
+                result = (outcomes.POOL_FULL, True)
+            elif grant is not True:
+                if math.isinf(limit):
                     yield grant
                 else:
                     yield grant | env.timeout(max(limit - env.now, 0.0))
                     if not grant.triggered:
                         pool.cancel(grant)
-                        self.edge.record(issued, env.now, outcomes.TIMEOUT)
-                        return outcomes.TIMEOUT, True
-        outcome, own = yield from self._send(cls, deadline, limit)
-        if pool is not None:
-            pool.release()
-        self.edge.record(issued, env.now, outcome)
-        return outcome, own
+                        result = (outcomes.TIMEOUT, True)
+        if result is None:
+            result = yield from self._send(info, deadline, limit)
+            if pool is not None:
+                pool.release()
+        now = env.now
+        if breaker is not None:
+            breaker.on_result(now, permit, now - issued, result[0] != outcomes.OK)
+        self.edge.record(issued, now, result[0])
+        return result
 
     def _send(
-        self, cls: int, deadline: float, limit: float
+        self, info: RequestInfo, deadline: float, limit: float
     ) -> Generator[simpy.Event, object, CallResult]:
         env, call = self.env, self.call
         if call.mode == "enqueue":
-            env.process(self.target.handle(env.now, cls, math.inf))
+            env.process(self.target.handle(env.now, info, math.inf))
             return outcomes.OK, False
-        if call.timeout is None:
-            outcome = yield from self.target.handle(env.now, cls, deadline)
+        if math.isinf(limit):
+            outcome = yield from self.target.handle(env.now, info, deadline)
             return outcome, False
-        remaining = limit - env.now
-        if remaining <= 0:
-            return outcomes.TIMEOUT, True
-        response = env.process(self.target.handle(env.now, cls, limit))
-        yield response | env.timeout(remaining)
-        if response.triggered:
-            return response.value, False
-        return outcomes.TIMEOUT, True  # the callee's work goes on: nobody cancels it
+        # the callee is told the tighter of the two: it measures goodput (and, with deadline
+        # propagation, drops) against the moment its caller stops waiting
+        patience = min(limit, deadline)
+        work = self.target.handle(env.now, info, patience)
+        return (yield from with_timeout(env, work, limit - env.now))
 
 
 @dataclass
@@ -119,19 +174,19 @@ class Step:
     releases_worker: bool  # an async call frees the worker before it goes out
 
     def run(
-        self, replica: Replica, cls: int, deadline: float
+        self, replica: Replica, info: RequestInfo, deadline: float
     ) -> Generator[simpy.Event, object, CallResult]:
         """Make the step's calls; the first failure (in call order) is the step's result."""
         if not self.parallel:
             site = self.sites[0]
             for _ in range(site.copies()):
-                result = yield from site.once(replica, cls, deadline)
+                result = yield from site.request(replica, info, deadline)
                 if result[0] != outcomes.OK:
                     return result
             return outcomes.OK, False
         env = self.sites[0].env
         processes = [
-            env.process(site.once(replica, cls, deadline))
+            env.process(site.request(replica, info, deadline))
             for site in self.sites
             for _ in range(site.copies())
         ]

@@ -1,8 +1,13 @@
-"""A bounded pool of slots with a FIFO waiting room: a replica's workers, or a connection pool.
+"""A bounded pool of slots with a managed waiting room: a replica's workers, or a connection pool.
 
 Not ``simpy.Resource``: admission must see the waiting room to reject at once, a caller
-that gives up must be able to leave the waiting room, and a Java-style thread pool grows
-and shrinks its threads.
+that gives up must be able to leave it, the order of service is a policy (FIFO, LIFO,
+adaptive LIFO, priorities), requests can be shed as they are dequeued (queue timeout,
+CoDel), and a Java-style thread pool grows and shrinks its threads.
+
+A waiting request's grant event fires with ``None`` when it gets a slot, or with the
+outcome it was shed with (``queue_full`` when pushed out by a higher priority,
+``queue_timeout``, ``codel``).
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from collections import deque
 
 import simpy
 
+from sim import outcomes
 from sim.metrics import Gauge
 from sim.model import UnstableError
+from sim.policies.codel import Codel
 from sim.policies.threadpool import Admission
 from sim.policies.threadpool import admit as thread_pool_admit
 from sim.servicespec import ThreadPool
@@ -21,8 +28,20 @@ MAX_UNBOUNDED_WAITING = 500_000
 """An 'unbounded' queue longer than this stops the run as unstable instead of eating memory."""
 
 
+class Waiting:
+    """A request in the waiting room."""
+
+    __slots__ = ("enqueued", "grant", "patience", "priority")
+
+    def __init__(self, grant: simpy.Event, enqueued: float, priority: int, patience: float):
+        self.grant = grant
+        self.enqueued = enqueued
+        self.priority = priority
+        self.patience = patience
+
+
 class WorkerPool:
-    """``slots`` held at once and up to ``queue_limit`` waiting, served first come first served."""
+    """``slots`` held at once and up to ``queue_limit`` waiting."""
 
     def __init__(
         self,
@@ -33,6 +52,9 @@ class WorkerPool:
         queued: Gauge,
         where: str,
         threads: ThreadPool | None = None,
+        discipline: str = "fifo",
+        codel: Codel | None = None,
+        codel_sheds: bool = True,
     ) -> None:
         self.env = env
         self.slots = slots
@@ -41,75 +63,125 @@ class WorkerPool:
         self.queue_gauge = queued
         self.where = where
         self.busy = 0
-        self.waiting: deque[simpy.Event] = deque()
+        self.levels: dict[int, deque[Waiting]] = {}  # priority -> waiting, oldest first
+        self.size = 0
         self.threads = threads
         self.alive = threads.core if threads else slots  # threads that exist now
+        self.discipline = discipline
+        self.codel = codel  # also tells adaptive LIFO when a queue stands
+        self._sheds = codel is not None and codel_sheds
 
     def __len__(self) -> int:
         """Requests held or waiting."""
-        return self.busy + len(self.waiting)
+        return self.busy + self.size
 
-    def admit(self) -> simpy.Event | bool | None:
+    @property
+    def waiting(self) -> int:
+        """Requests in the waiting room."""
+        return self.size
+
+    def admit(self, priority: int = 0, patience: float = float("inf")):
         """Ask for a slot.
 
-        Returns True when one is free (it is now held), an event that fires when one is
-        handed over, or None when slots and waiting room are full (reject).
+        Returns True when one is free (it is now held), an event that fires when the
+        request leaves the waiting room (see the module doc), or None when slots and
+        waiting room are full (reject).
         """
         if self.threads is not None:
-            return self._admit_thread_pool()
-        if self.busy < self.slots:
-            self._take()
-            return True
-        return self._enqueue()
-
-    def _take(self) -> None:
+            decision = thread_pool_admit(
+                self.alive,
+                self.busy,
+                self.size,
+                self.threads.core,
+                self.threads.max,
+                self.queue_limit,
+            )
+            if decision is Admission.REJECT:
+                return None
+            if decision is Admission.QUEUE:
+                return self._enqueue(priority, patience)
+            if decision is Admission.NEW_THREAD:
+                self.alive += 1
+        elif self.busy >= self.slots:
+            return self._enqueue(priority, patience)
         self.busy += 1
         self.busy_gauge.add(self.env.now, 1)
+        return True
 
-    def _enqueue(self) -> simpy.Event | None:
-        waiting = len(self.waiting)
-        if waiting >= self.queue_limit:
+    def _enqueue(self, priority: int, patience: float):
+        now = self.env.now
+        if self.size >= self.queue_limit and not self._push_out(priority):
             return None
-        if waiting >= MAX_UNBOUNDED_WAITING:
+        if self.size >= MAX_UNBOUNDED_WAITING:
             raise UnstableError(
                 f"{self.where}: more than {MAX_UNBOUNDED_WAITING:,} requests waiting in one "
-                f"replica's unbounded queue at t={self.env.now:.0f}s: the load exceeds "
-                "capacity; bound the queue or add workers or replicas"
+                f"replica's unbounded queue at t={now:.0f}s: the load exceeds capacity; "
+                "bound the queue or add workers or replicas"
             )
         grant = self.env.event()
-        self.waiting.append(grant)
-        self.queue_gauge.add(self.env.now, 1)
+        level = self.levels.get(priority)
+        if level is None:
+            level = self.levels[priority] = deque()
+        level.append(Waiting(grant, now, priority, patience))
+        self.size += 1
+        self.queue_gauge.add(now, 1)
         return grant
 
-    def _admit_thread_pool(self) -> simpy.Event | bool | None:
-        spec = self.threads
-        decision = thread_pool_admit(
-            self.alive, self.busy, len(self.waiting), spec.core, spec.max, self.queue_limit
-        )
-        if decision is Admission.REJECT:
-            return None
-        if decision is Admission.QUEUE:
-            return self._enqueue()
-        if decision is Admission.NEW_THREAD:
-            self.alive += 1
-        self._take()
+    def _push_out(self, priority: int) -> bool:
+        """A full queue makes room for a higher priority by shedding the newest of the lowest."""
+        if not self.levels or self.queue_limit == 0:
+            return False
+        lowest = min(p for p, level in self.levels.items() if level)
+        if lowest >= priority:
+            return False
+        victim = self.levels[lowest].pop()
+        self._leave(victim, outcomes.QUEUE_FULL)
         return True
+
+    def _leave(self, item: Waiting, shed: str | None) -> None:
+        self.size -= 1
+        now = self.env.now
+        self.queue_gauge.add(now, -1)
+        item.grant.succeed(shed)
 
     def cancel(self, grant: simpy.Event) -> None:
         """A waiting request gives up: it leaves the waiting room (or returns its slot)."""
         if grant.triggered:
-            self.release()
-        else:
-            self.waiting.remove(grant)
-            self.queue_gauge.add(self.env.now, -1)
+            if grant.value is None:
+                self.release()
+            return
+        for level in self.levels.values():
+            for item in level:
+                if item.grant is grant:
+                    level.remove(item)
+                    self.size -= 1
+                    self.queue_gauge.add(self.env.now, -1)
+                    return
+
+    def _next(self) -> Waiting | None:
+        top = max((p for p, level in self.levels.items() if level), default=None)
+        if top is None:
+            return None
+        level = self.levels[top]
+        lifo = self.discipline == "lifo" or (
+            self.discipline == "adaptive_lifo" and self.codel is not None and self.codel.standing
+        )
+        return level.pop() if lifo else level.popleft()
 
     def release(self) -> None:
-        """Give the slot back: to the next waiting request, or to the idle set."""
+        """Give the slot back: to the next waiting request that is not shed, or to the idle set."""
         now = self.env.now
-        if self.waiting:
-            self.queue_gauge.add(now, -1)
-            self.waiting.popleft().succeed()
-            return
+        while self.size:
+            item = self._next()
+            waited = now - item.enqueued
+            shed = None
+            if waited > item.patience:
+                shed = outcomes.QUEUE_TIMEOUT
+            elif self.codel is not None and self.codel.on_dequeue(now, waited) and self._sheds:
+                shed = outcomes.CODEL
+            self._leave(item, shed)
+            if shed is None:
+                return  # the slot passes to it
         self.busy -= 1
         self.busy_gauge.add(now, -1)
         spec = self.threads

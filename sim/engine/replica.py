@@ -10,8 +10,11 @@ import simpy
 from sim.distributions import Sampler
 from sim.engine.executor import Executor
 from sim.engine.pool import WorkerPool
+from sim.engine.retrying import Retrier
 from sim.engine.streams import Streams
 from sim.metrics import Gauge, Recorder
+from sim.policies.circuit_breaker import CircuitBreaker
+from sim.policies.codel import Codel
 from sim.policies.gc import AllocationTrigger, pause_length
 from sim.servicespec import Service
 
@@ -33,6 +36,11 @@ class Replica:
         self.recorder = recorder
         self.active = 0  # requests assigned here and not yet answered (least_request)
         self.assigned = 0  # requests assigned here after the warm-up
+        codel = None
+        if spec.codel is not None:
+            codel = Codel(spec.codel.target, spec.codel.interval)
+        elif spec.discipline == "adaptive_lifo":
+            codel = Codel()  # only to tell when a queue stands; it sheds nothing
         self.pool = WorkerPool(
             env,
             spec.threads,
@@ -41,7 +49,12 @@ class Replica:
             recorder.queue,
             where=f"services.{service}.queue",
             threads=spec.pool,
+            discipline=spec.discipline,
+            codel=codel,
+            codel_sheds=spec.codel is not None,
         )
+        self.breakers: dict[str, CircuitBreaker] = {}  # per call site
+        self.retriers: dict[str, Retrier] = {}  # per call site
         self.executor: Executor | None = None
         if spec.gc is not None or spec.cpus is not None:
             cores = float(spec.cpus) if spec.cpus is not None else math.inf

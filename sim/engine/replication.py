@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,9 +10,10 @@ import simpy
 
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
-from sim.engine.workload import OpenWorkload
-from sim.metrics import Recorder
+from sim.engine.workload import Clients
+from sim.metrics import Recorder, open_fraction
 from sim.model import Model
+from sim.recovery import recovery_time, trigger_window
 
 END_TO_END = "all"
 
@@ -58,10 +60,7 @@ def run_replication(model: Model, replication: int, seed: int) -> ReplicationOut
         )
     for service in services.values():
         service.connect(services)
-    workload = OpenWorkload(
-        env, model.workload, services[model.entry], streams, recorders[END_TO_END]
-    )
-    env.process(workload.run())
+    Clients(env, model.workload, services[model.entry], streams, recorders[END_TO_END]).start()
     if warmup > 0:
         env.run(until=warmup)
         for recorder in recorders.values():
@@ -70,17 +69,45 @@ def run_replication(model: Model, replication: int, seed: int) -> ReplicationOut
     for recorder in recorders.values():
         recorder.close(env.now)
     metrics = {name: r.metrics() for name, r in recorders.items()}
+    series = {name: r.timeseries() for name, r in recorders.items()}
     for name, service in services.items():
         if len(service.replicas) > 1:
             metrics[name]["imbalance"] = service.imbalance()
         for callee, edge in service.edges.items():
             metrics[edge_name(name, callee)] = edge.metrics()
+            breakers = service.breakers_towards(callee)
+            if breakers:
+                edge_key = edge_name(name, callee)
+                metrics[edge_key]["breaker_open_fraction"] = float(
+                    np.mean([open_fraction(b.transitions, warmup, horizon) for b in breakers])
+                )
+                edges = np.arange(recorders[name].nbins + 1) * width
+                bins = zip(edges[:-1], np.minimum(edges[1:], horizon), strict=True)
+                series[edge_key] = {
+                    "time": edges[:-1],
+                    "breaker_open": np.array(
+                        [
+                            np.mean([open_fraction(b.transitions, lo, hi) for b in breakers])
+                            for lo, hi in bins
+                        ]
+                    ),
+                }
+    window = trigger_window(model)
+    if window is not None:
+        entry = series[model.entry]
+        seconds = recovery_time(
+            entry["time"], entry["queue_depth"], entry["goodput"], warmup, window, width
+        )
+        if not math.isnan(seconds):
+            recovered = math.isfinite(seconds)
+            metrics[model.entry]["recovered"] = float(recovered)
+            metrics[model.entry]["recovery_time"] = seconds if recovered else math.nan
     by_class = (
         {name: r.class_metrics() for name, r in recorders.items()} if model.workload.classes else {}
     )
     return ReplicationOutput(
         replication=replication,
         metrics=metrics,
-        timeseries={name: r.timeseries() for name, r in recorders.items()},
+        timeseries=series,
         by_class=by_class,
     )

@@ -1,4 +1,4 @@
-"""A service at run time: replicas behind a balancer, incidents, and a request's path through it."""
+"""A service at run time: admission, replicas behind a balancer, incidents, a request's path."""
 
 from __future__ import annotations
 
@@ -9,19 +9,22 @@ import simpy
 
 from sim import outcomes
 from sim.distributions import Sampler
+from sim.engine.admission import ConcurrencyLimiter, RateLimiter
 from sim.engine.calls import CallSite, Step, Uniforms, plan
 from sim.engine.replica import Replica
+from sim.engine.request import RequestInfo
 from sim.engine.streams import Streams
 from sim.metrics import EdgeRecorder, Recorder
 from sim.policies.balancer import Balancer
-from sim.policies.incidents import NO_EFFECT, effect_at
+from sim.policies.incidents import NO_EFFECT, Effect, effect_at
 from sim.servicespec import Service
 
 _HANG = "hang"
 
 
 class ServiceRuntime:
-    """Serves requests: incidents, balancer, a replica's worker pool, own work, calls, response."""
+    """Serves requests: incidents, admission limits, balancer, a replica's worker pool, own
+    work, calls, response."""
 
     def __init__(
         self,
@@ -55,6 +58,18 @@ class ServiceRuntime:
             for i, inc in enumerate(spec.incidents)
             if inc.added_latency is not None
         }
+        self.patience = (
+            Sampler(spec.queue_timeout, streams.rng("service", name, "queue_timeout"))
+            if spec.queue_timeout is not None
+            else None
+        )
+        self.rate_limiter = (
+            RateLimiter(spec.rate_limit, streams, name) if spec.rate_limit is not None else None
+        )
+        self.concurrency = None
+        if spec.concurrency_limit is not None:
+            recorder.has_limit = True
+            self.concurrency = ConcurrencyLimiter(spec.concurrency_limit, recorder.limit)
         self.steps: list[list[Step]] = []
         self.edges: dict[str, EdgeRecorder] = {}
         self._classes = classes
@@ -67,8 +82,12 @@ class ServiceRuntime:
             sites = []
             for index, call in enumerate(self.spec.calls_for(cls)):
                 edge = self.edges.setdefault(call.to, EdgeRecorder(rec.warmup, rec.horizon))
-                uniform = Uniforms(self._streams.rng("service", self.name, "call", cls, str(index)))
-                sites.append(CallSite(self.env, call, services[call.to], edge, uniform))
+                key = f"{cls}/{index}"
+
+                def rng(part: str, key: str = key):
+                    return self._streams.rng("service", self.name, "call", key, part)
+
+                sites.append(CallSite(self.env, key, call, services[call.to], edge, rng))
             self.steps.append(plan(sites))
 
     def choose(self) -> Replica:
@@ -78,20 +97,36 @@ class ServiceRuntime:
             return replicas[0]
         return replicas[self.balancer.choose([r.active for r in replicas])]
 
+    def breakers_towards(self, callee: str) -> list:
+        """Every replica's circuit breakers on calls to ``callee``."""
+        keys = {
+            site.key
+            for steps in self.steps
+            for step in steps
+            for site in step.sites
+            if site.call.to == callee and site.call.circuit_breaker is not None
+        }
+        return [r.breakers[k] for r in self.replicas for k in keys if k in r.breakers]
+
     def imbalance(self) -> float:
         """Busiest replica's share of requests over the mean share (1 = perfectly even)."""
         counts = [r.assigned for r in self.replicas]
         total = sum(counts)
         return max(counts) * len(counts) / total if total else 1.0
 
-    def _work(self, cls: int, effect) -> float:
+    def _work(self, cls: int, effect: Effect) -> float:
         work = self.work[cls]()
         if effect is not NO_EFFECT:
             work = work * effect.slowdown + sum(self.added_latency[i]() for i in effect.added)
         return work
 
+    def _refuse(self, info: RequestInfo, outcome: str, retry_after: float) -> str:
+        if retry_after > 0:
+            info.retry_after = retry_after
+        return outcome
+
     def handle(
-        self, arrived: float, cls: int, deadline: float = math.inf
+        self, arrived: float, info: RequestInfo, deadline: float = math.inf
     ) -> Generator[simpy.Event, object, str]:
         """Serve one request that reached this service at ``arrived``; return its root outcome.
 
@@ -99,6 +134,7 @@ class ServiceRuntime:
         """
         env = self.env
         recorder = self.recorder
+        cls = info.cls
         counted = recorder.arrived(arrived, cls)
         effect = effect_at(self.incidents, arrived) if self.incidents else NO_EFFECT
         if effect.down is not None:
@@ -106,18 +142,33 @@ class ServiceRuntime:
                 yield env.event()  # never answered: the caller's timeout decides
             recorder.failed(env.now, outcomes.ERROR, counted, cls)
             return outcomes.ERROR
+        if self.rate_limiter is not None:
+            admitted, delay, retry_after = self.rate_limiter.admit(arrived, info.client)
+            if not admitted:
+                recorder.rejected(arrived, outcomes.RATE_LIMITED, counted, cls)
+                return self._refuse(info, outcomes.RATE_LIMITED, retry_after)
+            if delay > 0:
+                yield env.timeout(delay)  # nginx holds the request, then passes it on
+        concurrency = self.concurrency
+        if concurrency is not None and not concurrency.try_enter():
+            recorder.rejected(env.now, outcomes.CONCURRENCY_LIMITED, counted, cls)
+            return self._refuse(info, outcomes.CONCURRENCY_LIMITED, self.spec.retry_after or 0)
         replica = self.choose()
         if counted:
             replica.assigned += 1
         pool = replica.pool
-        grant = pool.admit()
+        patience = self.patience() if self.patience is not None else math.inf
+        grant = pool.admit(info.priority, patience)
         if grant is None:
-            recorder.rejected(arrived, outcomes.QUEUE_FULL, counted, cls)
-            return outcomes.QUEUE_FULL
+            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, concurrency)
         replica.active += 1
-        recorder.in_system.add(arrived, 1)
+        recorder.in_system.add(env.now, 1)
         if grant is not True:
-            yield grant
+            shed = yield grant
+            if shed is not None:
+                replica.active -= 1
+                recorder.in_system.add(env.now, -1)
+                return self._finish_rejected(info, shed, counted, concurrency)
         start = env.now
         if counted:
             recorder.waited(start - arrived)
@@ -140,7 +191,7 @@ class ServiceRuntime:
                         pool.release()
                         holding = False
                         held = env.now - start
-                    outcome, own = yield from step.run(replica, cls, deadline)
+                    outcome, own = yield from step.run(replica, info, deadline)
                     if outcome != outcomes.OK:
                         break
         if holding:
@@ -149,6 +200,8 @@ class ServiceRuntime:
         replica.active -= 1
         now = env.now
         recorder.in_system.add(now, -1)
+        if concurrency is not None:
+            concurrency.leave(now, now - arrived, outcome != outcomes.OK)
         if outcome == outcomes.OK:
             recorder.completed(arrived, now, counted, cls, now <= deadline, held)
         elif not own:
@@ -158,3 +211,12 @@ class ServiceRuntime:
         else:
             recorder.failed(now, outcome, counted, cls)
         return outcome
+
+    def _finish_rejected(
+        self, info: RequestInfo, outcome: str, counted: bool, concurrency: ConcurrencyLimiter | None
+    ) -> str:
+        now = self.env.now
+        self.recorder.rejected(now, outcome, counted, info.cls)
+        if concurrency is not None:
+            concurrency.leave(now, 0.0, True)
+        return self._refuse(info, outcome, self.spec.retry_after or 0)

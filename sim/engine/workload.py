@@ -1,4 +1,4 @@
-"""The clients: open-loop arrivals that each become one end-to-end request."""
+"""The clients: open-loop arrivals or closed-loop users, with their timeouts and retries."""
 
 from __future__ import annotations
 
@@ -6,18 +6,23 @@ import math
 from collections.abc import Generator
 from itertools import accumulate
 
+import numpy as np
 import simpy
 
 from sim import outcomes
+from sim.distributions import Sampler
+from sim.engine.arrivals import arrival_times
 from sim.engine.calls import Uniforms
+from sim.engine.request import RequestInfo
+from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
 from sim.metrics import Recorder
-from sim.model import ConstantArrivals, PoissonArrivals, Workload
+from sim.workloadspec import Workload
 
 
-class OpenWorkload:
-    """Sends requests to the entry service at the model's arrival process."""
+class Clients:
+    """The workload's clients: sends requests, applies their timeout and retries, records."""
 
     def __init__(
         self,
@@ -31,26 +36,32 @@ class OpenWorkload:
         self.spec = spec
         self.entry = entry
         self.recorder = recorder
-        self.rng = streams.rng("workload", "arrivals")
+        self.streams = streams
         self._class_uniform = Uniforms(streams.rng("workload", "classes"))
         self._cumulative = list(accumulate(spec.class_shares))
+        self._priorities = spec.priorities
+        self._client_uniform = Uniforms(streams.rng("workload", "clients"))
+        self._client_cdf = None
+        if spec.clients is not None:
+            ranks = np.arange(1, spec.clients.count + 1, dtype=float)
+            weights = ranks**-spec.clients.zipf_exponent
+            self._client_cdf = np.cumsum(weights / weights.sum())
+        self.retrier = (
+            Retrier(env, spec.retries, Uniforms(streams.rng("workload", "backoff")))
+            if spec.retries is not None
+            else None
+        )
 
-    def gaps(self) -> Generator[float, None, None]:
-        """Inter-arrival times of the arrival process."""
-        arrivals = self.spec.arrivals
-        if isinstance(arrivals, ConstantArrivals):
-            gap = 1.0 / arrivals.rate
-            while True:
-                yield gap
-        elif isinstance(arrivals, PoissonArrivals):
-            mean = 1.0 / arrivals.rate
-            while True:
-                yield from self.rng.exponential(mean, 4096).tolist()
-        else:  # pragma: no cover - the schema admits nothing else
-            raise TypeError(f"unknown arrival process {arrivals!r}")
+    def start(self) -> None:
+        """Start the arrival process, or the users."""
+        if self.spec.closed:
+            think = Sampler(self.spec.think_time, self.streams.rng("workload", "think"))
+            for user in range(self.spec.users):
+                self.env.process(self._user(user, think))
+        else:
+            self.env.process(self._arrivals())
 
-    def next_class(self) -> int:
-        """The class of the next request, drawn by the workload's weights."""
+    def _class(self) -> int:
         if len(self._cumulative) == 1:
             return 0
         u = self._class_uniform()
@@ -59,23 +70,50 @@ class OpenWorkload:
                 return index
         return len(self._cumulative) - 1
 
-    def run(self) -> Generator[simpy.Event, object, None]:
-        """The arrival process: start one request process per arrival, for ever."""
-        env = self.env
-        timeout = env.timeout
-        process = env.process
-        request = self.request
-        next_class = self.next_class
-        for gap in self.gaps():
-            yield timeout(gap)
-            process(request(env.now, next_class()))
+    def _client(self) -> int:
+        if self._client_cdf is None:
+            return 0
+        return int(np.searchsorted(self._client_cdf, self._client_uniform(), side="right"))
 
-    def request(self, arrived: float, cls: int) -> Generator[simpy.Event, object, None]:
-        """One client request, from its arrival to its final outcome."""
+    def _info(self, client: int | None = None) -> RequestInfo:
+        cls = self._class()
+        return RequestInfo(cls, self._client() if client is None else client, self._priorities[cls])
+
+    def _arrivals(self) -> Generator[simpy.Event, object, None]:
+        env = self.env
+        rng = self.streams.rng("workload", "arrivals")
+        for t in arrival_times(self.spec.arrivals, rng):
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            env.process(self.request(env.now, self._info()))
+
+    def _user(self, user: int, think: Sampler) -> Generator[simpy.Event, object, None]:
+        env = self.env
+        while True:
+            yield env.timeout(think())
+            yield from self.request(env.now, self._info(client=user))
+
+    def _attempt(self, info: RequestInfo) -> Generator[simpy.Event, object, CallResult]:
+        env, timeout = self.env, self.spec.timeout
+        if timeout is None:
+            outcome = yield from self.entry.handle(env.now, info, math.inf)
+            return outcome, False
+        work = self.entry.handle(env.now, info, env.now + timeout)
+        return (yield from with_timeout(env, work, timeout))
+
+    def request(self, arrived: float, info: RequestInfo) -> Generator[simpy.Event, object, None]:
+        """One client request, from its first attempt to its final outcome."""
         recorder = self.recorder
+        cls = info.cls
         counted = recorder.arrived(arrived, cls)
         recorder.in_system.add(arrived, 1)
-        outcome = yield from self.entry.handle(arrived, cls, math.inf)
+        if self.retrier is None:
+            outcome, _ = yield from self._attempt(info)
+            attempts = 1
+        else:
+            (outcome, _), attempts = yield from self.retrier.run(lambda: self._attempt(info), info)
+        if counted:
+            recorder.attempts += attempts
         now = self.env.now
         recorder.in_system.add(now, -1)
         if outcome == outcomes.OK:

@@ -101,7 +101,9 @@ class CircuitBreaker:
     def _minimum(self) -> int:
         cfg = self.config
         if self.state == HALF_OPEN:
-            return min(cfg.minimum_number_of_calls, cfg.permitted_number_of_calls_in_half_open_state)
+            return min(
+                cfg.minimum_number_of_calls, cfg.permitted_number_of_calls_in_half_open_state
+            )
         if cfg.sliding_window_type == "COUNT_BASED":
             return min(cfg.minimum_number_of_calls, cfg.sliding_window_size)
         return cfg.minimum_number_of_calls

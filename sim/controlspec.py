@@ -1,0 +1,215 @@
+"""The schema of overload controls: rate and concurrency limits, breakers, retries, queues.
+
+Each control uses the real system's names (see the README's "Overload controls"), so a
+value copied from production behaves as it does there.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from sim.distspec import Distribution
+from sim.schema_base import Duration, PositiveDuration, Strict, tagged_union
+
+# --- rate limits --------------------------------------------------------------------------
+
+
+class TokenBucketSpec(Strict):
+    """Envoy local_ratelimit's token bucket, or the shorthand ``rate`` + ``burst``."""
+
+    kind: Literal["token_bucket"] = "token_bucket"
+    max_tokens: float | None = Field(None, gt=0, description="bucket size; it starts full")
+    tokens_per_fill: float = Field(1.0, gt=0, description="tokens added per fill_interval")
+    fill_interval: PositiveDuration | None = Field(None, description="seconds per fill")
+    rate: float | None = Field(None, gt=0, description="shorthand: tokens per second")
+    burst: float | None = Field(None, gt=0, description="shorthand: bucket size (max_tokens)")
+    cost: Distribution | None = Field(
+        None, description="tokens a request takes (e.g. LLM tokens); default 1"
+    )
+    per_client: bool = Field(False, description="one bucket per client key")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TokenBucketSpec:
+        envoy = self.max_tokens is not None or self.fill_interval is not None
+        short = self.rate is not None or self.burst is not None
+        if envoy == short:
+            raise ValueError("give max_tokens and fill_interval (Envoy), or rate and burst")
+        if envoy and (self.max_tokens is None or self.fill_interval is None):
+            raise ValueError("Envoy's form needs both max_tokens and fill_interval")
+        if short and self.rate is None:
+            raise PydanticCustomError("rate", "is required with burst", {"path": "rate"})
+        return self
+
+    @property
+    def capacity(self) -> float:
+        """Bucket size in tokens."""
+        if self.max_tokens is not None:
+            return self.max_tokens
+        return self.burst if self.burst is not None else max(self.rate, 1.0)
+
+    @property
+    def refill_rate(self) -> float:
+        """Tokens per second."""
+        if self.rate is not None:
+            return self.rate
+        return self.tokens_per_fill / self.fill_interval
+
+
+class LimitReqSpec(Strict):
+    """nginx limit_req: ``rate`` per second, ``burst``, ``delay`` (or ``nodelay``)."""
+
+    kind: Literal["limit_req"] = "limit_req"
+    rate: float = Field(gt=0, description="requests per second")
+    burst: float = Field(0.0, ge=0, description="excess requests allowed")
+    delay: float = Field(0.0, ge=0, description="excess passed at once; beyond it, delayed")
+    nodelay: bool = Field(False, description="pass the whole burst at once")
+    per_client: bool = Field(False, description="one limit per client key")
+
+
+RateLimit = tagged_union("kind", TokenBucketSpec, LimitReqSpec)
+
+# --- concurrency limits -------------------------------------------------------------------
+
+
+class StaticConcurrency(Strict):
+    """A fixed limit on requests in progress at the service."""
+
+    kind: Literal["static"] = "static"
+    max_concurrency: int = Field(ge=1)
+
+
+class AIMDConcurrency(Strict):
+    """Netflix concurrency-limits' AIMDLimit."""
+
+    kind: Literal["aimd"] = "aimd"
+    initial_limit: int = Field(20, ge=1)
+    min_limit: int = Field(20, ge=1)
+    max_limit: int = Field(200, ge=1)
+    backoff_ratio: float = Field(0.9, gt=0, lt=1)
+    timeout: PositiveDuration = Field(5.0, description="an rtt above this counts as a drop")
+
+
+class Gradient2Concurrency(Strict):
+    """Netflix concurrency-limits' Gradient2Limit."""
+
+    kind: Literal["gradient2"] = "gradient2"
+    initial_limit: int = Field(20, ge=1)
+    min_limit: int = Field(20, ge=1)
+    max_limit: int = Field(200, ge=1)
+    smoothing: float = Field(0.2, gt=0, le=1)
+    rtt_tolerance: float = Field(1.5, ge=1)
+    long_window: int = Field(600, ge=1)
+    queue_size: int = Field(4, ge=0)
+
+
+ConcurrencyLimit = tagged_union("kind", StaticConcurrency, AIMDConcurrency, Gradient2Concurrency)
+
+# --- circuit breakers ---------------------------------------------------------------------
+
+
+class CircuitBreakerSpec(Strict):
+    """Resilience4j's CircuitBreakerConfig, in snake_case, with its defaults."""
+
+    failure_rate_threshold: float = Field(50.0, gt=0, le=100, description="percent")
+    slow_call_rate_threshold: float = Field(100.0, gt=0, le=100, description="percent")
+    slow_call_duration_threshold: PositiveDuration = Field(60.0)
+    sliding_window_type: Literal["COUNT_BASED", "TIME_BASED"] = "COUNT_BASED"
+    sliding_window_size: int = Field(100, ge=1, description="calls, or seconds if TIME_BASED")
+    minimum_number_of_calls: int = Field(100, ge=1)
+    wait_duration_in_open_state: PositiveDuration = Field(60.0)
+    permitted_number_of_calls_in_half_open_state: int = Field(10, ge=1)
+    automatic_transition_from_open_to_half_open_enabled: bool = False
+    max_wait_duration_in_half_open_state: Duration = Field(0.0, description="0 = off")
+    fallback: Distribution | None = Field(
+        None, description="while open, answer from a fallback taking this long (else fail fast)"
+    )
+
+
+# --- retries ------------------------------------------------------------------------------
+
+RETRYABLE = (
+    "timeout",
+    "error",
+    "queue_full",
+    "pool_full",
+    "rate_limited",
+    "concurrency_limited",
+    "circuit_open",
+    "queue_timeout",
+    "codel",
+)
+
+Retryable = Literal[
+    "timeout",
+    "error",
+    "queue_full",
+    "pool_full",
+    "rate_limited",
+    "concurrency_limited",
+    "circuit_open",
+    "queue_timeout",
+    "codel",
+]
+
+
+class RetryBudgetSpec(Strict):
+    """Envoy's retry budget."""
+
+    budget_percent: float = Field(20.0, ge=0, le=100)
+    min_retry_concurrency: int = Field(3, ge=0)
+
+
+class RetryThrottlingSpec(Strict):
+    """gRPC's retryThrottling."""
+
+    max_tokens: float = Field(10.0, gt=0)
+    token_ratio: float = Field(0.1, gt=0)
+
+
+class RetryPolicy(Strict):
+    """Retries with backoff and jitter (AWS), a budget (Envoy) or throttling (gRPC), hedging.
+
+    ``base``/``cap``/``multiplier`` are AWS's base/cap and gRPC's initial_backoff /
+    max_backoff / backoff_multiplier.
+    """
+
+    max_attempts: int = Field(3, ge=1, description="attempts in all, the first included")
+    base: Duration = Field(0.1, description="first backoff, seconds")
+    cap: Duration = Field(20.0, description="longest backoff, seconds")
+    multiplier: float = Field(2.0, ge=1)
+    jitter: Literal["none", "full", "equal", "decorrelated"] = "full"
+    retry_on: list[Retryable] = Field(
+        default_factory=lambda: list(RETRYABLE), description="outcomes that are retried"
+    )
+    budget: RetryBudgetSpec | None = None
+    throttling: RetryThrottlingSpec | None = None
+    respect_retry_after: bool = Field(False, description="wait as Retry-After says on 429/503")
+    hedging_delay: PositiveDuration | None = Field(
+        None, description="gRPC hedging: send another copy every hedging_delay; first success wins"
+    )
+
+
+# --- queues -------------------------------------------------------------------------------
+
+
+def _patience(value: Any) -> Any:
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        return {"distribution": "constant", "value": value}
+    return value
+
+
+Patience = Annotated[Distribution, BeforeValidator(_patience)]
+"""A duration, or a distribution of durations (e.g. exponential patience)."""
+
+
+class CodelSpec(Strict):
+    """CoDel for request queues (folly)."""
+
+    target: PositiveDuration = Field(0.005)
+    interval: PositiveDuration = Field(0.1)
+
+
+Discipline = Literal["fifo", "lifo", "adaptive_lifo"]

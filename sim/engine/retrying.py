@@ -1,0 +1,117 @@
+"""Timeouts and retries wired to time: the same rules for a client and for a call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+
+import simpy
+
+from sim import outcomes
+from sim.controlspec import RetryPolicy
+from sim.engine.request import RequestInfo
+from sim.policies.retry import Backoff, RetryBudget, RetryThrottle
+
+CallResult = tuple[str, bool]
+"""(root outcome, whether a failure is the caller's own: its timeout, pool or breaker)."""
+
+Attempt = Callable[[], Generator[simpy.Event, object, CallResult]]
+
+
+def with_timeout(
+    env: simpy.Environment, work: Generator[simpy.Event, object, str], seconds: float
+) -> Generator[simpy.Event, object, CallResult]:
+    """Run ``work`` (a service's handle) but stop waiting after ``seconds``.
+
+    The work itself goes on after a timeout: nobody cancels it (see deadline propagation).
+    """
+    if seconds <= 0:
+        work.close()
+        return outcomes.TIMEOUT, True
+    response = env.process(work)
+    yield response | env.timeout(seconds)
+    if response.triggered:
+        return response.value, False
+    return outcomes.TIMEOUT, True
+
+
+class Retrier:
+    """One caller's retry state: backoff, Envoy's budget or gRPC's throttling, hedging."""
+
+    def __init__(
+        self, env: simpy.Environment, policy: RetryPolicy, uniform: Callable[[], float]
+    ) -> None:
+        self.env = env
+        self.policy = policy
+        self.uniform = uniform
+        self.backoff = Backoff(policy.base, policy.cap, policy.jitter, policy.multiplier)
+        self.retry_on = frozenset(policy.retry_on)
+        budget, throttling = policy.budget, policy.throttling
+        self.budget = (
+            RetryBudget(budget.budget_percent, budget.min_retry_concurrency) if budget else None
+        )
+        self.throttle = (
+            RetryThrottle(throttling.max_tokens, throttling.token_ratio) if throttling else None
+        )
+        self.active = 0  # requests in progress through this caller (the budget's base)
+
+    def _may_retry(self, outcome: str, attempts: int) -> bool:
+        if outcome == outcomes.OK or outcome not in self.retry_on:
+            return False
+        if attempts >= self.policy.max_attempts:
+            return False
+        if self.budget is not None and not self.budget.allows(self.active):
+            return False
+        return self.throttle is None or self.throttle.allows()
+
+    def run(
+        self, attempt: Attempt, info: RequestInfo
+    ) -> Generator[simpy.Event, object, tuple[CallResult, int]]:
+        """Make attempts until one succeeds or the policy stops; return (result, attempts)."""
+        if self.policy.hedging_delay is not None:
+            return (yield from self._hedged(attempt))
+        self.active += 1
+        attempts, sleep, retrying = 0, 0.0, False
+        try:
+            while True:
+                info.retry_after = 0.0
+                result = yield from attempt()
+                attempts += 1
+                if retrying and self.budget is not None:
+                    self.budget.active_retries -= 1
+                retrying = False
+                if self.throttle is not None:
+                    self.throttle.on_result(result[0] != outcomes.OK)
+                if not self._may_retry(result[0], attempts):
+                    return result, attempts
+                sleep = self.backoff.sleep(attempts - 1, sleep, self.uniform)
+                if self.policy.respect_retry_after and info.retry_after > sleep:
+                    sleep = info.retry_after
+                if self.budget is not None:
+                    self.budget.active_retries += 1
+                retrying = True
+                yield self.env.timeout(sleep)
+        finally:
+            self.active -= 1
+
+    def _hedged(self, attempt: Attempt) -> Generator[simpy.Event, object, tuple[CallResult, int]]:
+        """gRPC hedging: a new copy every hedging_delay (or at once after a failure) up to
+        max_attempts; the first success wins and later answers are ignored."""
+        env, policy = self.env, self.policy
+        pending = [env.process(attempt())]
+        attempts, last = 1, (outcomes.TIMEOUT, True)
+        while pending:
+            timer = env.timeout(policy.hedging_delay) if attempts < policy.max_attempts else None
+            yield env.any_of(pending + ([timer] if timer is not None else []))
+            failed = False
+            for process in [p for p in pending if p.triggered]:
+                pending.remove(process)
+                last = process.value
+                if last[0] == outcomes.OK:
+                    return last, attempts
+                failed = True
+            if attempts < policy.max_attempts and (
+                failed or (timer is not None and timer.triggered)
+            ):
+                pending.append(env.process(attempt()))
+                attempts += 1
+        return last, attempts

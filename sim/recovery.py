@@ -1,0 +1,64 @@
+"""Recovery after a trigger: when do queue depth and goodput return to their usual band?"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.model import Model
+from sim.workloadspec import ProfileArrivals, Spike, Step
+
+
+def trigger_window(model: Model) -> tuple[float, float] | None:
+    """The disturbance a model stages: from the first incident or spike to the last one's end
+    (steps in a rate profile count as instants). None when the model stages none."""
+    windows = [(inc.start, inc.stop) for s in model.services.values() for inc in s.incidents]
+    arrivals = model.workload.arrivals
+    if isinstance(arrivals, ProfileArrivals):
+        for change in arrivals.changes:
+            if isinstance(change, Spike):
+                windows.append((change.start, change.stop))
+            elif isinstance(change, Step):
+                windows.append((change.at, change.at))
+    if not windows:
+        return None
+    return min(w[0] for w in windows), max(w[1] for w in windows)
+
+
+def _band(values: np.ndarray) -> tuple[float, float]:
+    mean, spread = float(values.mean()), float(values.std())
+    slack = 3 * spread + max(0.1 * abs(mean), 1e-9)
+    return mean - slack, mean + slack
+
+
+def recovery_time(
+    time: np.ndarray,
+    queue_depth: np.ndarray,
+    goodput: np.ndarray,
+    warmup: float,
+    window: tuple[float, float],
+    width: float,
+) -> float:
+    """Seconds from the trigger's end until queue depth is back under, and goodput back over,
+    their pre-trigger band (mean +/- 3 sd, and 10 %) and stay there for the hold time: five
+    bins or a tenth of the time left, whichever is longer. ``inf`` means never, within the run.
+    """
+    start, end = window
+    before = (time >= warmup) & (time + width <= start)
+    if before.sum() < 3:
+        return math.nan  # no baseline to come back to
+    _, queue_high = _band(queue_depth[before])
+    goodput_low, _ = _band(goodput[before])
+    ok = (queue_depth <= queue_high) & (goodput >= goodput_low)
+    after = np.flatnonzero(time + width > end)
+    if after.size == 0:
+        return math.nan
+    remaining = len(time) - after[0]
+    hold = max(5, remaining // 10)
+    for i in after:
+        if i + hold > len(time):
+            break
+        if ok[i : i + hold].all():
+            return max(0.0, float(time[i]) - end)
+    return math.inf
