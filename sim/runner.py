@@ -16,7 +16,8 @@ def check_stable(model: Model) -> None:
     problems = []
     for name, load in offered_load(model).items():
         service = model.services[name]
-        if service.queue == UNBOUNDED and load >= 1:
+        sheds = service.queue_timeout is not None or service.codel is not None
+        if service.queue == UNBOUNDED and load >= 1 and not sheds:
             problems.append(
                 f"services.{name}.queue: unbounded, but the offered load is {load:.0%} of "
                 "capacity: the queue would grow without end; bound the queue, or add "

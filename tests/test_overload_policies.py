@@ -42,8 +42,10 @@ def test_token_bucket_costs():
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.floats(0.5, 50), st.floats(1, 50),
-    st.lists(st.floats(0, 0.5), min_size=1, max_size=200), st.floats(0.01, 5),
+    st.floats(0.5, 50),
+    st.floats(1, 50),
+    st.lists(st.floats(0, 0.5), min_size=1, max_size=200),
+    st.floats(0.01, 5),
 )
 def test_token_bucket_never_admits_more_than_burst_plus_rate_times_t(rate, burst, gaps, t):
     bucket = TokenBucket(max_tokens=burst, tokens_per_fill=rate, fill_interval=1)
@@ -85,8 +87,12 @@ def test_limit_req_nodelay_and_no_burst():
 
 
 def breaker(**kw) -> CircuitBreaker:
-    defaults = dict(sliding_window_size=4, minimum_number_of_calls=4,
-                    wait_duration_in_open_state=10, permitted_number_of_calls_in_half_open_state=2)
+    defaults = dict(
+        sliding_window_size=4,
+        minimum_number_of_calls=4,
+        wait_duration_in_open_state=10,
+        permitted_number_of_calls_in_half_open_state=2,
+    )
     return CircuitBreaker(BreakerConfig(**{**defaults, **kw}))
 
 
@@ -164,8 +170,9 @@ def test_half_open_failures_reopen():
 
 
 def test_slow_calls_count_strictly_above_the_threshold():
-    cb = breaker(slow_call_duration_threshold=1.0, slow_call_rate_threshold=50,
-                 failure_rate_threshold=100)
+    cb = breaker(
+        slow_call_duration_threshold=1.0, slow_call_rate_threshold=50, failure_rate_threshold=100
+    )
     for duration in (1.0, 1.0, 1.0, 1.0):
         call(cb, 0, False, duration)
     assert cb.state == CLOSED  # exactly at the threshold is not slow
@@ -188,8 +195,7 @@ def test_calls_in_flight_across_a_transition_do_not_count_in_the_new_window():
 
 
 def test_time_based_window_forgets_old_seconds():
-    cb = breaker(sliding_window_type="TIME_BASED", sliding_window_size=2,
-                 minimum_number_of_calls=3)
+    cb = breaker(sliding_window_type="TIME_BASED", sliding_window_size=2, minimum_number_of_calls=3)
     call(cb, 0.1, True)
     call(cb, 0.2, True)
     call(cb, 2.5, False)  # second 0 has left the 2-second window
@@ -212,7 +218,8 @@ def test_max_wait_in_half_open_reopens():
 
 def test_exponential_is_capped():
     assert [exponential(n, 0.1, 1.0) for n in range(6)] == pytest.approx(
-        [0.1, 0.2, 0.4, 0.8, 1.0, 1.0])
+        [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    )
 
 
 @pytest.mark.parametrize("jitter", ["none", "full", "equal", "decorrelated"])

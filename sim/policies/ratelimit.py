@@ -26,8 +26,8 @@ class TokenBucket:
     def try_take(self, now: float, cost: float = 1.0) -> bool:
         """Take ``cost`` tokens at ``now`` if there are enough; False means 429."""
         self._refill(now)
-        if self.tokens >= cost:
-            self.tokens -= cost
+        if self.tokens >= cost - 1e-9:  # float rounding must not refuse a due token
+            self.tokens = max(0.0, self.tokens - cost)
             return True
         return False
 

@@ -52,9 +52,9 @@ class RetryBudget:
         self.active_retries = 0
 
     def allows(self, active_requests: int) -> bool:
-        """Whether one more retry may start now."""
-        limit = max(self.budget_percent / 100 * active_requests, self.min_retry_concurrency)
-        return self.active_retries < limit
+        """Whether one more retry may start now (Envoy truncates the budget to a whole number)."""
+        budget = int(self.budget_percent / 100 * active_requests)
+        return self.active_retries < max(budget, self.min_retry_concurrency)
 
 
 class RetryThrottle:

@@ -1,0 +1,126 @@
+"""Workloads beyond Poisson: rate profiles, bursts, traces, closed-loop users, recovery."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sim
+from sim import analytic
+from sim.engine.arrivals import RateProfile, arrival_times
+from sim.recovery import recovery_time
+from sim.workloadspec import BurstyArrivals, ProfileArrivals, TraceArrivals
+from tests.conftest import assert_agrees, exponential
+
+
+def _times(spec, until: float, seed: int = 1) -> np.ndarray:
+    out = []
+    for t in arrival_times(spec, np.random.default_rng(seed)):
+        if t > until:
+            break
+        out.append(t)
+    return np.asarray(out)
+
+
+def test_profile_steps_ramps_spikes_and_sines():
+    spec = ProfileArrivals(
+        rate=100,
+        changes=[
+            {"kind": "spike", "start": 100, "duration": 50, "factor": 10},
+            {"kind": "ramp", "start": 200, "end": 300, "rate": 300},
+            {"kind": "step", "at": 400, "rate": 50},
+        ],
+    )
+    profile = RateProfile(spec)
+    assert [profile.rate(t) for t in (0, 99.9, 100, 149.9, 150, 250, 300, 399, 400)] == (
+        pytest.approx([100, 100, 1000, 1000, 100, 200, 300, 300, 50])
+    )
+    times = _times(spec, 500)
+    windows = [(0, 100, 100), (100, 150, 1000), (150, 200, 100), (300, 400, 300), (400, 500, 50)]
+    for lo, hi, rate in windows:
+        count = ((times >= lo) & (times < hi)).sum()
+        expected = rate * (hi - lo)
+        assert abs(count - expected) < 5 * math.sqrt(expected), (lo, hi)
+    ramp = ((times >= 200) & (times < 300)).sum()
+    assert abs(ramp - 20_000) < 5 * math.sqrt(20_000)  # the mean of a 100 -> 300 ramp
+
+
+def test_sine_profile_averages_its_base():
+    spec = ProfileArrivals(rate=50, changes=[{"kind": "sine", "period": 100, "amplitude": 0.8}])
+    times = _times(spec, 1000)
+    assert abs(len(times) - 50_000) < 5 * math.sqrt(50_000)
+    first_half = ((times % 100) < 50).sum()  # sin > 0 in the first half of each period
+    assert first_half > 0.7 * len(times)
+
+
+def test_overlapping_steps_and_ramps_are_refused():
+    with pytest.raises(ValueError, match="must not overlap"):
+        ProfileArrivals(
+            rate=1,
+            changes=[
+                {"kind": "ramp", "start": 0, "end": 10, "rate": 5},
+                {"kind": "step", "at": 5, "rate": 2},
+            ],
+        )
+
+
+def test_bursty_arrivals_keep_their_mean_and_bunch_up():
+    spec = BurstyArrivals(rate=20, burst_factor=5, burst_duration=2)
+    times = _times(spec, 20_000)
+    assert len(times) / 20_000 == pytest.approx(20, rel=0.05)
+    counts = np.histogram(times, np.arange(0, 20_001, 1.0))[0]
+    assert counts.var() / counts.mean() > 5  # Poisson would give 1
+
+
+def test_trace_replay(tmp_path: Path):
+    trace = tmp_path / "arrivals.csv"
+    trace.write_text("time,path\n10.0,/a\n10.5,/b\n12.0,/c\n")
+    # shifted to start at 0, stretched x2: 0, 1, 4; looping after the mean gap (2 s)
+    spec = TraceArrivals(file=str(trace), time_scale=2.0, loop=True)
+    assert _times(spec, 9.5).tolist() == [0.0, 1.0, 4.0, 6.0, 7.0]
+    once = TraceArrivals(file=str(trace))
+    assert _times(once, 100).tolist() == [0.0, 0.5, 2.0]
+    plain = tmp_path / "plain.csv"
+    plain.write_text("3\n1\n2\n")
+    model_file = tmp_path / "m.yaml"
+    model_file.write_text(
+        "horizon: 10\nreplications: 1\nworkload: {arrivals: {process: trace, file: plain.csv}}\n"
+        "services: {api: {workers: 5, work: {distribution: constant, value: 0.1}}}\n"
+    )
+    res = sim.run(sim.load(model_file))
+    assert res.get("arrivals") == 3  # read relative to the model file
+
+
+def test_closed_loop_users_match_the_machine_repairman_model():
+    users, think, mean = 30, 2.0, 0.05
+    model = sim.from_dict(
+        {
+            "horizon": 3000,
+            "warmup": 200,
+            "replications": 8,
+            "seed": 4,
+            "workload": {"users": users, "think_time": exponential(think)},
+            "services": {"api": {"workers": 1, "queue": "unbounded", "work": exponential(mean)}},
+        }
+    )
+    res = sim.run(model)
+    theory = analytic.machine_repairman(users, think, mean, 1)
+    assert_agrees(res, "throughput", theory.throughput)
+    assert_agrees(res, "latency_mean", theory.W)
+    assert_agrees(res, "utilization", theory.utilization)
+    est = analytic.estimate(model)
+    assert est.exact and est.metrics["throughput"] == pytest.approx(theory.throughput)
+
+
+def test_recovery_time_from_a_band():
+    time = np.arange(0, 100, 1.0)
+    queue = np.full(100, 2.0)
+    goodput = np.full(100, 50.0)
+    queue[40:60] = 500
+    goodput[40:60] = 0
+    assert recovery_time(time, queue, goodput, 10, (40, 50), 1.0) == pytest.approx(10)
+    queue[60:] = 400  # stays up: never
+    assert recovery_time(time, queue, goodput, 10, (40, 50), 1.0) == math.inf
