@@ -135,7 +135,9 @@ def estimate(model: Model) -> Estimate:
     """
     service = model.services[model.entry]
     arrivals = model.workload.arrivals
-    replicas, c = service.replicas, service.threads
+    if service.autoscaling is not None:
+        raise ValueError("no closed form with autoscaling; simulate instead")
+    replicas, c = service.initial_replicas, service.threads
     if model.workload.closed:
         return _estimate_closed(model)
     if not isinstance(arrivals, PoissonArrivals | ConstantArrivals):
@@ -182,7 +184,7 @@ def estimate(model: Model) -> Estimate:
 def _estimate_closed(model: Model) -> Estimate:
     workload = model.workload
     service = model.services[model.entry]
-    if service.replicas != 1:
+    if service.initial_replicas != 1 or service.autoscaling is not None:
         raise ValueError("closed-loop estimates cover one replica")
     places = None if service.queue == UNBOUNDED else service.threads + int(service.queue)
     q = machine_repairman(
@@ -277,6 +279,6 @@ def offered_load(model: Model) -> dict[str, float]:
     for name, rates in offered_rates(model).items():
         service = model.services[name]
         demand = sum(r * service.holding_time(cls) for r, cls in zip(rates, classes, strict=True))
-        servers = service.replicas * min(service.threads, service.cpus or service.threads)
+        servers = service.most_replicas * min(service.threads, service.cpus or service.threads)
         loads[name] = demand / servers
     return loads

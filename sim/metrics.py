@@ -57,6 +57,10 @@ class Gauge:
             self.index += 1
             self.edge = (self.index + 1) * self.width
 
+    def integral(self, now: float) -> float:
+        """The integral from t=0 to ``now`` (warm-up included): for controllers."""
+        return sum(self.bins) + self.value * (now - self.t)
+
     def restart(self, now: float) -> None:
         """Forget the totals so far (end of warm-up); bins are kept for the time series."""
         self.add(now, 0)
@@ -88,20 +92,20 @@ class Recorder:
         horizon: float,
         bin_width: float,
         classes: list[str],
-        workers: int = 0,
-        cores: int = 0,
-        replicas: int = 1,
+        threads: int = 0,
+        cpus: int = 0,
         gc: bool = False,
+        scaled: bool = False,
     ) -> None:
         self.name = name
         self.warmup = warmup
         self.horizon = horizon
         self.bin_width = bin_width
         self.classes = classes
-        self.workers = workers
-        self.cores = cores
-        self.replicas = replicas
+        self.threads = threads  # per replica
+        self.cpus = cpus  # per replica
         self.gc = gc
+        self.scaled = scaled
         nbins = max(1, math.ceil(horizon / bin_width - 1e-9))
         self.nbins = nbins
         self.arrivals = [0] * len(classes)
@@ -122,6 +126,11 @@ class Recorder:
         self.in_system = Gauge(bin_width, nbins)
         self.cpu_busy = Gauge(bin_width, nbins)
         self.paused = Gauge(bin_width, nbins)  # replicas in a GC pause
+        self.ready = Gauge(bin_width, nbins)  # replicas taking new requests
+        self.serving = Gauge(bin_width, nbins)  # ready or draining: replicas with workers
+        self.provisioned = Gauge(bin_width, nbins)  # every replica that exists (and costs)
+        self.desired = Gauge(bin_width, nbins)  # the autoscaler's desired count
+        self.scaler_metric = Gauge(bin_width, nbins)  # the metric the autoscaler saw
         self.limit = Gauge(bin_width, nbins)  # the concurrency limit, if the service has one
         self.has_limit = False
         self.attempts = 0  # end to end: attempts made for counted requests
@@ -130,7 +139,19 @@ class Recorder:
     @property
     def gauges(self) -> tuple[Gauge, ...]:
         """Every time-weighted quantity of this recorder."""
-        return (self.queue, self.busy, self.in_system, self.cpu_busy, self.paused, self.limit)
+        return (
+            self.queue,
+            self.busy,
+            self.in_system,
+            self.cpu_busy,
+            self.paused,
+            self.limit,
+            self.ready,
+            self.serving,
+            self.provisioned,
+            self.desired,
+            self.scaler_metric,
+        )
 
     def restart(self, now: float) -> None:
         """End of the warm-up: time averages start here."""
@@ -244,12 +265,15 @@ class Recorder:
             m["queue_wait_mean"] = _fraction(self.wait_sum, self.wait_count)
             m["queue_depth_mean"] = self.queue.area / window
             m["queue_depth_max"] = float(self.queue.peak)
-            m["utilization"] = _fraction(busy_area / window, self.workers)
+            serving = self.serving.area
+            m["utilization"] = _fraction(busy_area, self.threads * serving)
             m["wasted_work"] = _fraction(self.wasted, busy_area) if busy_area else 0.0
-            if self.cores:
-                m["cpu_utilization"] = self.cpu_busy.area / window / self.cores
+            if self.cpus:
+                m["cpu_utilization"] = _fraction(self.cpu_busy.area, self.cpus * serving)
             if self.gc:
-                m["gc_paused_fraction"] = self.paused.area / window / self.replicas
+                m["gc_paused_fraction"] = _fraction(self.paused.area, serving)
+            m["replicas_mean"] = self.ready.area / window
+            m["replica_seconds"] = self.provisioned.area
             if self.has_limit:
                 m["concurrency_limit_mean"] = self.limit.area / window
         else:
@@ -306,9 +330,17 @@ class Recorder:
         }
         if self.name != "all":
             series["queue_depth"] = np.asarray(self.queue.bins) / durations
-            series["utilization"] = np.asarray(self.busy.bins) / durations / max(self.workers, 1)
-            if self.gc:
-                series["gc_paused"] = np.asarray(self.paused.bins) / durations / self.replicas
+            serving = np.asarray(self.serving.bins)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                series["utilization"] = np.asarray(self.busy.bins) / (self.threads * serving)
+                if self.gc:
+                    series["gc_paused"] = np.asarray(self.paused.bins) / serving
+            if self.scaled:
+                series["replicas_ready"] = np.asarray(self.ready.bins) / durations
+                series["replicas_provisioned"] = np.asarray(self.provisioned.bins) / durations
+                series["replicas_draining"] = (serving - np.asarray(self.ready.bins)) / durations
+                series["replicas_desired"] = np.asarray(self.desired.bins) / durations
+                series["scaler_metric"] = np.asarray(self.scaler_metric.bins) / durations
             if self.has_limit:
                 series["concurrency_limit"] = np.asarray(self.limit.bins) / durations
         return series

@@ -30,15 +30,23 @@ def timeseries_figure(results: Results, services: list[str] | None = None) -> Fi
     """
     frame = results.timeseries
     names = services or list(results.model.services)
-    fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True, constrained_layout=True)
+    scaled = [n for n in names if results.model.services[n].autoscaling is not None]
     panels = [
         ("queue_depth", "queue depth (requests waiting)"),
         ("latency_p99", "p99 latency (s)"),
         ("rejections", "rejections (per s)"),
     ]
+    if scaled:
+        panels.append(("replicas_ready", "replicas ready (dashed: desired)"))
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(9, 2.6 * len(panels) + 0.4), sharex=True, constrained_layout=True
+    )
     for ax, (column, title) in zip(axes, panels, strict=True):
-        for name in names:
+        for name in scaled if column == "replicas_ready" else names:
             _band(ax, frame[frame.service == name], column, name)
+            if column == "replicas_ready":
+                desired = frame[frame.service == name].groupby("time")["replicas_desired"].mean()
+                ax.plot(desired.index, desired.to_numpy(), linestyle="--", linewidth=1)
         ax.set_ylabel(title)
         if results.model.warmup > 0:
             ax.axvspan(0, results.model.warmup, color="0.85", zorder=0)

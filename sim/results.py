@@ -39,6 +39,8 @@ UNITS: dict[str, str] = {
     "gc_paused_fraction": "fraction",
     "wasted_work": "fraction",
     "imbalance": "ratio",
+    "replicas_mean": "replicas",
+    "replica_seconds": "replica-s",
     "in_flight_end": "requests",
     "arrivals": "requests",
     "completed": "requests",
@@ -61,6 +63,7 @@ UNITS: dict[str, str] = {
 
 SUMMARY_COLUMNS = ["service", "metric", "mean", "ci_low", "ci_high", "unit"]
 CLASS_COLUMNS = ["service", "class", "metric", "mean", "ci_low", "ci_high", "unit"]
+EVENT_COLUMNS = ["replication", "time", "service", "replicas_from", "replicas_to"]
 
 
 @dataclass
@@ -72,7 +75,8 @@ class Results:
     ``per_replication``: the value each replication measured (``replication, service, metric,
     value``). ``timeseries``: one row per replication x service x time bin. ``by_class``: the
     summary broken down by request class (``service, class, metric, ...``), when the
-    workload has classes.
+    workload has classes. ``scale_events``: every change of an autoscaler's desired replica
+    count (``replication, time, service, replicas_from, replicas_to``).
     """
 
     model: Model
@@ -82,6 +86,9 @@ class Results:
     per_replication: pd.DataFrame
     timeseries: pd.DataFrame = field(repr=False)
     by_class: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CLASS_COLUMNS))
+    scale_events: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS), repr=False
+    )
 
     @classmethod
     def from_outputs(cls, model: Model, seed: int, outputs: list[ReplicationOutput]) -> Results:
@@ -111,7 +118,13 @@ class Results:
         by_class = summarise_classes(
             pd.DataFrame(class_rows, columns=["service", "class", "metric", "value"])
         )
-        return cls(model, len(outputs), seed, summarise(per_rep), per_rep, timeseries, by_class)
+        events = pd.DataFrame(
+            [(out.replication, *event) for out in outputs for event in out.scale_events],
+            columns=EVENT_COLUMNS,
+        )
+        return cls(
+            model, len(outputs), seed, summarise(per_rep), per_rep, timeseries, by_class, events
+        )
 
     def get(self, metric: str, service: str = "all") -> float:
         """The mean of one metric (end to end unless a service is named)."""
@@ -141,6 +154,7 @@ class Results:
             "per_replication": _records(self.per_replication),
             "timeseries": _records(self.timeseries),
             "by_class": _records(self.by_class),
+            "scale_events": _records(self.scale_events),
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -168,6 +182,7 @@ class Results:
             ),
             timeseries=pd.DataFrame.from_records(data.get("timeseries", [])),
             by_class=_frame(data.get("by_class", []), CLASS_COLUMNS),
+            scale_events=_frame(data.get("scale_events", []), EVENT_COLUMNS),
         )
 
 

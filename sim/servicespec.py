@@ -23,6 +23,7 @@ from sim.controlspec import (
     RetryPolicy,
 )
 from sim.distspec import Distribution, mean_of
+from sim.scalingspec import Autoscaling
 from sim.schema_base import Duration, PositiveDuration, Strict
 
 UNBOUNDED = "unbounded"
@@ -186,7 +187,12 @@ Balancer = Literal["round_robin", "random", "least_request"]
 class Service(Strict):
     """A pool of identical replicas, each with its own workers and bounded waiting room."""
 
-    replicas: int = Field(1, ge=1, description="identical instances behind a balancer")
+    replicas: int | None = Field(
+        None, ge=1, description="identical instances behind a balancer; default 1"
+    )
+    autoscaling: Autoscaling | None = Field(
+        None, description="HPA, schedule or step scaling instead of a fixed replica count"
+    )
     workers: int | None = Field(
         None, ge=1, description="requests served at once per replica (threads); default 1"
     )
@@ -228,6 +234,35 @@ class Service(Strict):
     retry_after: Duration | None = Field(
         None, description="Retry-After sent with this service's 503s"
     )
+
+    @model_validator(mode="after")
+    def _replicas_or_autoscaling(self) -> Service:
+        if self.autoscaling is not None and self.replicas is not None:
+            raise PydanticCustomError(
+                "scaling", "give replicas or autoscaling, not both", {"path": "replicas"}
+            )
+        if getattr(self.autoscaling, "metric", None) == "cpu" and self.cpus is None:
+            raise PydanticCustomError(
+                "cpu", "the cpu metric needs cpus on the service", {"path": "autoscaling.metric"}
+            )
+        return self
+
+    @property
+    def initial_replicas(self) -> int:
+        """Replicas at t=0."""
+        if self.autoscaling is not None:
+            return self.autoscaling.initial
+        return self.replicas if self.replicas is not None else 1
+
+    @property
+    def most_replicas(self) -> int:
+        """The most replicas the service can have (for capacity checks)."""
+        scaling = self.autoscaling
+        if scaling is None:
+            return self.initial_replicas
+        if hasattr(scaling, "max_replicas"):
+            return scaling.max_replicas
+        return max(e.replicas for e in scaling.schedule)
 
     @model_validator(mode="after")
     def _pool_or_workers(self) -> Service:

@@ -29,7 +29,7 @@ def errors_for(overrides: dict) -> list[str]:
 def test_minimal_model_and_defaults():
     model = sim.from_dict(BASE)
     api = model.services["api"]
-    assert api.replicas == 1 and api.work.mean == pytest.approx(0.1)
+    assert api.initial_replicas == 1 and api.work.mean == pytest.approx(0.1)
     assert model.warmup == 0 and model.replications == 8 and model.seed == 0
     assert model.entry == "api" and model.bin_width == 1.0
     assert (
@@ -72,7 +72,7 @@ def test_bad_durations(bad):
         (
             {"services.api.wrokers": 3},
             "services.api.wrokers: unknown key (did you mean 'workers'?); allowed here: "
-            "replicas, workers, queue, work",
+            "replicas, autoscaling, workers, queue, work",
         ),
         ({"colour": "red"}, "colour: unknown key"),
         (
@@ -244,7 +244,7 @@ def test_json_schema_describes_the_file():
     assert schema["additionalProperties"] is False
     assert {"horizon", "workload", "services"} <= set(schema["required"])
     service = schema["$defs"]["Service"]
-    assert service["properties"]["replicas"]["minimum"] == 1
+    assert service["properties"]["queue"]
     assert "exponential" in json.dumps(schema)
 
 

@@ -34,6 +34,8 @@ class Replica:
         self.env = env
         self.index = index
         self.recorder = recorder
+        self.state = "ready"  # provisioning -> ready -> draining -> gone
+        self.cold_until = 0.0  # a just-ready replica works slower until then
         self.active = 0  # requests assigned here and not yet answered (least_request)
         self.assigned = 0  # requests assigned here after the warm-up
         codel = None
@@ -88,9 +90,9 @@ class Replica:
             self.env.process(self._collect())
 
     def _timed_collections(self, interval: float) -> Generator[simpy.Event, object, None]:
-        while True:
+        while self.state != "gone":
             yield self.env.timeout(interval)
-            if not self.paused:
+            if not self.paused and self.state in ("ready", "draining"):
                 yield from self._collect()
 
     def _collect(self) -> Generator[simpy.Event, object, None]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from sim.engine.autoscaler import start_autoscaler
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
 from sim.engine.workload import Clients
@@ -32,6 +33,7 @@ class ReplicationOutput:
     metrics: dict[str, dict[str, float]]
     timeseries: dict[str, dict[str, np.ndarray]]
     by_class: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    scale_events: list[tuple[float, str, int, int]] = field(default_factory=list)
 
 
 def run_replication(model: Model, replication: int, seed: int) -> ReplicationOutput:
@@ -49,17 +51,19 @@ def run_replication(model: Model, replication: int, seed: int) -> ReplicationOut
             horizon,
             width,
             classes,
-            workers=spec.threads * spec.replicas,
-            cores=(spec.cpus or 0) * spec.replicas,
-            replicas=spec.replicas,
+            threads=spec.threads,
+            cpus=spec.cpus or 0,
             gc=spec.gc is not None,
+            scaled=spec.autoscaling is not None,
         )
         recorders[name] = recorder
         services[name] = ServiceRuntime(
             env, name, spec, classes, streams, recorder, model.deadline_propagation
         )
+    events: list[tuple[float, str, int, int]] = []
     for service in services.values():
         service.connect(services)
+        start_autoscaler(env, service, events)
     Clients(env, model.workload, services[model.entry], streams, recorders[END_TO_END]).start()
     if warmup > 0:
         env.run(until=warmup)
@@ -110,4 +114,5 @@ def run_replication(model: Model, replication: int, seed: int) -> ReplicationOut
         metrics=metrics,
         timeseries=series,
         by_class=by_class,
+        scale_events=events,
     )

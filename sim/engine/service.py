@@ -46,8 +46,19 @@ class ServiceRuntime:
             for cls in classes
         ]
         self.replicas = [
-            Replica(env, name, i, spec, recorder, streams) for i in range(spec.replicas)
+            Replica(env, name, i, spec, recorder, streams) for i in range(spec.initial_replicas)
         ]
+        self.ready = list(self.replicas)  # the balancer chooses among these
+        self.provisioning: list[Replica] = []
+        self.arrival_count = 0  # every arrival, warm-up included: for the autoscaler
+        for gauge in (recorder.ready, recorder.serving, recorder.provisioned, recorder.desired):
+            gauge.add(0.0, len(self.replicas))
+        scaling = spec.autoscaling
+        self._provisioning_delay = (
+            Sampler(scaling.provisioning_delay, streams.rng("service", name, "provisioning"))
+            if scaling is not None
+            else None
+        )
         self.balancer = Balancer(
             spec.balancer, streams.rng("service", name, "balancer"), spec.choice_count
         )
@@ -90,12 +101,70 @@ class ServiceRuntime:
                 sites.append(CallSite(self.env, key, call, services[call.to], edge, rng))
             self.steps.append(plan(sites))
 
-    def choose(self) -> Replica:
-        """The replica that gets the next request."""
-        replicas = self.replicas
-        if len(replicas) == 1:
-            return replicas[0]
-        return replicas[self.balancer.choose([r.active for r in replicas])]
+    def choose(self) -> Replica | None:
+        """The ready replica that gets the next request (None if none is ready)."""
+        ready = self.ready
+        if len(ready) == 1:
+            return ready[0]
+        if not ready:
+            return None
+        return ready[self.balancer.choose([r.active for r in ready])]
+
+    # --- scaling ------------------------------------------------------------------------
+
+    @property
+    def wanted(self) -> int:
+        """Replicas ready or on their way (the HPA's current count)."""
+        return len(self.ready) + len(self.provisioning)
+
+    def scale_to(self, desired: int) -> None:
+        """Start or remove replicas so that ``desired`` are ready or on their way.
+
+        New replicas serve after their provisioning delay. Removal takes replicas still
+        provisioning first, then the newest ready ones, which drain: no new requests, gone
+        when their last request is answered.
+        """
+        recorder, now = self.recorder, self.env.now
+        recorder.desired.add(now, desired - recorder.desired.value)
+        while self.wanted < desired:
+            replica = Replica(
+                self.env, self.name, len(self.replicas), self.spec, recorder, self._streams
+            )
+            replica.state = "provisioning"
+            self.replicas.append(replica)
+            self.provisioning.append(replica)
+            recorder.provisioned.add(now, 1)
+            self.env.process(self._provision(replica))
+        while self.wanted > desired:
+            if self.provisioning:
+                replica = self.provisioning.pop()
+                replica.state = "gone"
+                recorder.provisioned.add(now, -1)
+                continue
+            replica = max(self.ready, key=lambda r: r.index)
+            self.ready.remove(replica)
+            replica.state = "draining"
+            recorder.ready.add(now, -1)
+            if replica.active == 0:
+                self._retire(replica)
+
+    def _provision(self, replica: Replica) -> Generator[simpy.Event, object, None]:
+        yield self.env.timeout(self._provisioning_delay())
+        if replica.state != "provisioning":
+            return  # cancelled while it started
+        now = self.env.now
+        self.provisioning.remove(replica)
+        replica.state = "ready"
+        replica.cold_until = now + self.spec.autoscaling.warmup_duration
+        self.ready.append(replica)
+        self.recorder.ready.add(now, 1)
+        self.recorder.serving.add(now, 1)
+
+    def _retire(self, replica: Replica) -> None:
+        replica.state = "gone"
+        now = self.env.now
+        self.recorder.serving.add(now, -1)
+        self.recorder.provisioned.add(now, -1)
 
     def breakers_towards(self, callee: str) -> list:
         """Every replica's circuit breakers on calls to ``callee``."""
@@ -114,10 +183,14 @@ class ServiceRuntime:
         total = sum(counts)
         return max(counts) * len(counts) / total if total else 1.0
 
-    def _work(self, cls: int, effect: Effect) -> float:
+    def _work(self, cls: int, effect: Effect, replica: Replica) -> float:
         work = self.work[cls]()
         if effect is not NO_EFFECT:
             work = work * effect.slowdown + sum(self.added_latency[i]() for i in effect.added)
+        if replica.cold_until > self.env.now:
+            scaling = self.spec.autoscaling
+            left = (replica.cold_until - self.env.now) / scaling.warmup_duration
+            work *= 1 + (scaling.cold_slowdown - 1) * left
         return work
 
     def _refuse(self, info: RequestInfo, outcome: str, retry_after: float) -> str:
@@ -136,6 +209,7 @@ class ServiceRuntime:
         recorder = self.recorder
         cls = info.cls
         counted = recorder.arrived(arrived, cls)
+        self.arrival_count += 1
         effect = effect_at(self.incidents, arrived) if self.incidents else NO_EFFECT
         if effect.down is not None:
             if effect.down == _HANG:
@@ -154,6 +228,8 @@ class ServiceRuntime:
             recorder.rejected(env.now, outcomes.CONCURRENCY_LIMITED, counted, cls)
             return self._refuse(info, outcomes.CONCURRENCY_LIMITED, self.spec.retry_after or 0)
         replica = self.choose()
+        if replica is None:  # nothing ready: refused like a full queue (503)
+            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, concurrency)
         if counted:
             replica.assigned += 1
         pool = replica.pool
@@ -167,6 +243,8 @@ class ServiceRuntime:
             shed = yield grant
             if shed is not None:
                 replica.active -= 1
+                if replica.state == "draining" and replica.active == 0:
+                    self._retire(replica)
                 recorder.in_system.add(env.now, -1)
                 return self._finish_rejected(info, shed, counted, concurrency)
         start = env.now
@@ -178,7 +256,7 @@ class ServiceRuntime:
         else:
             if replica.gc_trigger is not None:
                 replica.request_started()
-            work = self._work(cls, effect)
+            work = self._work(cls, effect, replica)
             if replica.executor is None:
                 yield env.timeout(work)
             else:
@@ -198,6 +276,8 @@ class ServiceRuntime:
             pool.release()
             held = env.now - start
         replica.active -= 1
+        if replica.state == "draining" and replica.active == 0:
+            self._retire(replica)
         now = env.now
         recorder.in_system.add(now, -1)
         if concurrency is not None:

@@ -1,0 +1,119 @@
+"""Autoscalers wired to time: the HPA's sync loop, step scaling on an alarm, a schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import simpy
+
+from sim.engine.service import ServiceRuntime
+from sim.policies.hpa import HorizontalPodAutoscaler, replicas_for_metric
+from sim.policies.stepscaling import Step, StepScaler
+from sim.scalingspec import HPASpec, ScheduleSpec, StepScalingSpec
+
+
+class MetricWindow:
+    """A service's scaling metric per ready replica, averaged since the previous reading."""
+
+    def __init__(self, service: ServiceRuntime, metric: str) -> None:
+        self.service = service
+        self.metric = metric
+        self.last_time = 0.0
+        self.last_value = 0.0
+
+    def _integral(self, now: float) -> float:
+        rec = self.service.recorder
+        if self.metric == "utilization":
+            return rec.busy.integral(now)
+        if self.metric == "cpu":
+            return rec.cpu_busy.integral(now)
+        if self.metric == "in_flight":
+            return rec.in_system.integral(now)
+        if self.metric == "queue_depth":
+            return rec.queue.integral(now)
+        return float(self.service.arrival_count)  # request_rate
+
+    def read(self, now: float) -> float:
+        """The metric's mean per replica since the last reading."""
+        value = self._integral(now)
+        elapsed = now - self.last_time
+        delta = value - self.last_value
+        self.last_time, self.last_value = now, value
+        service = self.service
+        if elapsed <= 0:
+            return 0.0
+        per_second = delta / elapsed
+        if self.metric in ("utilization", "cpu"):
+            serving = service.recorder.serving.value
+            unit = service.spec.threads if self.metric == "utilization" else service.spec.cpus
+            return per_second / max(serving * unit, 1)
+        return per_second / max(len(service.ready), 1)
+
+
+def _record(service: ServiceRuntime, metric: float, events: list, desired: int) -> None:
+    rec, now = service.recorder, service.env.now
+    rec.scaler_metric.add(now, metric - rec.scaler_metric.value)
+    before = service.wanted
+    if desired != before:
+        events.append((now, service.name, before, desired))
+    service.scale_to(desired)
+
+
+def hpa_loop(
+    env: simpy.Environment, service: ServiceRuntime, spec: HPASpec, events: list
+) -> Generator[simpy.Event, object, None]:
+    """Every sync period: read the metric, recommend, stabilize, limit, scale."""
+    up, down = spec.rules()
+    hpa = HorizontalPodAutoscaler(spec.min_replicas, spec.max_replicas, spec.tolerance, up, down)
+    window = MetricWindow(service, spec.metric)
+    while True:
+        yield env.timeout(spec.sync_period)
+        value = window.read(env.now)
+        current = service.wanted
+        ready = len(service.ready)
+        recommendation = replicas_for_metric(
+            [value] * ready, spec.target, len(service.provisioning), current, spec.tolerance
+        )
+        _record(service, value, events, hpa.decide(env.now, recommendation, current))
+
+
+def step_loop(
+    env: simpy.Environment, service: ServiceRuntime, spec: StepScalingSpec, events: list
+) -> Generator[simpy.Event, object, None]:
+    """Every evaluation period: compare the alarm metric with the steps."""
+    steps = [Step(s.lower, s.upper, s.adjustment) for s in spec.scale_out]
+    scale_in = spec.scale_in
+    scaler = StepScaler(
+        steps,
+        scale_in.threshold if scale_in else None,
+        scale_in.adjustment if scale_in else 0,
+        spec.cooldown,
+        spec.min_replicas,
+        spec.max_replicas,
+    )
+    window = MetricWindow(service, spec.metric)
+    while True:
+        yield env.timeout(spec.evaluation_period)
+        value = window.read(env.now)
+        _record(service, value, events, scaler.decide(env.now, value, service.wanted))
+
+
+def schedule_loop(
+    env: simpy.Environment, service: ServiceRuntime, spec: ScheduleSpec, events: list
+) -> Generator[simpy.Event, object, None]:
+    """Set the replica count at each scheduled time."""
+    for entry in sorted(spec.schedule, key=lambda e: e.at):
+        if entry.at > env.now:
+            yield env.timeout(entry.at - env.now)
+        _record(service, float(entry.replicas), events, entry.replicas)
+
+
+def start_autoscaler(env: simpy.Environment, service: ServiceRuntime, events: list) -> None:
+    """Start the service's autoscaler process, if it has one."""
+    spec = service.spec.autoscaling
+    if isinstance(spec, HPASpec):
+        env.process(hpa_loop(env, service, spec, events))
+    elif isinstance(spec, StepScalingSpec):
+        env.process(step_loop(env, service, spec, events))
+    elif isinstance(spec, ScheduleSpec):
+        env.process(schedule_loop(env, service, spec, events))
