@@ -22,7 +22,7 @@ import copy
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -42,6 +42,7 @@ from sim.distspec import (
 )
 from sim.schema_base import Duration, PositiveDuration, Strict, error_lines
 from sim.servicespec import Call, Service
+from sim.units import UNITS
 from sim.workloadspec import (
     ArrivalSpec,
     BurstyArrivals,
@@ -105,6 +106,65 @@ class UnstableError(ModelError):
 # --- workload ---------------------------------------------------------------------------
 
 
+class SLO(Strict):
+    """A bound on a summary metric: ``max`` (at most) or ``min`` (at least), or both."""
+
+    metric: str = Field(description="a summary metric, e.g. latency_p99 or rejection_rate")
+    service: str = Field("all", description="a service, 'all' (end to end) or a call edge a->b")
+    max: float | None = Field(None, description="the metric must stay at or below this")
+    min: float | None = Field(None, description="the metric must stay at or above this")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> SLO:
+        if self.max is None and self.min is None:
+            raise ValueError("give max, min or both")
+        if self.metric not in UNITS:
+            raise PydanticCustomError(
+                "metric",
+                "unknown metric '{metric}'; metrics: {known}",
+                {"path": "metric", "metric": self.metric, "known": ", ".join(UNITS)},
+            )
+        return self
+
+    @property
+    def label(self) -> str:
+        """How a verdict names it: ``all.latency_p99 <= 0.25``."""
+        bounds = []
+        if self.min is not None:
+            bounds.append(f">= {self.min:g}")
+        if self.max is not None:
+            bounds.append(f"<= {self.max:g}")
+        return f"{self.service}.{self.metric} {' and '.join(bounds)}"
+
+
+class Precision(Strict):
+    """Precision-driven replications (``replications: auto``), as JMT runs them."""
+
+    relative_half_width: float = Field(0.05, gt=0, description="target 95 % CI half-width / mean")
+    metrics: list[str] = Field(
+        default_factory=lambda: ["all.latency_mean"],
+        description="service.metric names that must reach the precision",
+    )
+    min_replications: int = Field(4, ge=2)
+    max_replications: int = Field(64, ge=2)
+
+    @model_validator(mode="after")
+    def _order(self) -> Precision:
+        if self.max_replications < self.min_replications:
+            raise PydanticCustomError(
+                "order", "must be >= min_replications", {"path": "max_replications"}
+            )
+        for name in self.metrics:
+            service, _, metric = name.rpartition(".")
+            if not service or metric not in UNITS:
+                raise PydanticCustomError(
+                    "metric",
+                    "'{name}' is not service.metric with a summary metric",
+                    {"path": "metrics", "name": name},
+                )
+        return self
+
+
 # --- the model --------------------------------------------------------------------------
 
 
@@ -114,7 +174,13 @@ class Model(Strict):
     name: str = Field("model", description="shown in reports")
     horizon: PositiveDuration = Field(description="simulated seconds per replication")
     warmup: Duration = Field(0.0, description="seconds discarded at the start of each replication")
-    replications: int = Field(8, ge=1, description="independent runs; CIs need at least 2")
+    replications: int | Literal["auto"] = Field(
+        8,
+        description="independent runs (CIs need at least 2), or 'auto' to run until "
+        "the precision block is met",
+    )
+    precision: Precision | None = Field(None, description="with replications: auto")
+    slo: list[SLO] = Field(default_factory=list, description="bounds checked by queuefull check")
     seed: int = Field(0, ge=0, description="master seed: same seed, same result")
     timeseries_bin: PositiveDuration | None = Field(
         None, description="width of time-series bins, seconds; default horizon / 100"
@@ -142,6 +208,26 @@ class Model(Strict):
                 {"path": "workload.target", "target": target, "names": ", ".join(self.services)},
             )
         check_graph(self.services, self.workload.class_names)
+        if isinstance(self.replications, int) and self.replications < 1:
+            raise PydanticCustomError("reps", "must be >= 1 or 'auto'", {"path": "replications"})
+        known = {"all", *self.services}
+        known |= {
+            f"{a}->{c.to}"
+            for a, s in self.services.items()
+            for _, calls in _call_lists(a, s)
+            for c in calls
+        }
+        for index, slo in enumerate(self.slo):
+            if slo.service not in known:
+                raise PydanticCustomError(
+                    "slo",
+                    "'{service}' is not a service or call edge; known: {known}",
+                    {
+                        "path": f"slo.{index}.service",
+                        "service": slo.service,
+                        "known": ", ".join(sorted(known)),
+                    },
+                )
         return self
 
     @property

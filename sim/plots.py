@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # files, not windows: the CLI and CI have no screen
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -67,6 +68,58 @@ def save_timeseries(results: Results, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig = timeseries_figure(results)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def sweep_figure(
+    table: pd.DataFrame, knob: str, metrics: list[str], service: str = "all"
+) -> Figure:
+    """Each metric against the varied knob, with its 95 % CI band; one line per value of a
+    second varied path, if there is one."""
+    known = {"service", "metric", "mean", "ci_low", "ci_high", "unit"}
+    others = [c for c in table.columns if c not in known and c != knob]
+    fig, axes = plt.subplots(
+        len(metrics),
+        1,
+        figsize=(8, 2.8 * len(metrics) + 0.4),
+        sharex=True,
+        constrained_layout=True,
+        squeeze=False,
+    )
+    for ax, metric in zip(axes[:, 0], metrics, strict=True):
+        rows = table[(table.service == service) & (table.metric == metric)]
+        groups = rows.groupby(others, sort=False) if others else [(None, rows)]
+        for key, group in groups:
+            group = group.sort_values(knob)
+            label = (
+                None
+                if key is None
+                else ", ".join(
+                    f"{name}={value}"
+                    for name, value in zip(others, np.atleast_1d(key), strict=True)
+                )
+            )
+            ax.plot(group[knob], group["mean"], marker="o", markersize=3, label=label)
+            ax.fill_between(group[knob], group.ci_low, group.ci_high, alpha=0.2)
+        unit = rows.unit.iloc[0] if not rows.empty else ""
+        ax.set_ylabel(f"{metric} ({unit})")
+        ax.grid(alpha=0.3)
+        if others:
+            ax.legend(fontsize="small")
+    axes[0, 0].set_title(f"{service}: sweep of {knob} (bands: 95 % CI)")
+    axes[-1, 0].set_xlabel(knob)
+    return fig
+
+
+def save_sweep(
+    table: pd.DataFrame, knob: str, metrics: list[str], path: str | Path, service: str = "all"
+) -> Path:
+    """Write :func:`sweep_figure` as a PNG and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = sweep_figure(table, knob, metrics, service)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

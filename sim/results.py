@@ -10,56 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import outcomes
 from sim.engine.replication import ReplicationOutput
 from sim.model import Model, from_dict
 from sim.stats import CONFIDENCE, t_interval
-
-UNITS: dict[str, str] = {
-    "offered_rate": "req/s",
-    "throughput": "req/s",
-    "goodput": "req/s",
-    "success_rate": "fraction",
-    "rejection_rate": "fraction",
-    **{f"rejected_{reason}": "fraction" for reason in outcomes.REJECTIONS},
-    "timeout_rate": "fraction",
-    "error_rate": "fraction",
-    "downstream_failure_rate": "fraction",
-    "latency_mean": "s",
-    "latency_p50": "s",
-    "latency_p90": "s",
-    "latency_p99": "s",
-    "latency_p999": "s",
-    "queue_wait_mean": "s",
-    "queue_depth_mean": "requests",
-    "queue_depth_max": "requests",
-    "in_system_mean": "requests",
-    "utilization": "fraction",
-    "cpu_utilization": "fraction",
-    "gc_paused_fraction": "fraction",
-    "wasted_work": "fraction",
-    "imbalance": "ratio",
-    "replicas_mean": "replicas",
-    "replica_seconds": "replica-s",
-    "in_flight_end": "requests",
-    "arrivals": "requests",
-    "completed": "requests",
-    "rejected": "requests",
-    "failed": "requests",
-    "call_rate": "req/s",
-    "call_latency_mean": "s",
-    "call_latency_p99": "s",
-    "call_failure_rate": "fraction",
-    "call_timeout_rate": "fraction",
-    "call_circuit_open_rate": "fraction",
-    "retry_amplification": "ratio",
-    "breaker_open_fraction": "fraction",
-    "attempts_per_request": "ratio",
-    "concurrency_limit_mean": "requests",
-    "recovery_time": "s",
-    "recovered": "fraction",
-}
-"""Every summary metric, in report order, with its unit."""
+from sim.units import UNITS
 
 SUMMARY_COLUMNS = ["service", "metric", "mean", "ci_low", "ci_high", "unit"]
 CLASS_COLUMNS = ["service", "class", "metric", "mean", "ci_low", "ci_high", "unit"]
@@ -75,8 +29,10 @@ class Results:
     ``per_replication``: the value each replication measured (``replication, service, metric,
     value``). ``timeseries``: one row per replication x service x time bin. ``by_class``: the
     summary broken down by request class (``service, class, metric, ...``), when the
-    workload has classes. ``scale_events``: every change of an autoscaler's desired replica
-    count (``replication, time, service, replicas_from, replicas_to``).
+    workload has classes. ``precision`` (with ``replications: auto``): each target metric's
+    relative CI half-width and whether it reached the target. ``scale_events``: every change
+    of an autoscaler's desired count (``replication, time, service, replicas_from,
+    replicas_to``).
     """
 
     model: Model
@@ -89,6 +45,7 @@ class Results:
     scale_events: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS), repr=False
     )
+    precision: pd.DataFrame | None = field(default=None, repr=False)
 
     @classmethod
     def from_outputs(cls, model: Model, seed: int, outputs: list[ReplicationOutput]) -> Results:
@@ -155,6 +112,7 @@ class Results:
             "timeseries": _records(self.timeseries),
             "by_class": _records(self.by_class),
             "scale_events": _records(self.scale_events),
+            **({"precision": _records(self.precision)} if self.precision is not None else {}),
         }
 
     def to_json(self, path: str | Path | None = None) -> str:

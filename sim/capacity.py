@@ -1,0 +1,127 @@
+"""Capacity search: the largest load, or the smallest resource, that still meets the SLOs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from sim.model import SLO, Model, ModelError
+from sim.results import Results
+from sim.runner import replicate
+from sim.slo import FAIL, INCONCLUSIVE, PASS, judge
+from sim.sweep import build
+
+
+@dataclass
+class Capacity:
+    """The answer of :func:`find_capacity`.
+
+    ``value`` is the best value shown to meet every SLO (the largest for a load, the
+    smallest for a resource), or None; the true threshold lies between ``value`` and
+    ``failing``, the nearest value that did not pass. ``evaluations`` lists every point
+    tried with its verdict and the SLO metrics' means and intervals.
+    """
+
+    path: str
+    goal: str  # "max" or "min"
+    value: float | None
+    failing: float | None
+    evaluations: pd.DataFrame
+    message: str
+
+
+def _value_at(model: Model, path: str) -> Any:
+    node: Any = model.model_dump(mode="json", exclude_none=True)
+    for key in path.split("."):
+        node = node[int(key)] if isinstance(node, list) else node.get(key)
+        if node is None:
+            return None
+    return node
+
+
+def find_capacity(
+    model: Model,
+    vary: str,
+    slo: list[SLO] | list[dict[str, Any]] | None = None,
+    low: float | None = None,
+    high: float | None = None,
+    replications: int | None = None,
+    tolerance: float = 0.01,
+    executor: Any = None,
+    progress: bool | None = None,
+) -> Capacity:
+    """Search ``vary`` between ``low`` and ``high`` for the edge of the SLOs.
+
+    The direction comes from the ends: if the SLOs hold at ``low`` and not at ``high``
+    (a load), the answer is the largest passing value; the other way round (workers,
+    replicas), the smallest. Bisection follows, on whole numbers for integer knobs, to
+    ``tolerance`` (relative) otherwise. Every point uses the same seeds (common random
+    numbers), so the verdicts are monotone in the knob. A point passes only when every
+    SLO's whole interval meets its bound: an inconclusive point counts as not passing.
+    """
+    slos = [s if isinstance(s, SLO) else SLO.model_validate(s) for s in (slo or model.slo)]
+    if not slos:
+        raise ModelError(["slo: capacity search needs at least one SLO"])
+    current = _value_at(model, vary)
+    integer = isinstance(current, int) and not isinstance(current, bool)
+    if current is None and (low is None or high is None):
+        raise ModelError([f"{vary}: not set in the model: give low and high"])
+    if low is None:
+        low = 1 if integer else current / 4
+    if high is None:
+        high = current * 4
+    if integer:
+        low, high = math.floor(low), math.ceil(high)
+    reps = replications or (model.replications if model.replications != "auto" else 8)
+    rows: list[dict[str, Any]] = []
+    cache: dict[float, str] = {}
+
+    def passes(value: float) -> bool:
+        if value not in cache:
+            point = build(model, {vary: value})
+            outputs = replicate(point, range(reps), model.seed, executor, progress)
+            results = Results.from_outputs(point, model.seed, outputs)
+            verdicts = judge(results, slos)
+            overall = (
+                FAIL
+                if any(v.verdict == FAIL for v in verdicts)
+                else INCONCLUSIVE
+                if any(v.verdict == INCONCLUSIVE for v in verdicts)
+                else PASS
+            )
+            cache[value] = overall
+            row = {vary: value, "verdict": overall}
+            for v in verdicts:
+                row[v.slo.label] = v.mean
+                row[f"{v.slo.label} ci"] = f"[{v.ci_low:.4g}, {v.ci_high:.4g}]"
+            rows.append(row)
+        return cache[value] == PASS
+
+    at_low, at_high = passes(low), passes(high)
+
+    def done(message: str, value: float | None, failing: float | None, goal: str) -> Capacity:
+        table = pd.DataFrame(rows).sort_values(vary, ignore_index=True)
+        return Capacity(vary, goal, value, failing, table, message)
+
+    if at_low and at_high:
+        return done(f"the SLOs hold across [{low}, {high}]: widen the range", None, None, "?")
+    if not at_low and not at_high:
+        return done(f"the SLOs hold nowhere in [{low}, {high}]", None, None, "?")
+    goal = "max" if at_low else "min"
+    good, bad = (low, high) if at_low else (high, low)
+    while True:
+        gap = abs(bad - good)
+        if integer and gap <= 1:
+            break
+        if not integer and gap <= tolerance * max(abs(good), abs(bad)):
+            break
+        middle = (good + bad) // 2 if integer else (good + bad) / 2
+        if passes(middle):
+            good = middle
+        else:
+            bad = middle
+    word = "largest" if goal == "max" else "smallest"
+    return done(f"{word} {vary} meeting the SLOs: {good} (fails at {bad})", good, bad, goal)

@@ -1,0 +1,223 @@
+"""Sweeps, executors, precision-driven replications and capacity search."""
+
+from __future__ import annotations
+
+import io
+import re
+from concurrent.futures import ProcessPoolExecutor
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+import sim
+from sim import analytic
+from sim.progress import Progress
+from tests.conftest import CHECK_CONFIDENCE, exponential, single_service
+
+
+def _mmck(**kw) -> sim.Model:
+    return single_service(
+        0.0 + kw.pop("rate", 40.0),
+        exponential(0.1),
+        workers=4,
+        queue=4,
+        horizon=kw.pop("horizon", 600),
+        warmup=50,
+        replications=6,
+        **kw,
+    )
+
+
+def test_sweep_follows_the_analytic_blocking_curve():
+    rates = [20, 30, 40, 50, 60]
+    table = sim.sweep(_mmck(), {"workload.arrivals.rate": rates})
+    blocking = table[(table.service == "api") & (table.metric == "rejection_rate")]
+    assert blocking["workload.arrivals.rate"].tolist() == rates
+    n = 6
+    widen = stats.t.ppf(0.5 + CHECK_CONFIDENCE / 2, n - 1) / stats.t.ppf(0.975, n - 1)
+    for row in blocking.itertuples():
+        theory = analytic.mmck(row[1], 0.1, 4, 8).rejection
+        half = (row.ci_high - row.ci_low) / 2 * widen  # the 95 % interval, widened to 99.9 %
+        assert abs(row.mean - theory) <= half + 1e-9, (row[1], row.mean, theory)
+    assert blocking["mean"].is_monotonic_increasing
+
+
+def test_sweep_columns_zip_and_variants():
+    model = _mmck(horizon=100)
+    grid = sim.sweep(
+        model, {"workload.arrivals.rate": [20, 40], "services.api.workers": [4, 5]}, replications=2
+    )
+    assert list(grid.columns[:2]) == ["workload.arrivals.rate", "services.api.workers"]
+    assert len(grid.groupby(["workload.arrivals.rate", "services.api.workers"])) == 4
+    zipped = sim.sweep(
+        model,
+        {"workload.arrivals.rate": [20, 40], "services.api.workers": [4, 5]},
+        mode="zip",
+        replications=2,
+    )
+    assert len(zipped.groupby(["workload.arrivals.rate", "services.api.workers"])) == 2
+    named = sim.sweep(
+        model, variants={"small": {}, "big": {"services.api.workers": 8}}, replications=2
+    )
+    assert named.variant.unique().tolist() == ["small", "big"]
+    with pytest.raises(ValueError, match="same number of values"):
+        sim.sweep(model, {"workload.arrivals.rate": [1, 2], "seed": [1]}, mode="zip")
+
+
+def test_every_point_is_validated_before_anything_runs():
+    with pytest.raises(
+        sim.ModelError,
+        match=re.escape("sweep point services.api.workers=0: services.api.workers: must be >= 1"),
+    ):
+        sim.sweep(_mmck(), {"services.api.workers": [4, 0]})
+
+
+def test_a_knob_that_changes_nothing_gives_identical_rows():
+    table = sim.sweep(_mmck(horizon=200), {"name": ["a", "b", "c"]}, replications=3)
+    values = [
+        g[["service", "metric", "mean", "ci_low", "ci_high"]].reset_index(drop=True)
+        for _, g in table.groupby("name")
+    ]
+    for other in values[1:]:
+        pd.testing.assert_frame_equal(values[0], other)
+
+
+def test_same_numbers_in_process_in_a_pool_and_on_dask():
+    model = _mmck(horizon=150)
+    vary = {"workload.arrivals.rate": [30, 50]}
+    inline = sim.sweep(model, vary, replications=3, executor="inline")
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        pooled = sim.sweep(model, vary, replications=3, executor=pool)
+    distributed = pytest.importorskip("dask.distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        dasked = sim.sweep(model, vary, replications=3, executor=client)
+        single = sim.run(model, executor=client)
+    pd.testing.assert_frame_equal(inline, pooled)
+    pd.testing.assert_frame_equal(inline, dasked)
+    assert single.summary.equals(sim.run(model, executor="inline").summary)
+
+
+def test_run_replications_in_parallel_match_inline():
+    model = _mmck(horizon=150)
+    assert sim.run(model).summary.equals(sim.run(model, executor="inline").summary)
+
+
+def test_interrupted_sweep_keeps_finished_points(monkeypatch):
+    import sim.parallel as parallel
+
+    calls = {"n": 0}
+    real = parallel.run_replication
+
+    def flaky(model, replication, seed):
+        calls["n"] += 1
+        if calls["n"] > 4:
+            raise KeyboardInterrupt
+        return real(model, replication, seed)
+
+    monkeypatch.setattr(parallel, "run_replication", flaky)
+    table = sim.sweep(
+        _mmck(horizon=100),
+        {"workload.arrivals.rate": [20, 30, 40]},
+        replications=2,
+        executor="inline",
+    )
+    assert table.attrs["interrupted"]
+    assert table["workload.arrivals.rate"].unique().tolist() == [20, 30]
+
+
+def test_progress_bar_shows_time_left():
+    stream = io.StringIO()
+    bar = Progress(4, "sweep", enabled=True, stream=stream)
+    for _ in range(4):
+        bar.advance()
+    text = stream.getvalue()
+    assert "sweep [" in text and "4/4" in text and "left" in text and text.endswith("\n")
+    quiet = io.StringIO()
+    Progress(4, "x", stream=quiet).advance()
+    assert quiet.getvalue() == ""  # not a terminal
+
+
+def test_replications_auto_runs_until_the_precision_is_met():
+    model = sim.from_dict(
+        {
+            **_mmck(horizon=300).model_dump(mode="json", exclude_none=True),
+            "replications": "auto",
+            "precision": {
+                "relative_half_width": 0.02,
+                "metrics": ["api.utilization", "all.latency_mean"],
+                "min_replications": 3,
+                "max_replications": 24,
+            },
+        }
+    )
+    res = sim.run(model)
+    assert res.precision.reached.all()
+    assert 3 < res.replications <= 24
+    for rec in res.precision.itertuples():
+        row = res.row(rec.metric, rec.service)
+        assert (row.ci_high - row.ci_low) / 2 / row["mean"] <= 0.02 + 1e-12
+    capped = sim.from_dict(
+        {
+            **model.model_dump(mode="json", exclude_none=True),
+            "precision": {
+                "relative_half_width": 1e-6,
+                "max_replications": 6,
+                "min_replications": 3,
+            },
+        }
+    )
+    res = sim.run(capped)
+    assert res.replications == 6 and not res.precision.reached.any()
+
+
+def test_find_capacity_agrees_with_erlang_c():
+    model = single_service(
+        40.0, exponential(0.2), workers=8, horizon=2000, warmup=200, replications=6, seed=2
+    )
+    answer = sim.find_capacity(
+        model,
+        "services.api.workers",
+        slo=[{"metric": "queue_wait_mean", "service": "api", "max": 0.05}],
+        low=9,
+        high=20,
+    )
+    theory = min(c for c in range(9, 30) if analytic.mmc(40.0, 0.2, c).Wq <= 0.05)
+    assert answer.goal == "min" and answer.value == theory and answer.failing == theory - 1
+    assert "smallest services.api.workers" in answer.message
+
+
+def test_find_capacity_largest_rate():
+    model = single_service(
+        30.0, exponential(0.1), workers=4, queue=20, horizon=1000, replications=6
+    )
+    answer = sim.find_capacity(
+        model,
+        "workload.arrivals.rate",
+        slo=[{"metric": "rejection_rate", "max": 0.01}],
+        low=10,
+        high=60,
+        tolerance=0.02,
+    )
+    # M/M/4/24 blocking crosses 1 % between these rates
+    assert analytic.mmck(answer.value, 0.1, 4, 24).rejection < 0.012
+    assert analytic.mmck(answer.failing, 0.1, 4, 24).rejection > 0.006
+    assert answer.goal == "max" and answer.value < answer.failing
+    assert set(answer.evaluations.verdict) <= {"pass", "fail", "inconclusive"}
+
+
+def test_capacity_reports_a_range_that_never_or_always_passes():
+    model = single_service(
+        30.0, exponential(0.1), workers=4, queue=20, horizon=200, warmup=20, replications=2
+    )
+    always = sim.find_capacity(
+        model, "services.api.workers", slo=[{"metric": "rejection_rate", "max": 0.9}], low=4, high=8
+    )
+    assert always.value is None and "widen the range" in always.message
+    with pytest.raises(sim.ModelError, match="at least one SLO"):
+        sim.find_capacity(model, "services.api.workers")
