@@ -6,7 +6,7 @@ value copied from production behaves as it does there.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -130,18 +130,6 @@ class CircuitBreakerSpec(Strict):
 
 # --- retries ------------------------------------------------------------------------------
 
-RETRYABLE = (
-    "timeout",
-    "error",
-    "queue_full",
-    "pool_full",
-    "rate_limited",
-    "concurrency_limited",
-    "circuit_open",
-    "queue_timeout",
-    "codel",
-)
-
 Retryable = Literal[
     "timeout",
     "error",
@@ -153,6 +141,8 @@ Retryable = Literal[
     "queue_timeout",
     "codel",
 ]
+RETRYABLE: tuple[str, ...] = get_args(Retryable)
+"""Every failure outcome: what is retried unless ``retry_on`` says otherwise."""
 
 
 class RetryBudgetSpec(Strict):

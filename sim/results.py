@@ -172,7 +172,9 @@ def summarise_classes(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    clean = frame.astype(object).where(frame.notna(), None)
+    """Rows as plain dicts; NaN and infinities (JSON has neither) become null."""
+    finite = frame.replace([np.inf, -np.inf], np.nan)
+    clean = finite.astype(object).where(finite.notna(), None)
     return clean.to_dict(orient="records")
 
 

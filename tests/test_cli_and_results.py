@@ -134,3 +134,18 @@ def test_summary_shape_and_lookup(default_model):
         assert res.row(metric, "api")["unit"]
     with pytest.raises(KeyError):
         res.row("nonsense")
+
+
+def test_json_never_holds_nan_or_infinity(default_model):
+    res = sim.run(default_model)
+    res.precision = pd.DataFrame(
+        {
+            "service": ["all"],
+            "metric": ["latency_mean"],
+            "relative_half_width": [float("inf")],
+            "target": [0.05],
+            "reached": [False],
+        }
+    )
+    data = json.loads(res.to_json())
+    assert data["precision"][0]["relative_half_width"] is None

@@ -99,8 +99,10 @@ class HorizontalPodAutoscaler:
         removed = -sum(c for t, c in self.events if t > now - period and c < 0)
         return added, removed
 
-    def _up_limit(self, now: float, current: int) -> int:
-        rules = self.scale_up
+    def _limit(self, now: float, current: int, up: bool) -> int:
+        """The most (up) or fewest (down) replicas the direction's policies allow now,
+        counting each policy's changes from the start of its period."""
+        rules = self.scale_up if up else self.scale_down
         if rules.select_policy == "Disabled":
             return current
         limits = []
@@ -108,34 +110,23 @@ class HorizontalPodAutoscaler:
             added, removed = self._changes_since(now, policy.period_seconds)
             start = current - added + removed
             if policy.type == "Pods":
-                limits.append(start + policy.value)
-            else:
+                limits.append(start + policy.value if up else start - policy.value)
+            elif up:
                 limits.append(math.ceil(start * (1 + policy.value / 100)))
-        limit = max(limits) if rules.select_policy == "Max" else min(limits)
-        return max(limit, current)
-
-    def _down_limit(self, now: float, current: int) -> int:
-        rules = self.scale_down
-        if rules.select_policy == "Disabled":
-            return current
-        limits = []
-        for policy in rules.policies:
-            added, removed = self._changes_since(now, policy.period_seconds)
-            start = current - added + removed
-            if policy.type == "Pods":
-                limits.append(start - policy.value)
             else:
                 limits.append(int(start * (1 - policy.value / 100)))
-        limit = min(limits) if rules.select_policy == "Max" else max(limits)
-        return min(limit, current)
+        most_change = (max if up else min)(limits)
+        least_change = (min if up else max)(limits)
+        limit = most_change if rules.select_policy == "Max" else least_change
+        return max(limit, current) if up else min(limit, current)
 
     def decide(self, now: float, recommendation: int, current: int) -> int:
         """The desired replica count, given the metric's raw ``recommendation``."""
         desired = self._stabilize(now, recommendation, current)
         if desired > current:
-            desired = min(desired, self._up_limit(now, current))
+            desired = min(desired, self._limit(now, current, up=True))
         elif desired < current:
-            desired = max(desired, self._down_limit(now, current))
+            desired = max(desired, self._limit(now, current, up=False))
         desired = max(self.min_replicas, min(self.max_replicas, desired))
         if desired != current:
             self.events.append((now, desired - current))
