@@ -124,4 +124,5 @@ def find_capacity(
         else:
             bad = middle
     word = "largest" if goal == "max" else "smallest"
-    return done(f"{word} {vary} meeting the SLOs: {good} (fails at {bad})", good, bad, goal)
+    message = f"{word} {vary} meeting the SLOs: {good} (not shown to meet them at {bad})"
+    return done(message, good, bad, goal)

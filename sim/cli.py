@@ -467,8 +467,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_MODEL
-    except OSError as exc:
-        print(f"{exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+    except ValueError as exc:  # arguments that parse but make no sense together
+        print(f"queuefull: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # files that cannot be written, a cluster that cannot be reached
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"queuefull: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_MODEL
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -385,3 +385,21 @@ def test_control_errors_name_the_field():
     assert lines({}, users=5) == [
         "workload: give arrivals (open loop) or users and think_time (closed loop)"
     ]
+
+
+def test_adaptive_lifo_is_fifo_until_a_queue_stands():
+    base = {"workers": 2, "queue": 100, "work": exponential(0.1)}
+    light_fifo = sim.run(one(base, rate=5.0, horizon=300, replications=2))
+    light_adaptive = sim.run(
+        one({**base, "discipline": "adaptive_lifo"}, rate=5.0, horizon=300, replications=2)
+    )
+    # rarely standing at 25 % load: nearly the same requests are served in the same order
+    assert light_adaptive.get("latency_p50", "api") == pytest.approx(
+        light_fifo.get("latency_p50", "api"), rel=0.02
+    )
+    heavy_fifo = sim.run(one(base, rate=19.0, horizon=600, replications=2))
+    heavy_adaptive = sim.run(
+        one({**base, "discipline": "adaptive_lifo"}, rate=19.0, horizon=600, replications=2)
+    )
+    # a standing queue flips it to newest-first: most requests skip the line
+    assert heavy_adaptive.get("latency_p50", "api") < 0.6 * heavy_fifo.get("latency_p50", "api")
