@@ -2,13 +2,15 @@
 
 M/M/10 with 20 waiting places, 90 arrivals/s, mean work 0.1 s, 200,000 arrivals, one
 replication each, best of three. Target: the engine within 1.5x of the minimal script.
-Run with ``make bench``; this is a measurement, not a pass/fail test.
+Also the peak memory of one replication (tracemalloc), per arrival. Run with ``make bench``;
+this is a measurement, not a pass/fail test.
 """
 
 from __future__ import annotations
 
 import random
 import time
+import tracemalloc
 
 import simpy
 
@@ -86,6 +88,11 @@ def main() -> None:
     print(f"minimal SimPy script : {t_min:6.2f} s  (latency_mean {mean:.4f} s)")
     print(f"queuefull engine     : {t_sim:6.2f} s  (latency_mean {res.get('latency_mean'):.4f} s)")
     print(f"ratio engine/minimal : {t_sim / t_min:6.2f}x   (target <= 1.5x)")
+    tracemalloc.start()
+    sim.run(model, seed=1, executor="inline")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"peak memory          : {peak / 2**20:6.1f} MiB  ({peak / ARRIVALS:.0f} bytes/arrival)")
 
 
 if __name__ == "__main__":
