@@ -81,24 +81,26 @@ class StaticConcurrency(Strict):
     max_concurrency: int = Field(ge=1)
 
 
-class AIMDConcurrency(Strict):
-    """Netflix concurrency-limits' AIMDLimit."""
+class AdaptiveLimitSpec(Strict):
+    """The bounds every Netflix concurrency-limits algorithm shares."""
 
-    kind: Literal["aimd"] = "aimd"
     initial_limit: int = Field(20, ge=1)
     min_limit: int = Field(20, ge=1)
     max_limit: int = Field(200, ge=1)
+
+
+class AIMDConcurrency(AdaptiveLimitSpec):
+    """Netflix concurrency-limits' AIMDLimit."""
+
+    kind: Literal["aimd"] = "aimd"
     backoff_ratio: float = Field(0.9, gt=0, lt=1)
     timeout: PositiveDuration = Field(5.0, description="an rtt above this counts as a drop")
 
 
-class Gradient2Concurrency(Strict):
+class Gradient2Concurrency(AdaptiveLimitSpec):
     """Netflix concurrency-limits' Gradient2Limit."""
 
     kind: Literal["gradient2"] = "gradient2"
-    initial_limit: int = Field(20, ge=1)
-    min_limit: int = Field(20, ge=1)
-    max_limit: int = Field(200, ge=1)
     smoothing: float = Field(0.2, gt=0, le=1)
     rtt_tolerance: float = Field(1.5, ge=1)
     long_window: int = Field(600, ge=1)

@@ -46,36 +46,28 @@ def test_token_bucket_admits_constant_arrivals_at_its_rate():
     assert res.get("rejected_rate_limited", "api") == pytest.approx(30 / 80, abs=0.01)
 
 
-def test_limit_req_delays_within_the_burst():
-    model = one(
+def _nginx_limited(rate: float) -> sim.Model:
+    """Constant arrivals at ``rate`` through limit_req rate=10 burst=5 delay=2."""
+    return one(
         {
             "workers": 100,
             "work": constant(0.001),
             "rate_limit": {"kind": "limit_req", "rate": 10, "burst": 5, "delay": 2},
         },
-        rate=10.0,
+        rate=rate,
         process="constant",
         horizon=100,
         warmup=10,
         replications=1,
     )
-    res = sim.run(model)
+
+
+def test_limit_req_delays_within_the_burst():
+    res = sim.run(_nginx_limited(10.0))
     assert res.get("rejection_rate", "api") == 0
     # at exactly the rate, the excess stays at 1: no delay at all
     assert res.get("latency_p999", "api") == pytest.approx(0.001)
-    busy = one(
-        {
-            "workers": 100,
-            "work": constant(0.001),
-            "rate_limit": {"kind": "limit_req", "rate": 10, "burst": 5, "delay": 2},
-        },
-        rate=20.0,
-        process="constant",
-        horizon=100,
-        warmup=10,
-        replications=1,
-    )
-    res = sim.run(busy)
+    res = sim.run(_nginx_limited(20.0))
     assert res.get("throughput", "api") == pytest.approx(10.0, rel=0.02)
     # held requests wait up to (burst - delay) / rate = 0.3 s
     assert res.get("latency_p999", "api") == pytest.approx(0.301, abs=0.002)
