@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from sim.model import SLO, Model, ModelError
 from sim.results import Results
 from sim.runner import replicate
+from sim.schema_base import error_lines
 from sim.slo import FAIL, INCONCLUSIVE, PASS, judge
 from sim.sweep import build
 
@@ -42,6 +44,15 @@ def _value_at(model: Model, path: str) -> Any:
     return node
 
 
+def _slo(value: SLO | dict[str, Any], index: int) -> SLO:
+    if isinstance(value, SLO):
+        return value
+    try:
+        return SLO.model_validate(value)
+    except ValidationError as exc:
+        raise ModelError([f"slo.{index}.{line}" for line in error_lines(exc)]) from None
+
+
 def find_capacity(
     model: Model,
     vary: str,
@@ -62,7 +73,7 @@ def find_capacity(
     numbers), so the verdicts are monotone in the knob. A point passes only when every
     SLO's whole interval meets its bound: an inconclusive point counts as not passing.
     """
-    slos = [s if isinstance(s, SLO) else SLO.model_validate(s) for s in (slo or model.slo)]
+    slos = [_slo(s, index) for index, s in enumerate(slo or model.slo)]
     if not slos:
         raise ModelError(["slo: capacity search needs at least one SLO"])
     current = _value_at(model, vary)

@@ -19,6 +19,7 @@ Load it with :func:`load` (a path) or :func:`from_dict`; every problem is report
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -119,10 +120,12 @@ class SLO(Strict):
         if self.max is None and self.min is None:
             raise ValueError("give max, min or both")
         if self.metric not in UNITS:
+            close = difflib.get_close_matches(self.metric, list(UNITS), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
             raise PydanticCustomError(
                 "metric",
-                "unknown metric '{metric}'; metrics: {known}",
-                {"path": "metric", "metric": self.metric, "known": ", ".join(UNITS)},
+                "unknown metric '{metric}'{hint}; metrics: {known}",
+                {"path": "metric", "metric": self.metric, "hint": hint, "known": ", ".join(UNITS)},
             )
         return self
 

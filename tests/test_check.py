@@ -162,3 +162,26 @@ def test_every_shipped_model_has_slos_and_the_verdict_it_is_meant_to_have(tmp_pa
             else ("inconclusive" if "inconclusive" in by_model[stem] else "pass")
         )
         assert got == expected, (stem, by_model[stem])
+
+
+def test_slo_errors_name_the_field(tmp_path: Path, capsys):
+    assert (
+        main(
+            [
+                "capacity",
+                "models/default.yaml",
+                "--vary",
+                "services.api.workers",
+                "--slo",
+                "latncy_p99<=1",
+                "--quiet",
+            ]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("slo.0.metric: unknown metric 'latncy_p99' (did you mean 'latency_p99'?)")
+    with pytest.raises(sim.ModelError, match=r"slo\.0\.service: 'db' is not a service"):
+        sim.load(
+            "models/default.yaml", {"slo": [{"metric": "latency_p99", "service": "db", "max": 1}]}
+        )
