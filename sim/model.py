@@ -41,6 +41,7 @@ from sim.distspec import (
     Uniform,
     mean_of,
 )
+from sim.graph import call_lists, check_graph
 from sim.schema_base import Duration, PositiveDuration, Strict, error_lines
 from sim.servicespec import Call, Service
 from sim.units import UNITS
@@ -217,7 +218,7 @@ class Model(Strict):
         known |= {
             f"{a}->{c.to}"
             for a, s in self.services.items()
-            for _, calls in _call_lists(a, s)
+            for _, calls in call_lists(a, s)
             for c in calls
         }
         for index, slo in enumerate(self.slo):
@@ -242,81 +243,6 @@ class Model(Strict):
     def bin_width(self) -> float:
         """Width of the time-series bins in seconds."""
         return self.timeseries_bin or self.horizon / 100
-
-
-def _graph_error(path: str, message: str, **ctx: Any) -> PydanticCustomError:
-    return PydanticCustomError("graph", message, {"path": path, **ctx})
-
-
-def check_graph(services: Mapping[str, Service], classes: list[str]) -> None:
-    """Calls name existing services and form no cycle; class names are the workload's."""
-    names = ", ".join(services)
-    for name, service in services.items():
-        for cls in service.classes:
-            if cls not in classes:
-                raise _graph_error(
-                    f"services.{name}.classes.{cls}",
-                    "not a class of the workload; classes: {known}",
-                    known=", ".join(classes),
-                )
-        targets = set()
-        for where, calls in _call_lists(name, service):
-            for index, call in enumerate(calls):
-                if call.to not in services:
-                    raise _graph_error(
-                        f"{where}.{index}.to",
-                        "'{to}' is not a service; services: {names}",
-                        to=call.to,
-                        names=names,
-                    )
-                targets.add(call.to)
-        for target in service.connection_pools:
-            if target not in targets:
-                raise _graph_error(
-                    f"services.{name}.connection_pools.{target}",
-                    "this service makes no calls to '{target}'",
-                    target=target,
-                )
-    cycle = _find_cycle(services)
-    if cycle:
-        raise _graph_error(
-            f"services.{cycle[0]}.calls", "calls form a cycle: {cycle}", cycle=" -> ".join(cycle)
-        )
-
-
-def _call_lists(name: str, service: Service) -> list[tuple[str, list[Call]]]:
-    lists = [(f"services.{name}.calls", service.calls)]
-    for cls, behaviour in service.classes.items():
-        if behaviour.calls is not None:
-            lists.append((f"services.{name}.classes.{cls}.calls", behaviour.calls))
-    return lists
-
-
-def _find_cycle(services: Mapping[str, Service]) -> list[str] | None:
-    edges = {
-        name: sorted({c.to for _, calls in _call_lists(name, s) for c in calls})
-        for name, s in services.items()
-    }
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-
-    def visit(node: str, path: list[str]) -> list[str] | None:
-        state[node] = 1
-        for nxt in edges.get(node, []):
-            if state.get(nxt) == 1:
-                return [*path[path.index(nxt) :], nxt]
-            if nxt not in state:
-                found = visit(nxt, [*path, nxt])
-                if found:
-                    return found
-        state[node] = 2
-        return None
-
-    for start in services:
-        if start not in state:
-            found = visit(start, [start])
-            if found:
-                return found
-    return None
 
 
 # --- loading ----------------------------------------------------------------------------

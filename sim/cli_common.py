@@ -1,0 +1,58 @@
+"""What every ``queuefull`` command shares: exit codes, overrides, outputs, Dask, progress."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.model import parse_assignment
+
+EXIT_OK, EXIT_MODEL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_FAIL = EXIT_MODEL
+
+
+def writable(path: str) -> Path:
+    """The output path, with its folder created."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def overrides(assignments: Sequence[str]) -> dict[str, object]:
+    return dict(parse_assignment(text) for text in assignments)
+
+
+class Dask:
+    """``--dask ADDRESS`` or ``--dask local``: a dask.distributed Client for the command."""
+
+    def __init__(self, address: str | None) -> None:
+        self.address = address
+        self.client = None
+        self.cluster = None
+
+    def __enter__(self):
+        if not self.address:
+            return None
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise SystemExit("--dask needs the dask extra: pip install 'queuefull[dask]'") from None
+        if self.address == "local":
+            self.cluster = LocalCluster(
+                threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self.client = Client(self.cluster)
+        else:
+            self.client = Client(self.address)
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def progress(args: argparse.Namespace) -> bool | None:
+    return False if getattr(args, "quiet", False) else None
