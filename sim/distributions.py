@@ -7,7 +7,8 @@ component's stream does not depend on how it is consumed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -68,6 +69,38 @@ def _mixture_batch(spec: Mixture) -> BatchFn:
         return out
 
     return draw
+
+
+class Uniforms:
+    """Uniform(0, 1) draws from a generator, in chunks; call it: ``uniform()``."""
+
+    __slots__ = ("_buffer", "_rng")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng = rng
+        self._buffer: list[float] = []
+
+    def __call__(self) -> float:
+        """The next draw."""
+        if not self._buffer:
+            self._buffer = self._rng.random(CHUNK).tolist()[::-1]
+        return self._buffer.pop()
+
+
+class Categorical:
+    """Draws an index with the given weights (request classes, Zipf client keys)."""
+
+    def __init__(self, weights: Sequence[float], uniform: Callable[[], float]) -> None:
+        total = float(np.sum(weights))
+        self._cdf = np.cumsum(np.asarray(weights, dtype=float) / total).tolist()
+        self._last = len(self._cdf) - 1
+        self._uniform = uniform
+
+    def __call__(self) -> int:
+        """The next index (always 0 when there is one category)."""
+        if self._last == 0:
+            return 0
+        return min(bisect_right(self._cdf, self._uniform()), self._last)
 
 
 class Sampler:

@@ -62,3 +62,14 @@ def test_single_draws_follow_the_same_stream_across_chunks():
     batch = Sampler(spec, np.random.default_rng(9)).many(CHUNK)
     assert singles[:CHUNK] == batch.tolist()
     assert len(set(singles)) == len(singles)
+
+
+def test_categorical_draws_follow_their_weights():
+    from sim.distributions import Categorical, Uniforms
+
+    draw = Categorical([1, 2, 7], Uniforms(np.random.default_rng(4)))
+    counts = np.bincount([draw() for _ in range(N)], minlength=3) / N
+    for share, expected in zip(counts, (0.1, 0.2, 0.7), strict=True):
+        assert abs(share - expected) <= Z * np.sqrt(expected * (1 - expected) / N)
+    assert Categorical([5.0], lambda: 0.99)() == 0
+    assert Categorical([1, 1], lambda: 1.0)() == 1  # a draw past the last edge stays in range

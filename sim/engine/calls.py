@@ -11,7 +11,7 @@ import numpy as np
 import simpy
 
 from sim import outcomes
-from sim.distributions import Sampler
+from sim.distributions import Sampler, Uniforms
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.metrics import EdgeRecorder
@@ -21,20 +21,6 @@ from sim.servicespec import Call
 if TYPE_CHECKING:
     from sim.engine.replica import Replica
     from sim.engine.service import ServiceRuntime
-
-
-class Uniforms:
-    """Uniform(0, 1) draws from a generator, in chunks."""
-
-    def __init__(self, rng: np.random.Generator) -> None:
-        self._rng = rng
-        self._buffer: list[float] = []
-
-    def __call__(self) -> float:
-        """The next draw."""
-        if not self._buffer:
-            self._buffer = self._rng.random(4096).tolist()[::-1]
-        return self._buffer.pop()
 
 
 def breaker_config(call: Call) -> BreakerConfig:

@@ -8,9 +8,9 @@ from collections.abc import Generator
 import simpy
 
 from sim import outcomes
-from sim.distributions import Sampler
+from sim.distributions import Sampler, Uniforms
 from sim.engine.admission import ConcurrencyLimiter, RateLimiter
-from sim.engine.calls import CallSite, Step, Uniforms, plan
+from sim.engine.calls import CallSite, Step, plan
 from sim.engine.replica import Replica
 from sim.engine.request import RequestInfo
 from sim.engine.streams import Streams

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from itertools import accumulate
 
 import numpy as np
 import simpy
 
 from sim import outcomes
-from sim.distributions import Sampler
+from sim.distributions import Categorical, Sampler, Uniforms
 from sim.engine.arrivals import arrival_times
-from sim.engine.calls import Uniforms
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.engine.service import ServiceRuntime
@@ -37,15 +35,13 @@ class Clients:
         self.entry = entry
         self.recorder = recorder
         self.streams = streams
-        self._class_uniform = Uniforms(streams.rng("workload", "classes"))
-        self._cumulative = list(accumulate(spec.class_shares))
+        self._class = Categorical(spec.class_shares, Uniforms(streams.rng("workload", "classes")))
         self._priorities = spec.priorities
-        self._client_uniform = Uniforms(streams.rng("workload", "clients"))
-        self._client_cdf = None
+        weights = [1.0]
         if spec.clients is not None:
             ranks = np.arange(1, spec.clients.count + 1, dtype=float)
             weights = ranks**-spec.clients.zipf_exponent
-            self._client_cdf = np.cumsum(weights / weights.sum())
+        self._client = Categorical(weights, Uniforms(streams.rng("workload", "clients")))
         self.retrier = (
             Retrier(env, spec.retries, Uniforms(streams.rng("workload", "backoff")))
             if spec.retries is not None
@@ -60,20 +56,6 @@ class Clients:
                 self.env.process(self._user(user, think))
         else:
             self.env.process(self._arrivals())
-
-    def _class(self) -> int:
-        if len(self._cumulative) == 1:
-            return 0
-        u = self._class_uniform()
-        for index, edge in enumerate(self._cumulative):
-            if u < edge:
-                return index
-        return len(self._cumulative) - 1
-
-    def _client(self) -> int:
-        if self._client_cdf is None:
-            return 0
-        return int(np.searchsorted(self._client_cdf, self._client_uniform(), side="right"))
 
     def _info(self, client: int | None = None) -> RequestInfo:
         cls = self._class()

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sim.distributions import Uniforms
+
 
 def least_request(active: Sequence[int], draws: Sequence[int]) -> int:
     """Envoy LEAST_REQUEST: of the hosts drawn (with replacement), the one with fewest active
@@ -27,14 +29,8 @@ class Balancer:
             raise ValueError("choice_count must be >= 1")
         self.policy = policy
         self.choice_count = choice_count
-        self._rng = rng
+        self._uniform = Uniforms(rng)
         self._next = 0
-        self._buffer: list[float] = []
-
-    def _uniform(self) -> float:
-        if not self._buffer:
-            self._buffer = self._rng.random(4096).tolist()[::-1]
-        return self._buffer.pop()
 
     def choose(self, active: Sequence[int]) -> int:
         """Index of the chosen replica; ``active`` holds each ready replica's active requests."""
