@@ -144,31 +144,28 @@ class Results:
         )
 
 
-def summarise(per_rep: pd.DataFrame) -> pd.DataFrame:
-    """Mean and CI per service x metric, services in model order, metrics in report order."""
-    rows = []
-    services = list(dict.fromkeys(per_rep["service"]))
-    for service in services:
-        of_service = per_rep[per_rep.service == service]
-        for metric, unit in UNITS.items():
-            values = of_service.loc[of_service.metric == metric, "value"].to_numpy()
-            if values.size == 0:
-                continue
-            mean, low, high = t_interval(values)
-            rows.append((service, metric, mean, low, high, unit))
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-
-
-def summarise_classes(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean and CI per service x class x metric, from per-replication values."""
+def _summarise(rows: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Mean and CI per group of ``keys`` x metric: groups in first-seen order, metrics in
+    report order."""
     out = []
-    for (service, name), group in rows.groupby(["service", "class"], sort=False):
+    for group_key, group in rows.groupby(keys, sort=False):
+        labels = group_key if isinstance(group_key, tuple) else (group_key,)
         for metric, unit in UNITS.items():
             values = group.loc[group.metric == metric, "value"].to_numpy()
             if values.size:
                 mean, low, high = t_interval(values)
-                out.append((service, name, metric, mean, low, high, unit))
-    return pd.DataFrame(out, columns=CLASS_COLUMNS)
+                out.append((*labels, metric, mean, low, high, unit))
+    return pd.DataFrame(out, columns=columns)
+
+
+def summarise(per_rep: pd.DataFrame) -> pd.DataFrame:
+    """Mean and CI per service x metric, services in model order, metrics in report order."""
+    return _summarise(per_rep, ["service"], SUMMARY_COLUMNS)
+
+
+def summarise_classes(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean and CI per service x class x metric, from per-replication values."""
+    return _summarise(rows, ["service", "class"], CLASS_COLUMNS)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -160,6 +160,13 @@ class ServiceRuntime:
         self.recorder.ready.add(now, 1)
         self.recorder.serving.add(now, 1)
 
+    def _leave(self, replica: Replica) -> None:
+        """A request admitted to ``replica`` is done with it: a draining replica may go."""
+        replica.active -= 1
+        if replica.state == "draining" and replica.active == 0:
+            self._retire(replica)
+        self.recorder.in_system.add(self.env.now, -1)
+
     def _retire(self, replica: Replica) -> None:
         replica.state = "gone"
         now = self.env.now
@@ -242,10 +249,7 @@ class ServiceRuntime:
         if grant is not True:
             shed = yield grant
             if shed is not None:
-                replica.active -= 1
-                if replica.state == "draining" and replica.active == 0:
-                    self._retire(replica)
-                recorder.in_system.add(env.now, -1)
+                self._leave(replica)
                 return self._finish_rejected(info, shed, counted, concurrency)
         start = env.now
         if counted:
@@ -275,11 +279,8 @@ class ServiceRuntime:
         if holding:
             pool.release()
             held = env.now - start
-        replica.active -= 1
-        if replica.state == "draining" and replica.active == 0:
-            self._retire(replica)
+        self._leave(replica)
         now = env.now
-        recorder.in_system.add(now, -1)
         if concurrency is not None:
             concurrency.leave(now, now - arrived, outcome != outcomes.OK)
         if outcome == outcomes.OK:
