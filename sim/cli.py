@@ -85,6 +85,16 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _set_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a field by dotted path, e.g. services.api.workers=12",
+    )
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dask", metavar="ADDRESS", help="run on a Dask cluster: tcp://scheduler:8786, or 'local'"
@@ -102,13 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_run = sub.add_parser("run", help="run a model and print its summary")
     p_run.add_argument("model", help="capacity model (YAML)")
-    p_run.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a field by dotted path, e.g. services.api.workers=12",
-    )
+    _set_option(p_run)
     p_run.add_argument("--replications", type=int, help="override the model's replications")
     p_run.add_argument("--all", action="store_true", help="show zero failure fractions too")
     p_run.add_argument("--seed", type=int, help="override the model's seed")
@@ -128,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="PATH=START:STOP:STEP (STOP included) or PATH=v1,v2,...",
     )
     p_sweep.add_argument("--zip", action="store_true", help="pair the values instead of a grid")
-    p_sweep.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    _set_option(p_sweep)
     p_sweep.add_argument("--replications", type=int)
     p_sweep.add_argument(
         "--metric",
@@ -145,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_check = sub.add_parser("check", help="judge the models' SLOs (CI gate)")
     p_check.add_argument("models", nargs="+")
-    p_check.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    _set_option(p_check)
     p_check.add_argument("--replications", type=int, help="start with this many")
     p_check.add_argument(
         "--max-replications",
@@ -181,14 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_cap.add_argument("--low", type=float)
     p_cap.add_argument("--high", type=float)
-    p_cap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    _set_option(p_cap)
     p_cap.add_argument("--replications", type=int)
     _common(p_cap)
     p_cap.set_defaults(func=cmd_capacity)
 
     p_val = sub.add_parser("validate", help="check model files and report every problem")
     p_val.add_argument("models", nargs="+", help="capacity models (YAML)")
-    p_val.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
+    _set_option(p_val)
     p_val.set_defaults(func=cmd_validate)
 
     p_schema = sub.add_parser("schema", help="print the JSON Schema of model files")

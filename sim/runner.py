@@ -9,7 +9,7 @@ import pandas as pd
 
 from sim.analytic import offered_load
 from sim.engine.replication import ReplicationOutput
-from sim.model import Model, UnstableError
+from sim.model import Model, Precision, UnstableError
 from sim.parallel import run_tasks
 from sim.progress import Progress
 from sim.results import Results
@@ -99,8 +99,6 @@ def run(
         return Results.from_outputs(model, seed, outputs)
     spec = model.precision
     if spec is None:
-        from sim.model import Precision
-
         spec = Precision()
         model = model.model_copy(update={"precision": spec})
     outputs = replicate(model, range(spec.min_replications), seed, executor, progress)
