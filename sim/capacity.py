@@ -9,12 +9,13 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
+from sim.budget import enforce, estimate_work
 from sim.model import SLO, Model, ModelError
 from sim.results import Results
 from sim.runner import replicate
 from sim.schema_base import error_lines
 from sim.slo import FAIL, INCONCLUSIVE, PASS, judge
-from sim.sweep import build
+from sim.sweep import build, resolve_warmup_within
 
 
 @dataclass
@@ -53,6 +54,12 @@ def _slo(value: SLO | dict[str, Any], index: int) -> SLO:
         raise ModelError([f"slo.{index}.{line}" for line in error_lines(exc)]) from None
 
 
+def _evaluations(low: float, high: float, integer: bool, tolerance: float) -> int:
+    """Points a bisection from ``low`` to ``high`` evaluates at most: both ends, then halves."""
+    steps = (high - low) if integer else (high - low) / (tolerance * max(abs(low), abs(high)))
+    return 2 + math.ceil(math.log2(max(steps, 1.0)))
+
+
 def find_capacity(
     model: Model,
     vary: str,
@@ -63,6 +70,7 @@ def find_capacity(
     tolerance: float = 0.01,
     executor: Any = None,
     progress: bool | None = None,
+    budget: float | None = None,
 ) -> Capacity:
     """Search ``vary`` between ``low`` and ``high`` for the edge of the SLOs.
 
@@ -77,16 +85,29 @@ def find_capacity(
     if not slos:
         raise ModelError(["slo: capacity search needs at least one SLO"])
     current = _value_at(model, vary)
-    integer = isinstance(current, int) and not isinstance(current, bool)
+    if isinstance(current, bool) or not isinstance(current, int | float | None):
+        raise ModelError(
+            [f"{vary}: is {str(current)[:40]!r}, not a number: capacity search varies a number"]
+        )
+    integer = isinstance(current, int)
     if current is None and (low is None or high is None):
         raise ModelError([f"{vary}: not set in the model: give low and high"])
     if low is None:
         low = 1 if integer else current / 4
     if high is None:
         high = current * 4
+    for name, end in (("low", low), ("high", high)):
+        if not isinstance(end, int | float) or not math.isfinite(end):
+            raise ValueError(f"{name} must be a finite number, not {str(end)[:40]}")
     if integer:
         low, high = math.floor(low), math.ceil(high)
+    if not low < high:
+        raise ValueError(f"low ({low}) must be below high ({high})")
     reps = replications or (model.replications if model.replications != "auto" else 8)
+    model, _ = resolve_warmup_within(model, reps, model.seed, 2, budget, executor, progress)
+    evaluations = _evaluations(low, high, integer, tolerance)
+    work = max(estimate_work(build(model, {vary: end}), reps) for end in (low, high))
+    enforce(work * evaluations, budget, f"up to {evaluations} points x {reps} replications")
     rows: list[dict[str, Any]] = []
     cache: dict[float, str] = {}
 

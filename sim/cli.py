@@ -2,31 +2,42 @@
 
 Exit codes: 0 success (check: every SLO passed), 1 a model is invalid or unstable (check:
 an SLO failed or regressed), 2 bad command-line usage, 3 (check) an SLO stayed
-inconclusive, 130 interrupted.
+inconclusive, 4 incomplete (a worker process died twice), 130 interrupted, 141 the reader
+of the output went away (``| head``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
 import pandas as pd
 
+from sim.budget import BUDGET_VARIABLE, DEFAULT_BUDGET
 from sim.cli_common import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
     EXIT_MODEL,
     EXIT_OK,
     EXIT_USAGE,
     Dask,
+    at_least,
+    budget,
+    finite,
+    non_negative,
     overrides,
     progress,
     writable,
 )
 from sim.cli_whatif import cmd_capacity, cmd_check, cmd_sweep
 from sim.model import ModelError, json_schema, load
+from sim.parallel import WorkerLost
 from sim.report import summary_table
-from sim.runner import run
+from sim.runner import preflight, run
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -39,12 +50,32 @@ def cmd_run(args: argparse.Namespace) -> int:
             seed=args.seed,
             executor=client,
             progress=progress(args),
+            budget=budget(args),
         )
+    # files first: a reader that stops early (| head) must not cost the outputs asked for
+    written = []
+    if args.json:
+        results.to_json(writable(args.json))
+        written.append(args.json)
+    if args.csv:
+        results.summary.to_csv(writable(args.csv), index=False)
+        written.append(args.csv)
+    if args.plot:
+        from sim.plots import save_timeseries
+
+        written.append(str(save_timeseries(results, args.plot)))
+    warmup = (
+        f"warm-up {results.warmup_cut:g}s, chosen by MSER-5"
+        if results.warmup_cut is not None
+        else f"warm-up {model.warmup:g}s"
+    )
     print(
         f"{model.name}: {results.replications} replications x {model.horizon:g}s "
-        f"(warm-up {model.warmup:g}s), seed {results.seed}"
+        f"({warmup}), seed {results.seed}"
     )
     print(summary_table(results, show_all=args.all))
+    for warning in results.warnings:
+        print(f"warning: {warning}")
     if results.precision is not None:
         for rec in results.precision.itertuples():
             state = "reached" if rec.reached else "NOT reached"
@@ -52,16 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"precision {rec.service}.{rec.metric}: +/-{rec.relative_half_width:.1%} "
                 f"(target {rec.target:.1%}) {state}"
             )
-    if args.json:
-        results.to_json(writable(args.json))
-        print(f"wrote {args.json}")
-    if args.csv:
-        results.summary.to_csv(writable(args.csv), index=False)
-        print(f"wrote {args.csv}")
-    if args.plot:
-        from sim.plots import save_timeseries
-
-        print(f"wrote {save_timeseries(results, args.plot)}")
+    for path in written:
+        print(f"wrote {path}")
     return EXIT_OK
 
 
@@ -70,7 +93,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in args.models:
         try:
-            load(path, overrides(args.set))
+            preflight(load(path, overrides(args.set)), source=path, budget=budget(args))
         except ModelError as exc:
             print(str(exc), file=sys.stderr)
             status = EXIT_MODEL
@@ -95,11 +118,22 @@ def _set_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _budget_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--budget",
+        type=finite,
+        metavar="N",
+        help=f"most request visits to simulate (default {DEFAULT_BUDGET:.0e}, "
+        f"or {BUDGET_VARIABLE})",
+    )
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dask", metavar="ADDRESS", help="run on a Dask cluster: tcp://scheduler:8786, or 'local'"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    _budget_option(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,9 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_run = sub.add_parser("run", help="run a model and print its summary")
     p_run.add_argument("model", help="capacity model (YAML)")
     _set_option(p_run)
-    p_run.add_argument("--replications", type=int, help="override the model's replications")
+    p_run.add_argument("--replications", type=at_least(1), help="override the model's replications")
     p_run.add_argument("--all", action="store_true", help="show zero failure fractions too")
-    p_run.add_argument("--seed", type=int, help="override the model's seed")
+    p_run.add_argument("--seed", type=at_least(0), help="override the model's seed")
     p_run.add_argument("--json", metavar="FILE", help="write results as JSON")
     p_run.add_argument("--csv", metavar="FILE", help="write the summary as CSV")
     p_run.add_argument("--plot", metavar="FILE.png", help="write queue depth and latency over time")
@@ -133,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_sweep.add_argument("--zip", action="store_true", help="pair the values instead of a grid")
     _set_option(p_sweep)
-    p_sweep.add_argument("--replications", type=int)
+    p_sweep.add_argument("--replications", type=at_least(1))
     p_sweep.add_argument(
         "--metric",
         action="append",
@@ -150,10 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_check = sub.add_parser("check", help="judge the models' SLOs (CI gate)")
     p_check.add_argument("models", nargs="+")
     _set_option(p_check)
-    p_check.add_argument("--replications", type=int, help="start with this many")
+    p_check.add_argument("--replications", type=at_least(1), help="start with this many")
     p_check.add_argument(
         "--max-replications",
-        type=int,
+        type=at_least(2),
         help="add replications while inconclusive, up to this (default 4x)",
     )
     p_check.add_argument("--junit", metavar="FILE", help="write JUnit XML")
@@ -161,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("--baseline", metavar="FILE", help="results JSON to compare against")
     p_check.add_argument(
         "--tolerance",
-        type=float,
+        type=non_negative,
         default=0.05,
         help="relative worsening tolerated against the baseline (0.05)",
     )
@@ -183,16 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="[SERVICE.]METRIC<=X",
         help="bounds to meet (default: the model's slo block)",
     )
-    p_cap.add_argument("--low", type=float)
-    p_cap.add_argument("--high", type=float)
+    p_cap.add_argument("--low", type=finite)
+    p_cap.add_argument("--high", type=finite)
     _set_option(p_cap)
-    p_cap.add_argument("--replications", type=int)
+    p_cap.add_argument("--replications", type=at_least(1))
     _common(p_cap)
     p_cap.set_defaults(func=cmd_capacity)
 
     p_val = sub.add_parser("validate", help="check model files and report every problem")
     p_val.add_argument("models", nargs="+", help="capacity models (YAML)")
     _set_option(p_val)
+    _budget_option(p_val)
     p_val.set_defaults(func=cmd_validate)
 
     p_schema = sub.add_parser("schema", help="print the JSON Schema of model files")
@@ -206,24 +241,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "metric", "absent") is None:
         args.metric = ["latency_p99", "rejection_rate"]
-    if getattr(args, "replications", None) is not None and args.replications < 1:
-        print("--replications must be >= 1", file=sys.stderr)
-        return EXIT_USAGE
     try:
         return args.func(args)
     except ModelError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_MODEL
-    except ValueError as exc:  # arguments that parse but make no sense together
+    except WorkerLost as exc:
         print(f"queuefull: {exc}", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    except ValueError as exc:  # arguments that parse but make no sense together
+        print(f"queuefull: {str(exc)[:400]}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:  # files that cannot be written, a cluster that cannot be reached
+        if isinstance(exc, BrokenPipeError):
+            return _reader_gone()
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         print(f"queuefull: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_MODEL
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except MemoryError:
+        print("queuefull: out of memory: lower the horizon, rate or replications", file=sys.stderr)
+        return EXIT_MODEL
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as Unix tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

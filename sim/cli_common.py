@@ -3,13 +3,56 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from sim.model import parse_assignment
 
-EXIT_OK, EXIT_MODEL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_OK, EXIT_MODEL, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 EXIT_FAIL = EXIT_MODEL
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
+
+
+def finite(text: str) -> float:
+    """An argparse type: a finite number (no nan, no inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a finite number")
+    return value
+
+
+def non_negative(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    value = finite(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {text[:40]}")
+    return value
+
+
+def at_least(lowest: int):
+    """An argparse type: a whole number >= ``lowest``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+        if value < lowest:
+            raise argparse.ArgumentTypeError(f"must be >= {lowest}, not {value}")
+        return value
+
+    parse.__name__ = f"whole number >= {lowest}"
+    return parse
+
+
+def budget(args: argparse.Namespace) -> float | None:
+    """The work budget from ``--budget`` (None: the environment's or the default)."""
+    return getattr(args, "budget", None)
 
 
 def writable(path: str) -> Path:

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import sys
 from pathlib import Path
 
 from sim.cli_common import (
     EXIT_FAIL,
+    EXIT_INCOMPLETE,
     EXIT_INCONCLUSIVE,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     Dask,
+    budget,
     overrides,
     progress,
     writable,
 )
+from sim.engine.replication import edge_name
+from sim.graph import call_lists
 from sim.model import Model, ModelError, load, parse_assignment
 from sim.report import print_verdicts
 from sim.results import Results
+from sim.sweep import MAX_POINTS
+from sim.units import UNITS
 
 
 def parse_vary(text: str) -> tuple[str, list[object]]:
@@ -32,14 +40,24 @@ def parse_vary(text: str) -> tuple[str, list[object]]:
             start, stop, step = (float(p) for p in parts) if len(parts) == 3 else (0, 0, 0)
         except ValueError:
             start = stop = step = 0
-        if len(parts) != 3 or step <= 0 or stop < start:
-            raise ModelError([f"--vary {text}: START:STOP:STEP needs numbers, STEP > 0"])
+        finite = all(math.isfinite(v) for v in (start, stop, step))
+        if len(parts) != 3 or not finite or step <= 0 or stop < start:
+            raise ModelError(
+                [f"--vary {text[:80]}: START:STOP:STEP needs finite numbers, STEP > 0"]
+            )
         count = math.floor((stop - start) / step + 1e-9) + 1
+        if count > MAX_POINTS:
+            raise ModelError(
+                [f"--vary {text[:80]}: {count:.3g} values; a sweep has at most {MAX_POINTS:,}"]
+            )
         values = [start + i * step for i in range(count)]
         if all(float(v).is_integer() for v in (start, stop, step)):
             values = [int(v) for v in values]
         return path, values
-    return path, [parse_assignment(f"x={item}")[1] for item in spec.split(",")]
+    items = spec.split(",")
+    if len(items) > MAX_POINTS:
+        raise ModelError([f"--vary {path}: {len(items):,} values; at most {MAX_POINTS:,}"])
+    return path, [parse_assignment(f"x={item}")[1] for item in items]
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -48,6 +66,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     model = load(args.model, overrides(args.set))
     vary = dict(parse_vary(text) for text in args.vary)
+    check_choices(model, args.metric, args.service)
     with Dask(args.dask) as client:
         table = sweep(
             model,
@@ -56,23 +75,60 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             replications=args.replications,
             executor=client,
             progress=progress(args),
+            budget=budget(args),
         )
-    if table.attrs.get("interrupted"):
-        print("interrupted: the table holds the points that finished", file=sys.stderr)
-    chosen = table[(table.service == args.service) & table.metric.isin(args.metric)]
-    view = chosen.pivot_table(index=list(vary), columns="metric", values="mean", sort=False)
-    print(view[[m for m in args.metric if m in view.columns]].to_string())
+    written = []
     if args.csv:
         table.to_csv(writable(args.csv), index=False)
-        print(f"wrote {args.csv}")
+        written.append(args.csv)
     if args.json:
         writable(args.json).write_text(table.to_json(orient="records", indent=1))
-        print(f"wrote {args.json}")
-    if args.plot:
+        written.append(args.json)
+    if args.plot and not table.empty:
         from sim.plots import save_sweep
 
-        print(f"wrote {save_sweep(table, next(iter(vary)), args.metric, args.plot, args.service)}")
+        written.append(
+            str(save_sweep(table, next(iter(vary)), args.metric, args.plot, args.service))
+        )
+    chosen = table[(table.service == args.service) & table.metric.isin(args.metric)]
+    if not chosen.empty:
+        view = chosen.pivot_table(index=list(vary), columns="metric", values="mean", sort=False)
+        print(view[[m for m in args.metric if m in view.columns]].to_string())
+    for path in written:
+        print(f"wrote {path}")
+    if table.attrs.get("interrupted"):
+        print("interrupted: the outputs hold the points that finished", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if table.attrs.get("incomplete"):
+        print(
+            "incomplete: a worker process died twice; the outputs hold the points that finished",
+            file=sys.stderr,
+        )
+        return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def check_choices(model: Model, metrics: list[str], service: str) -> None:
+    """Refuse a --metric or --service the results will not have, with the names they will."""
+    known = set(UNITS)
+    for metric in metrics:
+        if metric not in known:
+            raise ModelError([f"--metric {metric[:60]}: {unknown(metric, known, 'metrics')}"])
+    services = {"all", *model.services} | {
+        edge_name(a, c.to)
+        for a, s in model.services.items()
+        for _, calls in call_lists(a, s)
+        for c in calls
+    }
+    if service not in services:
+        raise ModelError([f"--service {service[:60]}: {unknown(service, services, 'known')}"])
+
+
+def unknown(name: str, known: set[str], what: str) -> str:
+    """``not known (did you mean 'x'?); metrics: a, b, ...``."""
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"unknown{hint}; {what}: {', '.join(sorted(known))}"
 
 
 def _parse_slo(text: str) -> dict[str, object]:
@@ -112,6 +168,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                         args.tolerance,
                         executor=client,
                         progress=progress(args),
+                        budget=budget(args),
                     )
                 )
             except ModelError as exc:
@@ -147,6 +204,7 @@ def cmd_capacity(args: argparse.Namespace) -> int:
             args.replications,
             executor=client,
             progress=progress(args),
+            budget=budget(args),
         )
     print(answer.evaluations.to_string(index=False))
     print(answer.message)

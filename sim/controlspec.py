@@ -119,7 +119,9 @@ class CircuitBreakerSpec(Strict):
     slow_call_rate_threshold: float = Field(100.0, gt=0, le=100, description="percent")
     slow_call_duration_threshold: PositiveDuration = Field(60.0)
     sliding_window_type: Literal["COUNT_BASED", "TIME_BASED"] = "COUNT_BASED"
-    sliding_window_size: int = Field(100, ge=1, description="calls, or seconds if TIME_BASED")
+    sliding_window_size: int = Field(
+        100, ge=1, le=100_000, description="calls, or seconds if TIME_BASED"
+    )
     minimum_number_of_calls: int = Field(100, ge=1)
     wait_duration_in_open_state: PositiveDuration = Field(60.0)
     permitted_number_of_calls_in_half_open_state: int = Field(10, ge=1)

@@ -10,10 +10,13 @@ import math
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_serializer, model_validator
+from pydantic_core import PydanticCustomError
 
 from sim.schema_base import Duration, PositiveDuration, Strict, tagged_union
 
 Z99 = 2.3263478740408408  # standard normal quantile of 0.99
+MAX_P99_OVER_P50 = 10_000
+"""A lognormal's widest spread: sigma at most about 4, so samples and moments stay finite."""
 
 
 class Exponential(Strict):
@@ -76,7 +79,9 @@ class Lognormal(Strict):
 
     distribution: Literal["lognormal"] = "lognormal"
     mean: PositiveDuration | None = Field(None, description="mean, seconds (with cv)")
-    cv: float | None = Field(None, gt=0, description="coefficient of variation (with mean)")
+    cv: float | None = Field(
+        None, gt=0, le=1000, description="coefficient of variation (with mean), at most 1000"
+    )
     p50: PositiveDuration | None = Field(None, description="median, seconds (with p99)")
     p99: PositiveDuration | None = Field(None, description="99th percentile, seconds (with p50)")
 
@@ -89,6 +94,12 @@ class Lognormal(Strict):
             raise ValueError("give either mean and cv, or p50 and p99")
         if by_percentiles and self.p99 <= self.p50:
             raise ValueError("p99 must be greater than p50")
+        if by_percentiles and self.p99 > MAX_P99_OVER_P50 * self.p50:
+            raise PydanticCustomError(
+                "spread",
+                "must be at most {limit:,} x p50: no sampler keeps its tail finite beyond",
+                {"path": "p99", "limit": MAX_P99_OVER_P50},
+            )
         return self
 
     @property
@@ -117,7 +128,7 @@ class Gamma(Strict):
 
     distribution: Literal["gamma"] = "gamma"
     mean: PositiveDuration = Field(description="mean, seconds")
-    cv: float = Field(gt=0, description="coefficient of variation")
+    cv: float = Field(ge=1e-3, le=100, description="coefficient of variation, 0.001 to 100")
 
     @property
     def scv(self) -> float:
@@ -129,7 +140,9 @@ class Empirical(Strict):
     """Resample uniformly from measured values (e.g. latencies from production logs)."""
 
     distribution: Literal["empirical"] = "empirical"
-    samples: list[Duration] = Field(min_length=1, description="measured values, seconds")
+    samples: list[Duration] = Field(
+        min_length=1, max_length=1_000_000, description="measured values, seconds"
+    )
 
     @property
     def mean(self) -> float:

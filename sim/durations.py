@@ -1,33 +1,59 @@
-"""Durations and rates as people write them: 0.25, "250ms", "2s", "5m", "1h"."""
+"""Durations and rates as people write them: 0.25, "250ms", "2s", "5m", "1h", "1m30s".
+
+Compound durations are read the way Go, Envoy, Prometheus and Kubernetes write them: a
+sequence of number-unit pairs ("1h30m", "1m30s", "2s500ms"), summed.
+"""
 
 from __future__ import annotations
 
 import math
 import re
 
-_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-_PATTERN = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(us|µs|ms|s|min|m|h)?\s*$")
+_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+    "w": 604800.0,
+}
+_NUMBER = r"[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
+_UNIT = r"ns|us|µs|ms|min|s|m|h|d|w"
+_PLAIN = re.compile(rf"^\s*({_NUMBER})\s*({_UNIT})?\s*$")
+_PART = re.compile(rf"({_NUMBER})({_UNIT})")
+_COMPOUND = re.compile(rf"^\s*(?:{_NUMBER}(?:{_UNIT}))+\s*$")
+_FORMS = "use seconds, or a string such as '250ms', '2s', '5m', '1h', '1m30s'"
+
+
+def excerpt(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so an error never echoes a huge input."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_duration(value: object) -> float:
-    """Return ``value`` in seconds; numbers are seconds already, strings may carry a unit.
+    """Return ``value`` in seconds; numbers are seconds already, strings may carry units.
 
-    Raises ValueError with the accepted forms when the value is not a duration.
+    Raises ValueError with the accepted forms when the value is not a finite duration.
     """
     if isinstance(value, bool):
-        raise ValueError("must be a duration: seconds, or a string such as '250ms', '2s', '5m'")
+        raise ValueError(f"must be a duration: {_FORMS}")
     if isinstance(value, int | float):
-        if math.isnan(value):
-            raise ValueError("must be a number, not NaN")
-        return float(value)
-    if isinstance(value, str):
-        match = _PATTERN.match(value)
-        if match:
-            number, unit = match.groups()
-            return float(number) * _UNITS[unit or "s"]
-    raise ValueError(
-        f"{value!r} is not a duration: use seconds, or a string such as '250ms', '2s', '5m', '1h'"
-    )
+        seconds = float(value)
+    elif isinstance(value, str) and len(value) <= 100 and (match := _PLAIN.match(value)):
+        number, unit = match.groups()
+        seconds = float(number) * _UNITS[unit or "s"]
+    elif isinstance(value, str) and len(value) <= 100 and _COMPOUND.match(value):
+        seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(value.strip()))
+    else:
+        raise ValueError(f"{excerpt(value)} is not a duration: {_FORMS}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"{excerpt(value)} is not a finite duration")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

@@ -4,20 +4,28 @@ The engine calls these on its hot path, so they do plain arithmetic and append t
 ``array``; turning raw records into metrics happens once, after the replication, with numpy.
 
 Population rules (see the README's "What the numbers mean"):
-- request metrics (fractions, latencies, waits) count requests that *arrived* after the warm-up;
+- request metrics (fractions, latencies, waits) count requests that *arrived* in the window
+  [warmup, horizon), each followed to its end after the horizon (the drain), so the
+  horizon's cut biases no ratio and no percentile;
 - rates and time averages count what happened in the window [warmup, horizon].
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from array import array
 
 import numpy as np
 
 from sim import outcomes
+from sim.stats import Histogram, histogram
 
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99, "latency_p999": 99.9}
+"""Latency percentiles of services and end to end, by metric name."""
+
+QUANTILE_METRICS = {**PERCENTILES, "call_latency_p99": 99}
+"""Every metric that is a percentile: summarised from the pooled sample (sectioning)."""
 
 
 class Gauge:
@@ -67,6 +75,19 @@ class Gauge:
         self.area = 0.0
         self.peak = self.value
 
+    def snapshot(self, now: float) -> Gauge:
+        """A frozen copy integrated up to ``now``; this gauge goes on changing."""
+        self.add(now, 0)
+        frozen = copy.copy(self)
+        frozen.bins = list(self.bins)
+        return frozen
+
+
+def _histogram(times: array, edges: np.ndarray, horizon: float) -> np.ndarray:
+    """Counts per bin of the times before the horizon."""
+    values = np.frombuffer(times, dtype=float)
+    return np.histogram(values[values < horizon], edges)[0]
+
 
 def _fraction(count: float, total: float) -> float:
     return count / total if total else math.nan
@@ -80,6 +101,21 @@ def latency_metrics(latency: np.ndarray) -> dict[str, float]:
     values = np.percentile(latency, list(PERCENTILES.values()))
     m.update(zip(PERCENTILES, values.tolist(), strict=True))
     return m
+
+
+_GAUGES = (
+    "queue",
+    "busy",
+    "in_system",
+    "cpu_busy",
+    "paused",
+    "limit",
+    "ready",
+    "serving",
+    "provisioned",
+    "desired",
+    "scaler_metric",
+)
 
 
 class Recorder:
@@ -133,25 +169,14 @@ class Recorder:
         self.scaler_metric = Gauge(bin_width, nbins)  # the metric the autoscaler saw
         self.limit = Gauge(bin_width, nbins)  # the concurrency limit, if the service has one
         self.has_limit = False
-        self.attempts = 0  # end to end: attempts made for counted requests
+        self.attempts = 0  # end to end: attempts made for counted requests that finished
         self.good_at = array("d")
+        self.final: dict[str, Gauge] = {}  # the gauges as the window closed (see close)
 
     @property
     def gauges(self) -> tuple[Gauge, ...]:
         """Every time-weighted quantity of this recorder."""
-        return (
-            self.queue,
-            self.busy,
-            self.in_system,
-            self.cpu_busy,
-            self.paused,
-            self.limit,
-            self.ready,
-            self.serving,
-            self.provisioned,
-            self.desired,
-            self.scaler_metric,
-        )
+        return tuple(getattr(self, name) for name in _GAUGES)
 
     def restart(self, now: float) -> None:
         """End of the warm-up: time averages start here."""
@@ -162,8 +187,8 @@ class Recorder:
     # --- hot path -----------------------------------------------------------------------
 
     def arrived(self, now: float, cls: int) -> bool:
-        """A request reached this service (or the system); True if it counts (after warm-up)."""
-        if now >= self.warmup:
+        """A request reached this service (or the system); True if it counts (in the window)."""
+        if self.warmup <= now < self.horizon:
             self.arrivals[cls] += 1
             self.open += 1
             return True
@@ -190,10 +215,11 @@ class Recorder:
         counted: bool,
         cls: int,
         good: bool = True,
-        held: float = 0.0,
+        held_from: float = 0.0,
+        held_to: float = 0.0,
     ) -> None:
         """A request answered ``ok``; ``good`` if its caller still waited for it, after
-        holding a worker for ``held`` seconds."""
+        holding a worker from ``held_from`` to ``held_to``."""
         self.done_at.append(now)
         self.latency.append(now - arrived)
         self.done_class.append(cls)
@@ -202,11 +228,10 @@ class Recorder:
             self.open -= 1
         if good:
             self.good_at.append(now)
-        if now >= self.warmup:
-            if good:
+            if self.warmup <= now < self.horizon:
                 self.good += 1
-            else:
-                self.wasted += held
+        else:  # only the worker time inside the window, which the busy gauge measures
+            self.wasted += max(0.0, min(held_to, self.horizon) - max(held_from, self.warmup))
 
     def waited(self, seconds: float) -> None:
         """A counted request waited ``seconds`` for a worker."""
@@ -216,9 +241,13 @@ class Recorder:
     # --- after the run ------------------------------------------------------------------
 
     def close(self, now: float) -> None:
-        """Integrate the gauges up to the end of the run."""
-        for gauge in self.gauges:
-            gauge.add(now, 0)
+        """The window ends: freeze the time-weighted quantities at ``now`` (the horizon).
+
+        The run goes on after it only to follow counted requests to their end (the drain);
+        the metrics read the frozen copies.
+        """
+        for name in _GAUGES:
+            self.final[name] = getattr(self, name).snapshot(now)
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         done_at = np.frombuffer(self.done_at, dtype=float)
@@ -240,11 +269,20 @@ class Recorder:
             m["downstream_failure_rate"] = _fraction(counts[outcomes.DOWNSTREAM], arrivals)
         return m
 
+    def _masks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Completion times, latencies, classes; which arrived in the window (the counted
+        requests) and which completed in it (for rates)."""
+        done_at, latency, classes = self._arrays()
+        arrived = done_at - latency
+        counted = (arrived >= self.warmup) & (arrived < self.horizon)
+        in_window = (done_at >= self.warmup) & (done_at < self.horizon)
+        return latency, classes, counted, in_window
+
     def metrics(self) -> dict[str, float]:
         """Summary metrics of this replication (see README for definitions)."""
         window = self.horizon - self.warmup
-        done_at, latency, _ = self._arrays()
-        counted = (done_at - latency) >= self.warmup
+        latency, _, counted, in_window = self._masks()
+        g = self.final
         arrivals = sum(self.arrivals)
         counts = {o: sum(c[o] for c in self.counts) for o in outcomes.ALL}
         rejected = sum(counts[o] for o in outcomes.REJECTIONS)
@@ -255,49 +293,57 @@ class Recorder:
             "rejected": float(rejected),
             "failed": float(failed),
             "offered_rate": arrivals / window,
-            "throughput": int((done_at >= self.warmup).sum()) / window,
+            "throughput": int(in_window.sum()) / window,
             "goodput": self.good / window,
             **self._outcome_metrics(counts, arrivals),
             **latency_metrics(latency[counted]),
         }
         if self.name != "all":
-            busy_area = self.busy.area
+            busy_area = g["busy"].area
             m["queue_wait_mean"] = _fraction(self.wait_sum, self.wait_count)
-            m["queue_depth_mean"] = self.queue.area / window
-            m["queue_depth_max"] = float(self.queue.peak)
-            serving = self.serving.area
+            m["queue_depth_mean"] = g["queue"].area / window
+            m["queue_depth_max"] = float(g["queue"].peak)
+            serving = g["serving"].area
             m["utilization"] = _fraction(busy_area, self.threads * serving)
-            m["wasted_work"] = _fraction(self.wasted, busy_area) if busy_area else 0.0
+            m["wasted_work"] = min(1.0, self.wasted / busy_area) if busy_area else 0.0
             if self.cpus:
-                m["cpu_utilization"] = _fraction(self.cpu_busy.area, self.cpus * serving)
+                m["cpu_utilization"] = _fraction(g["cpu_busy"].area, self.cpus * serving)
             if self.gc:
-                m["gc_paused_fraction"] = _fraction(self.paused.area, serving)
-            m["replicas_mean"] = self.ready.area / window
-            m["replica_seconds"] = self.provisioned.area
+                m["gc_paused_fraction"] = _fraction(g["paused"].area, serving)
+            m["replicas_mean"] = g["ready"].area / window
+            m["replica_seconds"] = g["provisioned"].area
             if self.has_limit:
-                m["concurrency_limit_mean"] = self.limit.area / window
-        else:
-            m["attempts_per_request"] = _fraction(self.attempts, arrivals)
-        m["in_system_mean"] = self.in_system.area / window
+                m["concurrency_limit_mean"] = g["limit"].area / window
+        else:  # attempts are added when a request finishes: divide by the finished ones
+            m["attempts_per_request"] = _fraction(self.attempts, arrivals - self.open)
+        m["in_system_mean"] = g["in_system"].area / window
         m["in_flight_end"] = float(self.open)
         # Not in the summary: boundary terms that let tests bound Little's law's edge effect.
         m["in_system_start"] = float(self.in_system_start)
-        m["in_system_end"] = float(self.in_system.value)
-        m["latency_max"] = float(latency.max()) if latency.size else 0.0
+        m["in_system_end"] = float(g["in_system"].value)
+        m["latency_max"] = float(latency[counted].max()) if counted.any() else 0.0
         return m
+
+    def histograms(self) -> dict[str, Histogram]:
+        """Log-scale histograms of the counted latencies: ``""`` for all, then per class."""
+        latency, classes, counted, _ = self._masks()
+        out = {"": histogram(latency[counted])}
+        if len(self.classes) > 1:
+            for index, name in enumerate(self.classes):
+                out[name] = histogram(latency[counted & (classes == index)])
+        return out
 
     def class_metrics(self) -> dict[str, dict[str, float]]:
         """Per request class: rates, outcome fractions and latency of that class alone."""
         window = self.horizon - self.warmup
-        done_at, latency, classes = self._arrays()
-        counted = (done_at - latency) >= self.warmup
+        latency, classes, counted, in_window = self._masks()
         result = {}
         for index, name in enumerate(self.classes):
             mine = classes == index
             arrivals = self.arrivals[index]
             result[name] = {
                 "offered_rate": arrivals / window,
-                "throughput": int((mine & (done_at >= self.warmup)).sum()) / window,
+                "throughput": int((mine & in_window).sum()) / window,
                 **self._outcome_metrics(self.counts[index], arrivals),
                 **latency_metrics(latency[mine & counted]),
             }
@@ -309,10 +355,13 @@ class Recorder:
         edges = np.arange(nbins + 1) * width
         durations = np.minimum(edges[1:], self.horizon) - edges[:-1]
         done_at, latency, _ = self._arrays()
+        cut = int(np.searchsorted(done_at, self.horizon))  # the drain is not in the series
+        done_at, latency = done_at[:cut], latency[:cut]
         completions = np.histogram(done_at, edges)[0]
-        good = np.histogram(np.frombuffer(self.good_at, dtype=float), edges)[0]
-        rejections = np.histogram(np.frombuffer(self.rejected_at, dtype=float), edges)[0]
-        failures = np.histogram(np.frombuffer(self.failed_at, dtype=float), edges)[0]
+        good = _histogram(self.good_at, edges, self.horizon)
+        rejections = _histogram(self.rejected_at, edges, self.horizon)
+        failures = _histogram(self.failed_at, edges, self.horizon)
+        g = self.final
         p99 = np.full(nbins, np.nan)
         bounds = np.searchsorted(done_at, edges)  # completions are recorded in time order
         for i in range(nbins):
@@ -326,23 +375,23 @@ class Recorder:
             "rejections": rejections / durations,
             "failures": failures / durations,
             "latency_p99": p99,
-            "in_system": np.asarray(self.in_system.bins) / durations,
+            "in_system": np.asarray(g["in_system"].bins) / durations,
         }
         if self.name != "all":
-            series["queue_depth"] = np.asarray(self.queue.bins) / durations
-            serving = np.asarray(self.serving.bins)
+            series["queue_depth"] = np.asarray(g["queue"].bins) / durations
+            serving = np.asarray(g["serving"].bins)
             with np.errstate(divide="ignore", invalid="ignore"):
-                series["utilization"] = np.asarray(self.busy.bins) / (self.threads * serving)
+                series["utilization"] = np.asarray(g["busy"].bins) / (self.threads * serving)
                 if self.gc:
-                    series["gc_paused"] = np.asarray(self.paused.bins) / serving
+                    series["gc_paused"] = np.asarray(g["paused"].bins) / serving
             if self.scaled:
-                series["replicas_ready"] = np.asarray(self.ready.bins) / durations
-                series["replicas_provisioned"] = np.asarray(self.provisioned.bins) / durations
-                series["replicas_draining"] = (serving - np.asarray(self.ready.bins)) / durations
-                series["replicas_desired"] = np.asarray(self.desired.bins) / durations
-                series["scaler_metric"] = np.asarray(self.scaler_metric.bins) / durations
+                series["replicas_ready"] = np.asarray(g["ready"].bins) / durations
+                series["replicas_provisioned"] = np.asarray(g["provisioned"].bins) / durations
+                series["replicas_draining"] = (serving - np.asarray(g["ready"].bins)) / durations
+                series["replicas_desired"] = np.asarray(g["desired"].bins) / durations
+                series["scaler_metric"] = np.asarray(g["scaler_metric"].bins) / durations
             if self.has_limit:
-                series["concurrency_limit"] = np.asarray(self.limit.bins) / durations
+                series["concurrency_limit"] = np.asarray(g["limit"].bins) / durations
         return series
 
 
@@ -354,18 +403,26 @@ class EdgeRecorder:
         self.horizon = horizon
         self.latency = array("d")
         self.counts = dict.fromkeys(outcomes.ALL, 0)
-        self.calls = 0  # logical calls issued after the warm-up (retries not counted)
+        self.calls = 0  # logical calls started in the window (retries not counted)
+        self.attempts = 0  # attempts of those calls, whenever made
 
     def logical(self, now: float) -> None:
         """A logical call starts (its attempts are recorded one by one)."""
-        if now >= self.warmup:
+        if self.warmup <= now < self.horizon:
             self.calls += 1
 
-    def record(self, issued: float, now: float, outcome: str) -> None:
-        """An attempt issued at ``issued`` answered (or given up on) at ``now`` with ``outcome``."""
-        if issued >= self.warmup:
+    def record(self, started: float, issued: float, now: float, outcome: str) -> None:
+        """An attempt of a logical call that started at ``started``, issued at ``issued``,
+        answered (or given up on) at ``now`` with ``outcome``."""
+        if self.warmup <= started < self.horizon:
+            self.attempts += 1
+        if self.warmup <= issued < self.horizon:
             self.latency.append(now - issued)
             self.counts[outcome] += 1
+
+    def histogram(self) -> Histogram:
+        """Log-scale histogram of the latencies of attempts issued in the window."""
+        return histogram(np.frombuffer(self.latency, dtype=float))
 
     def metrics(self) -> dict[str, float]:
         """Attempt rate, latency and failure fractions of attempts issued after the warm-up."""
@@ -378,7 +435,7 @@ class EdgeRecorder:
             "call_failure_rate": _fraction(attempts - self.counts[outcomes.OK], attempts),
             "call_timeout_rate": _fraction(self.counts[outcomes.TIMEOUT], attempts),
             "call_circuit_open_rate": _fraction(self.counts[outcomes.CIRCUIT_OPEN], attempts),
-            "retry_amplification": _fraction(attempts, self.calls),
+            "retry_amplification": _fraction(self.attempts, self.calls),
         }
 
 

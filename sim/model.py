@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -55,6 +54,7 @@ from sim.workloadspec import (
     TraceArrivals,
     Workload,
 )
+from sim.yamlio import YamlError, parse_yaml
 
 __all__ = [
     "ArrivalSpec",
@@ -85,6 +85,16 @@ __all__ = [
     "load",
     "mean_of",
 ]
+
+
+AUTO = "auto"
+"""The value of ``warmup`` (and ``replications``) that asks the run to choose."""
+
+MAX_FILE_BYTES = 5_000_000
+"""The largest model file read: models are a few kilobytes; traces live in their own files."""
+
+MAX_BINS = 100_000
+"""The most time-series bins a run keeps (per service and gauge)."""
 
 
 class ModelError(ValueError):
@@ -177,7 +187,11 @@ class Model(Strict):
 
     name: str = Field("model", description="shown in reports")
     horizon: PositiveDuration = Field(description="simulated seconds per replication")
-    warmup: Duration = Field(0.0, description="seconds discarded at the start of each replication")
+    warmup: Duration | Literal["auto"] = Field(
+        0.0,
+        description="seconds discarded at the start of each replication, or 'auto' to "
+        "choose them with MSER-5 from a pilot run",
+    )
     replications: int | Literal["auto"] = Field(
         8,
         description="independent runs (CIs need at least 2), or 'auto' to run until "
@@ -198,11 +212,17 @@ class Model(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Model:
-        if self.warmup >= self.horizon:
+        if self.warmup != AUTO and self.warmup >= self.horizon:
             raise PydanticCustomError(
                 "warmup",
                 "must be shorter than horizon ({horizon}s)",
                 {"path": "warmup", "horizon": f"{self.horizon:g}"},
+            )
+        if self.horizon / self.bin_width > MAX_BINS:
+            raise PydanticCustomError(
+                "bins",
+                "gives {bins:.3g} time-series bins; at most {most:,}: use a wider bin",
+                {"path": "timeseries_bin", "bins": self.horizon / self.bin_width, "most": MAX_BINS},
             )
         target = self.workload.target
         if target is not None and target not in self.services:
@@ -262,16 +282,19 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a model file as plain data, turning YAML syntax errors into ModelError."""
     path = Path(path)
     try:
-        text = path.read_text()
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ModelError([f"larger than {MAX_FILE_BYTES:,} bytes: not a model file"], str(path))
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ModelError([f"cannot read the file: {exc.strerror}"], str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ModelError(
+            [f"not UTF-8 text (byte {exc.start}): save the model as UTF-8"], str(path)
+        ) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ModelError([f"{where}not valid YAML: {problem}"], str(path)) from None
+        data = parse_yaml(text)
+    except YamlError as exc:
+        raise ModelError([str(exc)], str(path)) from None
     if not isinstance(data, dict):
         raise ModelError(["(top level): a model must be a mapping of keys to values"], str(path))
     return data
@@ -330,8 +353,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if not sep or not path.strip():
         raise ModelError([f"--set {text}: expected PATH=VALUE, e.g. services.api.workers=12"])
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
+        value = parse_yaml(raw)
+    except YamlError:
         value = raw
     return path.strip(), value
 

@@ -8,9 +8,12 @@ runs it, in whatever order.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from typing import Any
 
 from sim.engine.replication import ReplicationOutput, run_replication
@@ -22,12 +25,51 @@ Task = tuple[Model, int, int]
 
 _local_pool: ProcessPoolExecutor | None = None
 
+PARENT_CHECK = 1.0
+"""Seconds between a pool worker's checks that the process that started it still lives."""
+
+
+class WorkerLost(RuntimeError):
+    """A worker process died (killed, out of memory) twice while running the same tasks."""
+
+
+@dataclass
+class Batch:
+    """What :func:`run_tasks` got: one output per task (None where none came), whether
+    Ctrl-C stopped it, and the tasks lost with their worker process even after a retry."""
+
+    outputs: list[ReplicationOutput | None]
+    interrupted: bool = False
+    lost: list[int] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every task has its output."""
+        return all(out is not None for out in self.outputs)
+
+
+def _watch_parent(parent: int) -> None:
+    """Pool initializer: exit when the parent dies (a CI step killed, a terminal closed),
+    instead of simulating on as an orphan."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="queuefull-parent-watch", daemon=True).start()
+
 
 def local_pool() -> ProcessPoolExecutor:
     """A process pool over every local core, started once and reused."""
     global _local_pool
     if _local_pool is None:
-        _local_pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+        _local_pool = ProcessPoolExecutor(
+            max_workers=os.cpu_count() or 1,
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        )
     return _local_pool
 
 
@@ -66,45 +108,68 @@ def resolve(executor: Any, tasks: int) -> Executor | None:
     )
 
 
+def _submit_all(
+    chosen: Executor,
+    tasks: Sequence[Task],
+    indices: list[int],
+    outputs: list[ReplicationOutput | None],
+    progress: Progress | None,
+) -> None:
+    """Run ``indices`` on ``chosen``, storing outputs as they complete (in any order)."""
+    data: dict[int, dict[str, Any]] = {}
+    futures: dict[Future, int] = {}
+    for index in indices:
+        model, replication, seed = tasks[index]
+        if id(model) not in data:
+            data[id(model)] = model.model_dump(mode="json", exclude_none=True)
+        futures[chosen.submit(_simulate, data[id(model)], replication, seed)] = index
+    try:
+        for future in as_completed(futures):
+            outputs[futures[future]] = future.result()
+            if progress:
+                progress.advance()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
 def run_tasks(
     tasks: Sequence[Task],
     executor: Any = None,
     progress: Progress | None = None,
-) -> list[ReplicationOutput | None]:
-    """Run every task; on Ctrl-C, stop and return what finished (None for the rest)."""
-    results: list[ReplicationOutput | None] = [None] * len(tasks)
+) -> Batch:
+    """Run every task. On Ctrl-C, stop and keep what finished. When a worker process dies,
+    keep what finished and run the rest once more in a fresh pool; what fails again is
+    reported as lost."""
+    batch = Batch([None] * len(tasks))
     chosen = resolve(executor, len(tasks))
     try:
         if chosen is None:
             for index, (model, replication, seed) in enumerate(tasks):
-                results[index] = run_replication(model, replication, seed)
+                batch.outputs[index] = run_replication(model, replication, seed)
                 if progress:
                     progress.advance()
-            return results
-        data = {
-            id(model): model.model_dump(mode="json", exclude_none=True) for model, _, _ in tasks
-        }
-        futures: list[Future] = [
-            chosen.submit(_simulate, data[id(model)], replication, seed)
-            for model, replication, seed in tasks
-        ]
-        try:
-            for index, future in enumerate(futures):
-                results[index] = future.result()
-                if progress:
-                    progress.advance()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        return results
+            return batch
+        for attempt in (1, 2):
+            pending = [i for i, out in enumerate(batch.outputs) if out is None]
+            try:
+                _submit_all(chosen, tasks, pending, batch.outputs, progress)
+                return batch
+            except BrokenProcessPool:
+                if chosen is not _local_pool or attempt == 2:
+                    if chosen is _local_pool:
+                        _reset_local_pool()
+                    batch.lost = [i for i, out in enumerate(batch.outputs) if out is None]
+                    return batch
+                _reset_local_pool()
+                chosen = local_pool()
+        return batch
     except KeyboardInterrupt:
         if chosen is _local_pool:
             _reset_local_pool()  # its workers got the interrupt too
-        return results
-    except BrokenProcessPool:
-        _reset_local_pool()
-        raise
+        batch.interrupted = True
+        return batch
     finally:
         if progress:
             progress.close()

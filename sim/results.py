@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,16 @@ import numpy as np
 import pandas as pd
 
 from sim.engine.replication import ReplicationOutput
-from sim.model import Model, from_dict
-from sim.stats import CONFIDENCE, t_interval
+from sim.metrics import QUANTILE_METRICS
+from sim.model import Model, ModelError, from_dict
+from sim.stats import (
+    CONFIDENCE,
+    Histogram,
+    merge,
+    quantile,
+    sectioning_interval,
+    t_interval,
+)
 from sim.units import UNITS
 
 SUMMARY_COLUMNS = ["service", "metric", "mean", "ci_low", "ci_high", "unit"]
@@ -24,15 +33,18 @@ EVENT_COLUMNS = ["replication", "time", "service", "replicas_from", "replicas_to
 class Results:
     """What ``sim.run`` returns: tables an analyst, the app and CI all read the same way.
 
-    ``summary``: one row per service x metric with the mean over replications and its 95 %
-    Student-t interval; ``service`` is a service name or ``all`` (end to end).
+    ``summary``: one row per service x metric with the estimate and its 95 % interval (the
+    mean over replications with a Student-t interval; percentiles from every replication's
+    requests pooled, with a sectioning interval), cut to the metric's range; ``service`` is
+    a service name or ``all`` (end to end).
     ``per_replication``: the value each replication measured (``replication, service, metric,
     value``). ``timeseries``: one row per replication x service x time bin. ``by_class``: the
     summary broken down by request class (``service, class, metric, ...``), when the
     workload has classes. ``precision`` (with ``replications: auto``): each target metric's
     relative CI half-width and whether it reached the target. ``scale_events``: every change
     of an autoscaler's desired count (``replication, time, service, replicas_from,
-    replicas_to``).
+    replicas_to``). ``warnings``: what the reader must know about the intervals (too few
+    replications). ``warmup_cut``: the warm-up chosen with ``warmup: auto``.
     """
 
     model: Model
@@ -46,6 +58,8 @@ class Results:
         default_factory=lambda: pd.DataFrame(columns=EVENT_COLUMNS), repr=False
     )
     precision: pd.DataFrame | None = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)
+    warmup_cut: float | None = None
 
     @classmethod
     def from_outputs(cls, model: Model, seed: int, outputs: list[ReplicationOutput]) -> Results:
@@ -72,15 +86,24 @@ class Results:
             for name, metrics in classes.items()
             for metric, value in metrics.items()
         ]
+        pooled = pool(outputs)
         by_class = summarise_classes(
-            pd.DataFrame(class_rows, columns=["service", "class", "metric", "value"])
+            pd.DataFrame(class_rows, columns=["service", "class", "metric", "value"]), pooled
         )
         events = pd.DataFrame(
             [(out.replication, *event) for out in outputs for event in out.scale_events],
             columns=EVENT_COLUMNS,
         )
         return cls(
-            model, len(outputs), seed, summarise(per_rep), per_rep, timeseries, by_class, events
+            model,
+            len(outputs),
+            seed,
+            summarise(per_rep, pooled),
+            per_rep,
+            timeseries,
+            by_class,
+            events,
+            warnings=replication_warnings(len(outputs)),
         )
 
     def get(self, metric: str, service: str = "all") -> float:
@@ -107,6 +130,8 @@ class Results:
             "replications": self.replications,
             "seed": self.seed,
             "confidence": CONFIDENCE,
+            "warnings": list(self.warnings),
+            **({"warmup_cut": self.warmup_cut} if self.warmup_cut is not None else {}),
             "summary": _records(self.summary),
             "per_replication": _records(self.per_replication),
             "timeseries": _records(self.timeseries),
@@ -126,46 +151,141 @@ class Results:
     def from_json(cls, source: str | Path) -> Results:
         """Read results written by :meth:`to_json` (JSON text or a file path)."""
         text = str(source)
-        if not text.lstrip().startswith("{"):
-            text = Path(source).read_text()
-        data = json.loads(text)
-        model = from_dict(data["model"])
-        return cls(
-            model=model,
-            replications=int(data["replications"]),
-            seed=int(data["seed"]),
-            summary=_frame(data["summary"], SUMMARY_COLUMNS),
-            per_replication=_frame(
-                data.get("per_replication", []), ["replication", "service", "metric", "value"]
-            ),
-            timeseries=pd.DataFrame.from_records(data.get("timeseries", [])),
-            by_class=_frame(data.get("by_class", []), CLASS_COLUMNS),
-            scale_events=_frame(data.get("scale_events", []), EVENT_COLUMNS),
-        )
+        where = None
+        if not text.lstrip().startswith(("{", "[")):
+            where = str(source)
+            try:
+                text = Path(source).read_bytes().decode("utf-8")
+            except UnicodeDecodeError:
+                raise ModelError(["not UTF-8 text: not a results file"], where) from None
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise ModelError([f"not valid JSON: {str(exc)[:120]}"], where) from None
+        problem = _results_problem(data)
+        if problem:
+            raise ModelError(
+                [f"not a results file written by 'queuefull run --json': {problem}"], where
+            )
+        model = from_dict(data["model"], where)
+        try:
+            return cls(
+                model=model,
+                replications=int(data["replications"]),
+                seed=int(data["seed"]),
+                summary=_frame(data["summary"], SUMMARY_COLUMNS),
+                per_replication=_frame(
+                    data.get("per_replication", []), ["replication", "service", "metric", "value"]
+                ),
+                timeseries=pd.DataFrame.from_records(data.get("timeseries", [])),
+                by_class=_frame(data.get("by_class", []), CLASS_COLUMNS),
+                scale_events=_frame(data.get("scale_events", []), EVENT_COLUMNS),
+                warnings=[str(w) for w in data.get("warnings", [])],
+                warmup_cut=data.get("warmup_cut"),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ModelError(
+                [f"not a results file written by 'queuefull run --json': {str(exc)[:120]}"], where
+            ) from None
 
 
-def _summarise(rows: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
-    """Mean and CI per group of ``keys`` x metric: groups in first-seen order, metrics in
-    report order."""
+Pooled = dict[tuple[str, str], Histogram]
+"""(service, class or "") -> every replication's latency histogram merged."""
+
+
+def bounds(unit: str) -> tuple[float, float]:
+    """The range a metric of this unit can take: fractions in [0, 1], the rest >= 0."""
+    return (0.0, 1.0) if unit == "fraction" else (0.0, math.inf)
+
+
+def interval(
+    values: np.ndarray, unit: str, pooled: Histogram | None = None, q: float | None = None
+) -> tuple[float, float, float]:
+    """Estimate and 95 % interval of one metric from its per-replication ``values``.
+
+    Means get the Student-t interval; a percentile with the pooled histogram of its
+    requests gets the pooled quantile with a sectioning interval. Either is then cut to
+    the metric's range: the truth lies in it, so the cut keeps the coverage.
+    """
+    if pooled is not None and q is not None:
+        mean = quantile(pooled, q / 100)
+        low, high = sectioning_interval(mean, values)
+    else:
+        mean, low, high = t_interval(values)
+    lo, hi = bounds(unit)
+    if not math.isnan(low):
+        low, high = min(max(low, lo), hi), max(min(high, hi), lo)
+    return mean, low, high
+
+
+def _results_problem(data: Any) -> str | None:
+    """What keeps ``data`` from being results JSON, or None."""
+    if not isinstance(data, dict):
+        return f"the top level is a {type(data).__name__}, not a mapping"
+    for key, kind in (("model", dict), ("summary", list), ("replications", int), ("seed", int)):
+        if not isinstance(data.get(key), kind):
+            return f"'{key}' is missing or not a {kind.__name__}"
+    for key in ("summary", "per_replication", "by_class", "scale_events", "timeseries"):
+        rows = data.get(key, [])
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            return f"'{key}' is not a list of records"
+    return None
+
+
+def _summarise(
+    rows: pd.DataFrame, keys: list[str], columns: list[str], pooled: Pooled | None = None
+) -> pd.DataFrame:
+    """Estimate and CI per group of ``keys`` x metric: groups in first-seen order, metrics
+    in report order."""
     out = []
+    pooled = pooled or {}
     for group_key, group in rows.groupby(keys, sort=False):
         labels = group_key if isinstance(group_key, tuple) else (group_key,)
+        hist_key = (labels[0], labels[1] if len(labels) > 1 else "")
         for metric, unit in UNITS.items():
             values = group.loc[group.metric == metric, "value"].to_numpy()
             if values.size:
-                mean, low, high = t_interval(values)
+                q = QUANTILE_METRICS.get(metric)
+                mean, low, high = interval(values, unit, pooled.get(hist_key), q)
                 out.append((*labels, metric, mean, low, high, unit))
     return pd.DataFrame(out, columns=columns)
 
 
-def summarise(per_rep: pd.DataFrame) -> pd.DataFrame:
-    """Mean and CI per service x metric, services in model order, metrics in report order."""
-    return _summarise(per_rep, ["service"], SUMMARY_COLUMNS)
+def summarise(per_rep: pd.DataFrame, pooled: Pooled | None = None) -> pd.DataFrame:
+    """Estimate and CI per service x metric, services in model order, metrics in report order."""
+    return _summarise(per_rep, ["service"], SUMMARY_COLUMNS, pooled)
 
 
-def summarise_classes(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean and CI per service x class x metric, from per-replication values."""
-    return _summarise(rows, ["service", "class"], CLASS_COLUMNS)
+def summarise_classes(rows: pd.DataFrame, pooled: Pooled | None = None) -> pd.DataFrame:
+    """Estimate and CI per service x class x metric, from per-replication values."""
+    return _summarise(rows, ["service", "class"], CLASS_COLUMNS, pooled)
+
+
+def pool(outputs: list[ReplicationOutput]) -> Pooled:
+    """Every replication's latency histograms merged, per service (or edge) and class."""
+    parts: dict[tuple[str, str], list[Histogram]] = {}
+    for out in outputs:
+        for service, per_class in out.histograms.items():
+            for cls, hist in per_class.items():
+                parts.setdefault((service, cls), []).append(hist)
+    return {key: merge(hists) for key, hists in parts.items()}
+
+
+MIN_REPLICATIONS = 5
+"""Fewer replications than this give intervals too wide, and too reliant on normality, to
+judge by: results and verdicts say so."""
+
+
+def replication_warnings(replications: int) -> list[str]:
+    """What to tell a reader about intervals from this many replications."""
+    if replications < 2:
+        return ["one replication: no confidence intervals; run at least 5 (--replications)"]
+    if replications < MIN_REPLICATIONS:
+        return [
+            f"only {replications} replications: their 95 % intervals are wide and lean on "
+            f"normality; run at least {MIN_REPLICATIONS} (--replications)"
+        ]
+    return []
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

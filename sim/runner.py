@@ -8,13 +8,18 @@ import numpy as np
 import pandas as pd
 
 from sim.analytic import offered_load
+from sim.budget import check_budget
 from sim.engine.replication import ReplicationOutput
-from sim.model import Model, Precision, UnstableError
-from sim.parallel import run_tasks
+from sim.model import AUTO, Model, ModelError, Precision, UnstableError
+from sim.parallel import WorkerLost, run_tasks
 from sim.progress import Progress
 from sim.results import Results
 from sim.servicespec import UNBOUNDED
 from sim.stats import half_width
+from sim.warmup import mser5
+
+PILOT_BINS = 1000
+"""Time-series bins of the pilot run that chooses an automatic warm-up."""
 
 
 def check_stable(model: Model) -> None:
@@ -35,6 +40,51 @@ def check_stable(model: Model) -> None:
         raise UnstableError(problems)
 
 
+def preflight(
+    model: Model,
+    replications: int | None = None,
+    points: int = 1,
+    budget: float | None = None,
+    source: str | None = None,
+) -> float:
+    """Every check a run makes before simulating (stability, the work budget): what
+    ``queuefull validate`` runs too. Returns the estimated work; errors name ``source``."""
+    wanted = model.replications if replications is None else replications
+    if wanted == "auto":
+        wanted = (model.precision or Precision()).max_replications
+    if model.warmup == AUTO:
+        wanted *= 2  # the pilot run that chooses the cut
+    try:
+        check_stable(model)
+        return check_budget(model, wanted, points, budget)
+    except ModelError as exc:
+        exc.source = exc.source or source
+        raise
+
+
+def resolve_warmup(
+    model: Model,
+    replications: int,
+    seed: int,
+    executor: Any = None,
+    progress: bool | None = None,
+) -> tuple[Model, float | None]:
+    """The model with ``warmup: auto`` replaced by the cut MSER-5 chooses, and the cut.
+
+    A pilot run of the same replications with no warm-up (same seeds, so the same sample
+    paths) gives the entry service's number in system over time; MSER-5 on its mean across
+    replications chooses where the transient ends. Models with a fixed warm-up pass through.
+    """
+    if model.warmup != AUTO:
+        return model, None
+    width = min(model.bin_width, model.horizon / PILOT_BINS)
+    pilot = model.model_copy(update={"warmup": 0.0, "timeseries_bin": width})
+    outputs = replicate(pilot, range(replications), seed, executor, progress)
+    series = np.mean([out.timeseries[model.entry]["in_system"] for out in outputs], axis=0)
+    cut = min(mser5(series) * width, model.horizon / 2)
+    return model.model_copy(update={"warmup": float(cut)}), float(cut)
+
+
 def replicate(
     model: Model,
     indices: range,
@@ -42,12 +92,19 @@ def replicate(
     executor: Any = None,
     progress: bool | None = None,
 ) -> list[ReplicationOutput]:
-    """Run replications ``indices`` of ``model``; Ctrl-C stops them all."""
+    """Run replications ``indices`` of ``model``; Ctrl-C stops them all; a replication lost
+    with its worker process twice raises WorkerLost."""
     bar = Progress(len(indices), model.name, progress) if progress is not False else None
-    outputs = run_tasks([(model, r, seed) for r in indices], executor, bar)
-    if any(out is None for out in outputs):
+    batch = run_tasks([(model, r, seed) for r in indices], executor, bar)
+    if batch.interrupted:
         raise KeyboardInterrupt
-    return outputs
+    if batch.lost:
+        lost = ", ".join(str(indices[i]) for i in batch.lost)
+        raise WorkerLost(
+            f"{model.name}: replication(s) {lost} lost their worker process twice (killed, or "
+            "out of memory?): the run is incomplete"
+        )
+    return batch.outputs
 
 
 def _precision_table(results: Results, model: Model) -> pd.DataFrame:
@@ -80,6 +137,7 @@ def run(
     seed: int | None = None,
     executor: Any = None,
     progress: bool | None = None,
+    budget: float | None = None,
 ) -> Results:
     """Simulate ``model`` for ``replications`` independent runs and summarise them.
 
@@ -87,23 +145,29 @@ def run(
     the model's ``precision`` block decides when to stop. Replications run on all local
     cores by default; ``executor`` takes ``"inline"``, any concurrent.futures Executor or a
     dask.distributed Client. Same model, same seed: the same numbers, bit for bit,
-    whichever executor runs them.
+    whichever executor runs them. ``budget`` caps the request visits the run may simulate
+    (default: ``QUEUEFULL_BUDGET`` or 10^9); a larger run is refused before it starts.
     """
     seed = model.seed if seed is None else seed
     wanted = model.replications if replications is None else replications
-    check_stable(model)
+    if wanted != "auto" and wanted < 1:
+        raise ValueError("replications must be >= 1")
+    preflight(model, wanted, budget=budget)
     if wanted != "auto":
-        if wanted < 1:
-            raise ValueError("replications must be >= 1")
+        model, cut = resolve_warmup(model, wanted, seed, executor, progress)
         outputs = replicate(model, range(wanted), seed, executor, progress)
-        return Results.from_outputs(model, seed, outputs)
+        results = Results.from_outputs(model, seed, outputs)
+        results.warmup_cut = cut
+        return results
     spec = model.precision
     if spec is None:
         spec = Precision()
         model = model.model_copy(update={"precision": spec})
+    model, cut = resolve_warmup(model, spec.min_replications, seed, executor, progress)
     outputs = replicate(model, range(spec.min_replications), seed, executor, progress)
     while True:
         results = Results.from_outputs(model, seed, outputs)
+        results.warmup_cut = cut
         table = _precision_table(results, model)
         done = len(outputs)
         if table.reached.all() or done >= spec.max_replications:

@@ -9,7 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from sim.controlspec import Patience
 from sim.policies.hpa import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, ScalingPolicy, ScalingRules
-from sim.schema_base import Duration, PositiveDuration, Strict, tagged_union
+from sim.schema_base import MAX_REPLICAS, Duration, PositiveDuration, Strict, tagged_union
 
 ScalingMetric = Literal["utilization", "cpu", "in_flight", "queue_depth", "request_rate"]
 """Per ready replica: busy workers / workers, busy cores / cores, requests in progress,
@@ -73,7 +73,7 @@ class HPASpec(ProvisioningSpec):
 
     kind: Literal["hpa"] = "hpa"
     min_replicas: int = Field(1, ge=1)
-    max_replicas: int = Field(ge=1)
+    max_replicas: int = Field(ge=1, le=MAX_REPLICAS)
     metric: ScalingMetric = "utilization"
     target: float = Field(gt=0, description="target value of the metric per replica")
     sync_period: PositiveDuration = Field(15.0)
@@ -107,7 +107,7 @@ class ScheduledReplicas(Strict):
     """From ``at`` on, ``replicas`` are wanted."""
 
     at: Duration
-    replicas: int = Field(ge=1)
+    replicas: int = Field(ge=1, le=MAX_REPLICAS)
 
 
 class ScheduleSpec(ProvisioningSpec):
@@ -144,7 +144,7 @@ class StepScalingSpec(ProvisioningSpec):
 
     kind: Literal["step_scaling"] = "step_scaling"
     min_replicas: int = Field(1, ge=1)
-    max_replicas: int = Field(ge=1)
+    max_replicas: int = Field(ge=1, le=MAX_REPLICAS)
     metric: ScalingMetric = "queue_depth"
     evaluation_period: PositiveDuration = Field(60.0)
     cooldown: Duration = Field(300.0)

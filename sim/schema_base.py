@@ -28,10 +28,28 @@ from sim.durations import parse_duration
 _HIDDEN = "~"
 
 
-class Strict(BaseModel):
-    """A schema object: unknown keys are errors, values are validated on assignment too."""
+MAX_DURATION = 1e9
+"""The longest duration a model may give, in seconds (about 31 years): beyond it, simulated
+clocks lose the resolution of milliseconds."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+MAX_REPLICAS = 10_000
+"""The most replicas a service may have: each is simulated with its own pool and state."""
+
+
+class Strict(BaseModel):
+    """A schema object: unknown keys are errors; whole numbers and booleans are strict
+    (``workers: true`` is not 1); NaN and infinities are refused; defaults are validated like
+    written values, so a default takes the same form as what a user would write."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        strict=True,
+        allow_inf_nan=False,
+        validate_default=True,
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -41,12 +59,13 @@ class Strict(BaseModel):
         allowed = [f.alias or name for name, f in cls.model_fields.items()]
         for key in data:
             if key not in allowed and key not in cls.model_fields:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
+                name = str(key)[:60]
+                close = difflib.get_close_matches(name, allowed, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 raise PydanticCustomError(
                     "unknown_key",
                     "unknown key{hint}; allowed here: {allowed}",
-                    {"key": str(key), "hint": hint, "allowed": ", ".join(allowed)},
+                    {"key": name, "hint": hint, "allowed": ", ".join(allowed)},
                 )
         return data
 
@@ -58,10 +77,10 @@ def _duration(value: Any) -> Any:
         raise PydanticCustomError("duration", str(exc)) from None
 
 
-Duration = Annotated[float, BeforeValidator(_duration), Field(ge=0)]
-"""A duration in seconds (numbers, or strings such as "250ms", "2s", "5m"); never negative."""
+Duration = Annotated[float, BeforeValidator(_duration), Field(ge=0, le=MAX_DURATION)]
+"""A duration in seconds (numbers, or strings such as "250ms", "2s", "1m30s"); never negative."""
 
-PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
+PositiveDuration = Annotated[float, BeforeValidator(_duration), Field(gt=0, le=MAX_DURATION)]
 """A duration in seconds that must be greater than zero."""
 
 
@@ -118,7 +137,14 @@ _MESSAGES = {
     "list_type": "must be a list",
     "too_short": "must have at least {min_length} item(s)",
     "literal_error": "must be one of: {expected}",
+    "finite_number": "must be a finite number",
 }
+
+MAX_ERROR_LINES = 20
+"""At most this many problems are listed; the rest are counted."""
+
+MAX_LINE = 400
+"""An error line is cut to this many characters: a bad value is quoted, never echoed whole."""
 
 
 def _plain(value: Any) -> Any:
@@ -129,7 +155,8 @@ def _plain(value: Any) -> Any:
 def error_lines(exc: ValidationError) -> list[str]:
     """Turn a pydantic ValidationError into ``dotted.path: message`` lines."""
     lines = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for err in errors[:MAX_ERROR_LINES]:
         path = [str(p) for p in err["loc"] if not str(p).startswith(_HIDDEN)]
         ctx = err.get("ctx") or {}
         if err["type"] == "unknown_key":
@@ -146,5 +173,8 @@ def error_lines(exc: ValidationError) -> list[str]:
             message = err["msg"]
             for prefix in ("Value error, ", "Assertion failed, "):
                 message = message.removeprefix(prefix)
-        lines.append(f"{'.'.join(path) or '(top level)'}: {message}")
+        line = f"{'.'.join(path) or '(top level)'}: {message}"
+        lines.append(line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…")
+    if len(errors) > MAX_ERROR_LINES:
+        lines.append(f"(and {len(errors) - MAX_ERROR_LINES} more problems)")
     return lines

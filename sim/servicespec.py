@@ -24,7 +24,7 @@ from sim.controlspec import (
 )
 from sim.distspec import Distribution, mean_of
 from sim.scalingspec import Autoscaling
-from sim.schema_base import Duration, PositiveDuration, Strict
+from sim.schema_base import MAX_REPLICAS, Duration, PositiveDuration, Strict
 
 UNBOUNDED = "unbounded"
 
@@ -188,7 +188,7 @@ class Service(Strict):
     """A pool of identical replicas, each with its own workers and bounded waiting room."""
 
     replicas: int | None = Field(
-        None, ge=1, description="identical instances behind a balancer; default 1"
+        None, ge=1, le=MAX_REPLICAS, description="identical instances behind a balancer; default 1"
     )
     autoscaling: Autoscaling | None = Field(
         None, description="HPA, schedule or step scaling instead of a fixed replica count"

@@ -18,7 +18,7 @@ from scipy import stats
 
 from sim.model import SLO, Model
 from sim.results import Results
-from sim.runner import check_stable, replicate
+from sim.runner import preflight, replicate, resolve_warmup
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 
@@ -111,6 +111,7 @@ def check(
     alpha: float = 0.05,
     executor: Any = None,
     progress: bool | None = None,
+    budget: float | None = None,
 ) -> CheckResult:
     """Run a model and judge its SLOs, adding replications while any is inconclusive.
 
@@ -119,10 +120,11 @@ def check(
     (results of an earlier run), metrics that got significantly worse by more than
     ``tolerance`` (relative) fail too.
     """
-    check_stable(model)
     reps = model.replications if model.replications != "auto" else 4
-    cap = max_replications or 4 * reps
+    cap = max(max_replications or 4 * reps, reps)
     seed = model.seed
+    preflight(model, cap, budget=budget, source=source or None)
+    model, _ = resolve_warmup(model, reps, seed, executor, progress)
     outputs = replicate(model, range(reps), seed, executor, progress)
     while True:
         results = Results.from_outputs(model, seed, outputs)

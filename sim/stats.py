@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 CONFIDENCE = 0.95
 
@@ -32,4 +31,86 @@ def half_width(sample: np.ndarray, confidence: float = CONFIDENCE) -> float:
     """Half-width of the Student-t interval of the mean of ``sample`` (no NaNs, n >= 2)."""
     n = sample.size
     spread = float(sample.std(ddof=1))
-    return float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * spread / math.sqrt(n)
+    return t_quantile(confidence, n - 1) * spread / math.sqrt(n)
+
+
+def t_quantile(confidence: float, dof: int) -> float:
+    """The two-sided Student-t quantile for ``confidence`` with ``dof`` degrees of freedom."""
+    from scipy import stats  # imported when first needed: it is slow to import
+
+    return float(stats.t.ppf(0.5 + confidence / 2, dof))
+
+
+# --- latency histograms and pooled quantiles ------------------------------------------------
+
+BUCKETS_PER_DOUBLING = 512
+"""Log-scale histogram resolution: a bucket spans 0.14 % of its value."""
+
+_ZERO = np.iinfo(np.int32).min  # the bucket of zero latencies
+
+Histogram = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""A compact latency sample: sorted bucket indices (int32), their counts (int64), and the
+smallest and largest value in each bucket (so a constant latency is reported exactly)."""
+
+
+def histogram(values: np.ndarray) -> Histogram:
+    """The log-scale histogram of non-negative ``values``."""
+    values = np.sort(np.asarray(values, dtype=float))
+    index = np.full(values.size, _ZERO, dtype=np.int32)
+    positive = values > 0
+    index[positive] = np.floor(np.log2(values[positive]) * BUCKETS_PER_DOUBLING)
+    buckets, first, counts = np.unique(index, return_index=True, return_counts=True)
+    lows = values[first]
+    highs = values[first + counts - 1]
+    return buckets.astype(np.int32), counts.astype(np.int64), lows, highs
+
+
+def merge(histograms: list[Histogram]) -> Histogram:
+    """The histogram of all the samples together."""
+    if not histograms:
+        return histogram(np.empty(0))
+    buckets = np.concatenate([h[0] for h in histograms])
+    merged, where = np.unique(buckets, return_inverse=True)
+    counts = np.zeros(merged.size, np.int64)
+    np.add.at(counts, where, np.concatenate([h[1] for h in histograms]))
+    lows = np.full(merged.size, np.inf)
+    np.minimum.at(lows, where, np.concatenate([h[2] for h in histograms]))
+    highs = np.full(merged.size, -np.inf)
+    np.maximum.at(highs, where, np.concatenate([h[3] for h in histograms]))
+    return merged.astype(np.int32), counts, lows, highs
+
+
+def quantile(hist: Histogram, q: float) -> float:
+    """The ``q``-quantile (0..1) of a histogram, interpolated within its bucket between the
+    bucket's smallest and largest value; NaN if empty."""
+    _, counts, lows, highs = hist
+    total = int(counts.sum())
+    if total == 0:
+        return math.nan
+    rank = q * total
+    cumulative = np.cumsum(counts)
+    i = min(int(np.searchsorted(cumulative, rank)), len(counts) - 1)
+    before = cumulative[i - 1] if i else 0
+    within = min(max((rank - before) / counts[i], 0.0), 1.0)
+    return float(lows[i] + within * (highs[i] - lows[i]))
+
+
+def sectioning_interval(
+    pooled: float, values: np.ndarray, confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """Interval around a quantile of the pooled sample from the replications' own estimates.
+
+    Sectioning (Asmussen and Glynn, 2007; Nakayama, 2014): the point estimate is the
+    quantile of every replication's requests together, whose bias shrinks with the total
+    sample, and the spread of each replication's quantile around it gives the half-width
+    with r - 1 degrees of freedom. The mean of per-replication quantiles, by contrast,
+    keeps each replication's small-sample bias and misses low.
+    """
+    sample = np.asarray(values, dtype=float)
+    sample = sample[~np.isnan(sample)]
+    n = sample.size
+    if n < 2 or math.isnan(pooled):
+        return math.nan, math.nan
+    spread = math.sqrt(float(((sample - pooled) ** 2).sum()) / (n - 1))
+    half = t_quantile(confidence, n - 1) * spread / math.sqrt(n)
+    return pooled - half, pooled + half

@@ -4,24 +4,37 @@ numbers, run on all cores or a Dask cluster, as one tidy DataFrame."""
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
+from sim.budget import enforce, estimate_work
 from sim.model import Model, ModelError, apply_overrides, from_dict
 from sim.parallel import run_tasks
 from sim.progress import Progress
 from sim.results import SUMMARY_COLUMNS, Results
-from sim.runner import check_stable
+from sim.runner import check_stable, preflight, resolve_warmup
 
 Point = dict[str, Any]
+
+
+MAX_POINTS = 10_000
+"""The most points one sweep may have."""
 
 
 def points(vary: Mapping[str, Iterable[Any]], mode: str = "grid") -> list[Point]:
     """The sweep's points: every combination (``grid``) or values side by side (``zip``)."""
     paths = list(vary)
-    values = [list(v) for v in vary.values()]
+    values = [list(itertools.islice(v, MAX_POINTS + 1)) for v in vary.values()]
+    count = (
+        math.prod(len(v) for v in values) if mode == "grid" else max(map(len, values), default=0)
+    )
+    if count > MAX_POINTS:
+        raise ModelError(
+            [f"sweep: {count:,} points or more; at most {MAX_POINTS:,}: use fewer values"]
+        )
     if mode == "grid":
         combos = itertools.product(*values)
     elif mode == "zip":
@@ -50,6 +63,23 @@ def build(model: Model, overrides: Point) -> Model:
     return changed
 
 
+def resolve_warmup_within(
+    model: Model,
+    reps: int,
+    seed: int,
+    points: int,
+    budget: float | None,
+    executor: Any,
+    progress: bool | None,
+) -> tuple[Model, float | None]:
+    """``warmup: auto`` for a study of ``points`` points: the cut is chosen once, on the
+    model as given, after the budget allows the pilot."""
+    if model.warmup != "auto":
+        return model, None
+    preflight(model, reps, budget=budget)
+    return resolve_warmup(model, reps, seed, executor, progress)
+
+
 def sweep(
     model: Model,
     vary: Mapping[str, Iterable[Any]] | None = None,
@@ -59,6 +89,7 @@ def sweep(
     seed: int | None = None,
     executor: Any = None,
     progress: bool | None = None,
+    budget: float | None = None,
 ) -> pd.DataFrame:
     """Run ``model`` at every point and return one tidy table.
 
@@ -69,7 +100,9 @@ def sweep(
     mean, ci_low, ci_high, unit``. Replication r of every point uses the same random
     streams (common random numbers), so differences are the design's, not the noise's.
     Every point is validated before anything runs. On Ctrl-C the finished points are
-    returned and ``table.attrs["interrupted"]`` is True.
+    returned and ``table.attrs["interrupted"]`` is True. A point whose worker process died
+    is run once more in a fresh pool; if it is lost again the table holds the points that
+    finished and ``table.attrs["incomplete"]`` is True (as it is after Ctrl-C).
     """
     if (vary is None) == (variants is None):
         raise ValueError("give vary or variants")
@@ -77,17 +110,19 @@ def sweep(
         named = [({"variant": name}, dict(changes)) for name, changes in variants.items()]
     else:
         named = [(dict(p), dict(p)) for p in points(vary, mode)]
-    models = [build(model, changes) for _, changes in named]
     reps = replications or (model.replications if model.replications != "auto" else 8)
     seed = model.seed if seed is None else seed
+    model, _ = resolve_warmup_within(model, reps, seed, len(named), budget, executor, progress)
+    models = [build(model, changes) for _, changes in named]
+    work = sum(estimate_work(m, reps) for m in models)
+    enforce(work, budget, f"{len(models):,} points x {reps:,} replications")
     tasks = [(m, r, seed) for m in models for r in range(reps)]
     bar = Progress(len(tasks), f"sweep of {len(models)} points", progress)
-    outputs = run_tasks(tasks, executor, bar if progress is not False else None)
-    frames, interrupted = [], False
+    batch = run_tasks(tasks, executor, bar if progress is not False else None)
+    frames = []
     for index, (labels, _) in enumerate(named):
-        chunk = outputs[index * reps : (index + 1) * reps]
+        chunk = batch.outputs[index * reps : (index + 1) * reps]
         if any(out is None for out in chunk):
-            interrupted = True
             continue
         summary = Results.from_outputs(models[index], seed, chunk).summary
         for column, value in reversed(list(labels.items())):
@@ -99,5 +134,6 @@ def sweep(
         if frames
         else pd.DataFrame(columns=[*label_columns, *SUMMARY_COLUMNS])
     )
-    table.attrs["interrupted"] = interrupted
+    table.attrs["interrupted"] = batch.interrupted
+    table.attrs["incomplete"] = not batch.complete
     return table

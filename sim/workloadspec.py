@@ -170,7 +170,7 @@ class Clients(Strict):
     """A client population with skewed shares: client k sends a share proportional to
     1 / k^zipf_exponent (a few heavy hitters, a long tail). Keys for per-client limits."""
 
-    count: int = Field(ge=1)
+    count: int = Field(ge=1, le=1_000_000, description="client keys, at most a million")
     zipf_exponent: float = Field(1.0, ge=0, description="0 = all equal")
 
 
@@ -181,7 +181,9 @@ class Workload(Strict):
     """What the clients send, to which service, and how they wait and retry."""
 
     arrivals: Arrivals | None = Field(None, description="open loop: the arrival process")
-    users: int | None = Field(None, ge=1, description="closed loop: users who wait, then think")
+    users: int | None = Field(
+        None, ge=1, le=100_000, description="closed loop: users who wait, then think"
+    )
     think_time: Distribution | None = Field(None, description="closed loop: pause between requests")
     target: str | None = Field(
         None, description="service that receives requests; default the first"

@@ -107,7 +107,7 @@ def test_bad_durations(bad):
         ),
         (
             {"services.api.work": {"distribution": "gamma", "mean": 1, "cv": 0}},
-            "services.api.work.cv: must be > 0",
+            "services.api.work.cv: must be >= 0.001",
         ),
         (
             {"services.api.work": {"distribution": "empirical", "samples": []}},

@@ -72,15 +72,18 @@ class CallSite:
         call = self.call
         if call.cache_hit_ratio and self.uniform() < call.cache_hit_ratio:
             return outcomes.OK, False
-        self.edge.logical(self.env.now)
+        started = self.env.now
+        self.edge.logical(started)
         if call.retries is None:
-            return (yield from self.attempt(replica, info, deadline))
+            return (yield from self.attempt(replica, info, deadline, started))
         retrier = replica.retriers.get(self.key)
         if retrier is None:
             retrier = replica.retriers[self.key] = Retrier(
                 self.env, call.retries, self.backoff_uniform
             )
-        result, _ = yield from retrier.run(lambda: self.attempt(replica, info, deadline), info)
+        result, _ = yield from retrier.run(
+            lambda: self.attempt(replica, info, deadline, started), info
+        )
         return result
 
     def _breaker(self, replica: Replica) -> CircuitBreaker | None:
@@ -92,9 +95,10 @@ class CallSite:
         return breaker
 
     def attempt(
-        self, replica: Replica, info: RequestInfo, deadline: float
+        self, replica: Replica, info: RequestInfo, deadline: float, started: float
     ) -> Generator[simpy.Event, object, CallResult]:
-        """One request to the callee, as the caller sees it."""
+        """One request to the callee, as the caller sees it, for a logical call that
+        started at ``started``."""
         call, env = self.call, self.env
         issued = env.now
         breaker = self._breaker(replica)
@@ -102,7 +106,7 @@ class CallSite:
         if breaker is not None:
             permit = breaker.try_acquire(issued)
             if permit is None:
-                self.edge.record(issued, issued, outcomes.CIRCUIT_OPEN)
+                self.edge.record(started, issued, issued, outcomes.CIRCUIT_OPEN)
                 if self.fallback is not None:
                     yield env.timeout(self.fallback())
                     return outcomes.OK, False
@@ -131,7 +135,7 @@ class CallSite:
         now = env.now
         if breaker is not None:
             breaker.on_result(now, permit, now - issued, result[0] != outcomes.OK)
-        self.edge.record(issued, now, result[0])
+        self.edge.record(started, issued, now, result[0])
         return result
 
     def _send(

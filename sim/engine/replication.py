@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
 
+from sim.distspec import mean_of
 from sim.engine.autoscaler import start_autoscaler
+from sim.engine.clock import advance
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
 from sim.engine.workload import Clients
 from sim.metrics import Recorder, open_fraction
 from sim.model import Model
 from sim.recovery import recovery_time, trigger_window
+from sim.stats import Histogram
 
 END_TO_END = "all"
 
@@ -34,10 +38,40 @@ class ReplicationOutput:
     timeseries: dict[str, dict[str, np.ndarray]]
     by_class: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     scale_events: list[tuple[float, str, int, int]] = field(default_factory=list)
+    histograms: dict[str, dict[str, Histogram]] = field(default_factory=dict)
+    """service (or edge) -> "" for all its requests, or a class name -> latency histogram."""
+
+
+def drain(
+    env: simpy.Environment,
+    recorders: Iterable[Recorder],
+    limit: float,
+    step: float,
+    suspects: Callable[[], list[str]],
+) -> None:
+    """Go on past the horizon, without new arrivals, until every request that arrived in
+    the window has finished (or ``limit``): requests cut off by the horizon would bias
+    latency percentiles and ratios low. What is still open at ``limit`` is in flight."""
+    recorders = list(recorders)
+    while env.now < limit and any(r.open for r in recorders):
+        advance(env, min(env.now + step, limit), suspects)
+
+
+def zero_time_fields(model: Model) -> list[str]:
+    """The model's durations whose mean is zero: what a loop without time could be made of."""
+    fields = []
+    if model.workload.think_time is not None and mean_of(model.workload.think_time) == 0:
+        fields.append("workload.think_time")
+    for name, service in model.services.items():
+        if any(service.holding_time(cls) == 0 for cls in model.workload.class_names):
+            fields.append(f"services.{name}.work")
+    return fields
 
 
 def run_replication(model: Model, replication: int, seed: int) -> ReplicationOutput:
     """Simulate ``model`` once, with the random streams of ``(seed, replication)``."""
+    if not isinstance(model.warmup, float | int):
+        raise ValueError("warmup: auto must be resolved first (sim.runner.resolve_warmup)")
     env = simpy.Environment()
     streams = Streams(seed, replication)
     classes = model.workload.class_names
@@ -64,21 +98,27 @@ def run_replication(model: Model, replication: int, seed: int) -> ReplicationOut
     for service in services.values():
         service.connect(services)
         start_autoscaler(env, service, events)
-    Clients(env, model.workload, services[model.entry], streams, recorders[END_TO_END]).start()
+    clients = Clients(env, model.workload, services[model.entry], streams, recorders[END_TO_END])
+    clients.start(horizon)
+    suspects = lambda: zero_time_fields(model)  # noqa: E731
     if warmup > 0:
-        env.run(until=warmup)
+        advance(env, warmup, suspects)
         for recorder in recorders.values():
             recorder.restart(env.now)
-    env.run(until=horizon)
+    advance(env, horizon, suspects)
     for recorder in recorders.values():
-        recorder.close(env.now)
+        recorder.close(horizon)
+    drain(env, recorders.values(), horizon + (horizon - warmup), width, suspects)
+    events = [event for event in events if event[0] < horizon]
     metrics = {name: r.metrics() for name, r in recorders.items()}
+    histograms = {name: r.histograms() for name, r in recorders.items()}
     series = {name: r.timeseries() for name, r in recorders.items()}
     for name, service in services.items():
         if len(service.replicas) > 1:
             metrics[name]["imbalance"] = service.imbalance()
         for callee, edge in service.edges.items():
             metrics[edge_name(name, callee)] = edge.metrics()
+            histograms[edge_name(name, callee)] = {"": edge.histogram()}
             breakers = service.breakers_towards(callee)
             if breakers:
                 edge_key = edge_name(name, callee)
@@ -115,4 +155,5 @@ def run_replication(model: Model, replication: int, seed: int) -> ReplicationOut
         timeseries=series,
         by_class=by_class,
         scale_events=events,
+        histograms=histograms,
     )

@@ -272,19 +272,19 @@ class ServiceRuntime:
                     if step.releases_worker and holding:
                         pool.release()
                         holding = False
-                        held = env.now - start
+                        released = env.now
                     outcome, own = yield from step.run(replica, info, deadline)
                     if outcome != outcomes.OK:
                         break
         if holding:
             pool.release()
-            held = env.now - start
+            released = env.now
         self._leave(replica)
         now = env.now
         if concurrency is not None:
             concurrency.leave(now, now - arrived, outcome != outcomes.OK)
         if outcome == outcomes.OK:
-            recorder.completed(arrived, now, counted, cls, now <= deadline, held)
+            recorder.completed(arrived, now, counted, cls, now <= deadline, start, released)
         elif not own:
             recorder.failed(now, outcomes.DOWNSTREAM, counted, cls)
         elif outcome in outcomes.REJECTIONS:

@@ -48,31 +48,37 @@ class Clients:
             else None
         )
 
-    def start(self) -> None:
-        """Start the arrival process, or the users."""
+    def start(self, until: float) -> None:
+        """Start the arrival process, or the users; no request starts at or after ``until``."""
         if self.spec.closed:
             think = Sampler(self.spec.think_time, self.streams.rng("workload", "think"))
             for user in range(self.spec.users):
-                self.env.process(self._user(user, think))
+                self.env.process(self._user(user, think, until))
         else:
-            self.env.process(self._arrivals())
+            self.env.process(self._arrivals(until))
 
     def _info(self, client: int | None = None) -> RequestInfo:
         cls = self._class()
         return RequestInfo(cls, self._client() if client is None else client, self._priorities[cls])
 
-    def _arrivals(self) -> Generator[simpy.Event, object, None]:
+    def _arrivals(self, until: float) -> Generator[simpy.Event, object, None]:
         env = self.env
         rng = self.streams.rng("workload", "arrivals")
         for t in arrival_times(self.spec.arrivals, rng):
+            if t >= until:
+                return
             if t > env.now:
                 yield env.timeout(t - env.now)
             env.process(self.request(env.now, self._info()))
 
-    def _user(self, user: int, think: Sampler) -> Generator[simpy.Event, object, None]:
+    def _user(
+        self, user: int, think: Sampler, until: float
+    ) -> Generator[simpy.Event, object, None]:
         env = self.env
         while True:
             yield env.timeout(think())
+            if env.now >= until:
+                return
             yield from self.request(env.now, self._info(client=user))
 
     def _attempt(self, info: RequestInfo) -> Generator[simpy.Event, object, CallResult]:
