@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODEL  ?= models/default.yaml
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench fuzz lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_coverage.py --seeds 600
+
+fuzz: $(STAMP)
+	QUEUEFULL_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest -q -p no:xdist tests/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

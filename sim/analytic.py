@@ -47,6 +47,7 @@ class QueueMetrics:
     Lq: float
     utilization: float
     throughput: float
+    blocking: float = 0.0  # with abandonment and a bounded queue: refused on arrival
 
 
 def mmc(lam: float, mean: float, c: int) -> QueueMetrics:
@@ -96,24 +97,36 @@ def allen_cunneen(
     return QueueMetrics(0.0, wq + mean, wq, lam * (wq + mean), lam * wq, base.utilization, lam)
 
 
-def erlang_a(lam: float, mean: float, c: int, patience: float) -> QueueMetrics:
+def erlang_a(
+    lam: float, mean: float, c: int, patience: float, places: int | None = None
+) -> QueueMetrics:
     """M/M/c+M (Erlang A): waiting requests abandon after an exponential patience with mean
-    ``patience``. ``rejection`` is the fraction abandoning, W the response of those served."""
+    ``patience``; with ``places`` (servers + waiting room, M/M/c/K+M) an arrival finding
+    them all taken is refused (``blocking``). ``rejection`` is the fraction abandoning, Wq
+    the mean wait of every arrival admitted or not, W the response of those served."""
     theta, mu = 1 / patience, 1 / mean
     weights, n = [1.0], 0
-    while True:  # birth-death chain, truncated where the tail no longer matters
+    while places is None or n < places:  # birth-death chain
         n += 1
         weights.append(weights[-1] * lam / (min(n, c) * mu + max(n - c, 0) * theta))
-        if n > c and weights[-1] < 1e-16 * max(weights):
-            break
+        if places is None and n > c and weights[-1] < 1e-16 * max(weights):
+            break  # truncated where the tail no longer matters
     total = sum(weights)
     p = [w / total for w in weights]
+    blocking = p[-1] if places is not None else 0.0
     abandon_rate = sum(pn * max(k - c, 0) * theta for k, pn in enumerate(p))
     lq = sum(pn * max(k - c, 0) for k, pn in enumerate(p))
-    served = lam - abandon_rate
+    served = lam * (1 - blocking) - abandon_rate
     big_l = lq + served * mean
     return QueueMetrics(
-        abandon_rate / lam, math.nan, lq / lam, big_l, lq, served * mean / c, served
+        abandon_rate / lam,
+        math.nan,
+        lq / lam,
+        big_l,
+        lq,
+        served * mean / c,
+        served,
+        blocking,
     )
 
 
@@ -282,3 +295,34 @@ def offered_load(model: Model) -> dict[str, float]:
         servers = service.most_replicas * min(service.threads, service.cpus or service.threads)
         loads[name] = demand / servers
     return loads
+
+
+def mmck_response_quantile(lam: float, mean: float, c: int, k: int, q: float) -> float:
+    """The ``q``-quantile of the response time of accepted requests in M/M/c/K (FIFO).
+
+    An arrival admitted with n in system (PASTA) is served at once when n < c, else after
+    n - c + 1 departures at rate c/mean (an Erlang wait), then its own exponential service.
+    """
+    from scipy import integrate, optimize, stats  # slow to import: only when asked
+
+    if not 0 < q < 1:
+        raise ValueError("q must lie strictly between 0 and 1")
+    mu = 1 / mean
+    p = np.array([math.prod(lam / (min(i, c) * mu) for i in range(1, n + 1)) for n in range(k + 1)])
+    p /= p.sum()
+    admitted = p[:k] / (1 - p[k])
+
+    def survival(t: float) -> float:
+        total = admitted[: min(c, k)].sum() * math.exp(-mu * t)
+        for n in range(c, k):
+            wait = stats.gamma(a=n - c + 1, scale=1 / (c * mu))
+            inside, _ = integrate.quad(
+                lambda w, wait=wait: wait.pdf(w) * math.exp(-mu * (t - w)), 0, t
+            )
+            total += admitted[n] * (wait.sf(t) + inside)
+        return total
+
+    upper = mean
+    while survival(upper) > 1 - q:
+        upper *= 2
+    return float(optimize.brentq(lambda t: survival(t) - (1 - q), 0.0, upper, xtol=1e-10))

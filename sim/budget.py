@@ -21,6 +21,9 @@ from sim.workloadspec import ProfileArrivals, TraceArrivals
 DEFAULT_BUDGET = 1e9
 """Request visits a run may simulate unless told otherwise (about three CPU-hours)."""
 
+REPLICATION_COST = 10_000
+"""A replication's fixed cost, in request visits: a million tiny replications are not free."""
+
 BUDGET_VARIABLE = "QUEUEFULL_BUDGET"
 """The environment variable that sets the budget for every command."""
 
@@ -104,8 +107,9 @@ def _unit_rate(model: Model):
 
 
 def estimate_work(model: Model, replications: int, points: int = 1) -> float:
-    """Request visits a run of ``replications`` (at each of ``points``) would simulate."""
-    per_replication = _requests(model) * visits_per_request(model)
+    """Request visits a run of ``replications`` (at each of ``points``) would simulate,
+    with each replication's fixed cost (building, collecting, summarising) counted too."""
+    per_replication = _requests(model) * visits_per_request(model) + REPLICATION_COST
     return per_replication * replications * points
 
 

@@ -244,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except ModelError as exc:
+        exc.source = exc.source or getattr(args, "model", None)  # every message names its file
         print(str(exc), file=sys.stderr)
         return EXIT_MODEL
     except WorkerLost as exc:

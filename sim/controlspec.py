@@ -199,6 +199,32 @@ Patience = Annotated[Distribution, BeforeValidator(_patience)]
 """A duration, or a distribution of durations (e.g. exponential patience)."""
 
 
+class QueueTimeout(Strict):
+    """How long a request may wait for a worker, and when one that waited too long goes.
+
+    ``drop: lazy`` (the default): it is dropped when a worker dequeues it, keeping its
+    waiting place until then, as a server's own queue does (a thread pool or a servlet
+    container checks a request's age when it picks it up). ``drop: eager``: it leaves the
+    queue the moment its time is up, as HAProxy's ``timeout queue``, a Resilience4j
+    bulkhead's ``maxWaitDuration`` or an impatient caller does (Erlang A's abandonment).
+    """
+
+    after: Patience = Field(description="a duration, or a distribution of patience")
+    drop: Literal["lazy", "eager"] = Field(
+        "lazy", description="lazy: when dequeued; eager: the moment the time is up"
+    )
+
+
+def _queue_timeout(value: Any) -> Any:
+    if isinstance(value, dict) and ("after" in value or "drop" in value):
+        return value
+    return value if value is None or isinstance(value, QueueTimeout) else {"after": value}
+
+
+QueueTimeoutField = Annotated[QueueTimeout, BeforeValidator(_queue_timeout)]
+"""``queue_timeout: 2s`` (lazy), a distribution, or ``{after: 2s, drop: eager}``."""
+
+
 class CodelSpec(Strict):
     """CoDel for request queues (folly)."""
 

@@ -97,8 +97,8 @@ class Lognormal(Strict):
         if by_percentiles and self.p99 > MAX_P99_OVER_P50 * self.p50:
             raise PydanticCustomError(
                 "spread",
-                "must be at most {limit:,} x p50: no sampler keeps its tail finite beyond",
-                {"path": "p99", "limit": MAX_P99_OVER_P50},
+                "must be at most {limit} x p50: no sampler keeps its tail finite beyond",
+                {"path": "p99", "limit": f"{MAX_P99_OVER_P50:,}"},
             )
         return self
 

@@ -221,8 +221,12 @@ class Model(Strict):
         if self.horizon / self.bin_width > MAX_BINS:
             raise PydanticCustomError(
                 "bins",
-                "gives {bins:.3g} time-series bins; at most {most:,}: use a wider bin",
-                {"path": "timeseries_bin", "bins": self.horizon / self.bin_width, "most": MAX_BINS},
+                "gives {bins} time-series bins; at most {most}: use a wider bin",
+                {
+                    "path": "timeseries_bin",
+                    "bins": f"{self.horizon / self.bin_width:.3g}",
+                    "most": f"{MAX_BINS:,}",
+                },
             )
         target = self.workload.target
         if target is not None and target not in self.services:

@@ -18,7 +18,7 @@ from sim.controlspec import (
     CodelSpec,
     ConcurrencyLimit,
     Discipline,
-    Patience,
+    QueueTimeoutField,
     RateLimit,
     RetryPolicy,
 )
@@ -226,7 +226,7 @@ class Service(Strict):
     concurrency_limit: ConcurrencyLimit | None = Field(
         None, description="limit on requests in progress at the service (503)"
     )
-    queue_timeout: Patience | None = Field(
+    queue_timeout: QueueTimeoutField | None = Field(
         None, description="requests that waited longer are dropped when dequeued"
     )
     discipline: Discipline = Field("fifo", description="fifo, lifo, or adaptive_lifo")

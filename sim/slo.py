@@ -197,6 +197,8 @@ def junit_xml(checks: list[CheckResult]) -> str:
         for result in item.slos:
             case = ET.SubElement(suite, "testcase", classname=classname, name=result.slo.label)
             detail = f"mean {result.mean:.6g}, 95% CI [{result.ci_low:.6g}, {result.ci_high:.6g}]"
+            if item.results is not None and item.results.warnings:
+                detail += " (" + "; ".join(item.results.warnings) + ")"
             counts["tests"] += 1
             if result.verdict == FAIL:
                 ET.SubElement(case, "failure", message=f"violated: {detail}").text = detail
@@ -228,8 +230,13 @@ def verdict_table(checks: list[CheckResult]) -> pd.DataFrame:
     for item in checks:
         if item.error:
             rows.append((item.source, "model", FAIL, math.nan, math.nan, math.nan, item.error))
+        warnings = item.results.warnings if item.results is not None else []
         for r in item.slos:
-            rows.append((item.source, r.slo.label, r.verdict, r.mean, r.ci_low, r.ci_high, ""))
+            notes = list(warnings)
+            if r.verdict == INCONCLUSIVE and item.results is not None:
+                notes.insert(0, f"after {item.results.replications} replications")
+            row = (r.verdict, r.mean, r.ci_low, r.ci_high, "; ".join(notes))
+            rows.append((item.source, r.slo.label, *row))
         for reg in item.regressions:
             rows.append(
                 (

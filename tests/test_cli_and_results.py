@@ -76,7 +76,8 @@ def test_unstable_model_is_one_clear_line(capsys):
     )
     assert code == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("services.api.queue: unbounded, but the offered load is 150%")
+    expected = "models/default.yaml: services.api.queue: unbounded, but the offered load is 150%"
+    assert err.startswith(expected)
 
 
 def test_schema_command(capsys):

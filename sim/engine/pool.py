@@ -55,6 +55,7 @@ class WorkerPool:
         discipline: str = "fifo",
         codel: Codel | None = None,
         codel_sheds: bool = True,
+        eager_timeout: bool = False,
     ) -> None:
         self.env = env
         self.slots = slots
@@ -70,6 +71,7 @@ class WorkerPool:
         self.discipline = discipline
         self.codel = codel  # also tells adaptive LIFO when a queue stands
         self._sheds = codel is not None and codel_sheds
+        self._eager = eager_timeout  # a waiting request leaves when its patience runs out
 
     def __len__(self) -> int:
         """Requests held or waiting."""
@@ -122,10 +124,20 @@ class WorkerPool:
         level = self.levels.get(priority)
         if level is None:
             level = self.levels[priority] = deque()
-        level.append(Waiting(grant, now, priority, patience))
+        item = Waiting(grant, now, priority, patience)
+        level.append(item)
         self.size += 1
         self.queue_gauge.add(now, 1)
+        if self._eager and patience != float("inf"):
+            self.env.timeout(patience).callbacks.append(lambda _: self._expire(item))
         return grant
+
+    def _expire(self, item: Waiting) -> None:
+        """An eager queue timeout: the request leaves the moment its patience runs out."""
+        if item.grant.triggered:
+            return  # it got a worker, or was shed, in time
+        self.levels[item.priority].remove(item)
+        self._leave(item, outcomes.QUEUE_TIMEOUT)
 
     def _push_out(self, priority: int) -> bool:
         """A full queue makes room for a higher priority by shedding the newest of the lowest."""

@@ -54,6 +54,7 @@ class Replica:
             discipline=spec.discipline,
             codel=codel,
             codel_sheds=spec.codel is not None,
+            eager_timeout=spec.queue_timeout is not None and spec.queue_timeout.drop == "eager",
         )
         self.breakers: dict[str, CircuitBreaker] = {}  # per call site
         self.retriers: dict[str, Retrier] = {}  # per call site

@@ -70,7 +70,7 @@ class ServiceRuntime:
             if inc.added_latency is not None
         }
         self.patience = (
-            Sampler(spec.queue_timeout, streams.rng("service", name, "queue_timeout"))
+            Sampler(spec.queue_timeout.after, streams.rng("service", name, "queue_timeout"))
             if spec.queue_timeout is not None
             else None
         )
@@ -174,14 +174,15 @@ class ServiceRuntime:
         self.recorder.provisioned.add(now, -1)
 
     def breakers_towards(self, callee: str) -> list:
-        """Every replica's circuit breakers on calls to ``callee``."""
-        keys = {
+        """Every replica's circuit breakers on calls to ``callee``, in a fixed order (sums of
+        floats depend on their order, and same seed must mean the same digits)."""
+        keys = dict.fromkeys(
             site.key
             for steps in self.steps
             for step in steps
             for site in step.sites
             if site.call.to == callee and site.call.circuit_breaker is not None
-        }
+        )
         return [r.breakers[k] for r in self.replicas for k in keys if k in r.breakers]
 
     def imbalance(self) -> float:
