@@ -12,10 +12,11 @@ from pydantic import ValidationError
 from sim.budget import enforce, estimate_work
 from sim.model import SLO, Model, ModelError
 from sim.results import Results
-from sim.runner import replicate
+from sim.runner import replicate, starting_replications
 from sim.schema_base import error_lines
-from sim.slo import FAIL, INCONCLUSIVE, PASS, judge
+from sim.slo import judge
 from sim.sweep import build, resolve_warmup_within
+from sim.verdict import Verdict
 
 
 @dataclass
@@ -103,13 +104,13 @@ def find_capacity(
         low, high = math.floor(low), math.ceil(high)
     if not low < high:
         raise ValueError(f"low ({low}) must be below high ({high})")
-    reps = replications or (model.replications if model.replications != "auto" else 8)
+    reps = replications or starting_replications(model)
     model, _ = resolve_warmup_within(model, reps, model.seed, 2, budget, executor, progress)
     evaluations = _evaluations(low, high, integer, tolerance)
     work = max(estimate_work(build(model, {vary: end}), reps) for end in (low, high))
     enforce(work * evaluations, budget, f"up to {evaluations} points x {reps} replications")
     rows: list[dict[str, Any]] = []
-    cache: dict[float, str] = {}
+    cache: dict[float, Verdict] = {}
 
     def passes(value: float) -> bool:
         if value not in cache:
@@ -117,20 +118,14 @@ def find_capacity(
             outputs = replicate(point, range(reps), model.seed, executor, progress)
             results = Results.from_outputs(point, model.seed, outputs)
             verdicts = judge(results, slos)
-            overall = (
-                FAIL
-                if any(v.verdict == FAIL for v in verdicts)
-                else INCONCLUSIVE
-                if any(v.verdict == INCONCLUSIVE for v in verdicts)
-                else PASS
-            )
+            overall = Verdict.combine(v.verdict for v in verdicts)
             cache[value] = overall
             row = {vary: value, "verdict": overall}
             for v in verdicts:
                 row[v.slo.label] = v.mean
                 row[f"{v.slo.label} ci"] = f"[{v.ci_low:.4g}, {v.ci_high:.4g}]"
             rows.append(row)
-        return cache[value] == PASS
+        return cache[value] == Verdict.PASS
 
     at_low, at_high = passes(low), passes(high)
 

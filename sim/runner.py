@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,35 @@ def replicate(
     return batch.outputs
 
 
+def starting_replications(model: Model) -> int:
+    """Replications a study starts with: the model's, or with ``replications: auto`` the
+    precision block's ``min_replications``. Every study uses this one rule."""
+    if model.replications != AUTO:
+        return model.replications
+    return (model.precision or Precision()).min_replications
+
+
+def replicate_until(
+    model: Model,
+    start: int,
+    cap: int,
+    seed: int,
+    settled: Callable[[Results], bool],
+    executor: Any = None,
+    progress: bool | None = None,
+) -> Results:
+    """Run ``start`` replications, then double them, up to ``cap``, until ``settled``
+    says the results are good enough (a precision reached, every SLO decided)."""
+    outputs = replicate(model, range(start), seed, executor, progress)
+    while True:
+        results = Results.from_outputs(model, seed, outputs)
+        done = len(outputs)
+        if done >= cap or settled(results):
+            return results
+        more = min(done, cap - done)
+        outputs += replicate(model, range(done, done + more), seed, executor, progress)
+
+
 def _precision_table(results: Results, model: Model) -> pd.DataFrame:
     spec = model.precision
     rows = []
@@ -164,14 +194,13 @@ def run(
         spec = Precision()
         model = model.model_copy(update={"precision": spec})
     model, cut = resolve_warmup(model, spec.min_replications, seed, executor, progress)
-    outputs = replicate(model, range(spec.min_replications), seed, executor, progress)
-    while True:
-        results = Results.from_outputs(model, seed, outputs)
-        results.warmup_cut = cut
-        table = _precision_table(results, model)
-        done = len(outputs)
-        if table.reached.all() or done >= spec.max_replications:
-            results.precision = table
-            return results
-        more = min(done, spec.max_replications - done)  # double, up to the cap
-        outputs += replicate(model, range(done, done + more), seed, executor, progress)
+
+    def settled(results: Results) -> bool:
+        return bool(_precision_table(results, model).reached.all())
+
+    results = replicate_until(
+        model, spec.min_replications, spec.max_replications, seed, settled, executor, progress
+    )
+    results.warmup_cut = cut
+    results.precision = _precision_table(results, model)
+    return results

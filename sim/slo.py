@@ -18,9 +18,10 @@ from scipy import stats
 
 from sim.model import SLO, Model
 from sim.results import Results
-from sim.runner import preflight, replicate, resolve_warmup
+from sim.runner import preflight, replicate_until, resolve_warmup, starting_replications
+from sim.verdict import Verdict
 
-PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+PASS, FAIL, INCONCLUSIVE = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
 
 WATCHED = (
     ("all", "latency_p99", "max"),
@@ -30,7 +31,7 @@ WATCHED = (
 """Metrics compared with a baseline besides the SLOs: (service, metric, which way is good)."""
 
 
-def verdict(slo: SLO, mean: float, low: float, high: float) -> str:
+def verdict(slo: SLO, mean: float, low: float, high: float) -> Verdict:
     """Judge one SLO from a mean and its interval (no interval, as with one replication,
     proves nothing: inconclusive)."""
     if math.isnan(mean) or math.isnan(low) or math.isnan(high):
@@ -40,9 +41,7 @@ def verdict(slo: SLO, mean: float, low: float, high: float) -> str:
         results.append(PASS if high <= slo.max else FAIL if low > slo.max else INCONCLUSIVE)
     if slo.min is not None:
         results.append(PASS if low >= slo.min else FAIL if high < slo.min else INCONCLUSIVE)
-    if FAIL in results:
-        return FAIL
-    return INCONCLUSIVE if INCONCLUSIVE in results else PASS
+    return Verdict.combine(results)
 
 
 @dataclass
@@ -50,7 +49,7 @@ class SLOResult:
     """One SLO's verdict with the numbers behind it."""
 
     slo: SLO
-    verdict: str
+    verdict: Verdict
     mean: float
     ci_low: float
     ci_high: float
@@ -79,14 +78,12 @@ class CheckResult:
     error: str | None = None
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """fail if any SLO fails, regresses or the model is invalid; else inconclusive if any
         is; else pass."""
-        if self.error or self.regressions or any(s.verdict == FAIL for s in self.slos):
+        if self.error or self.regressions:
             return FAIL
-        if any(s.verdict == INCONCLUSIVE for s in self.slos):
-            return INCONCLUSIVE
-        return PASS
+        return Verdict.combine(s.verdict for s in self.slos)
 
 
 def judge(results: Results, slos: list[SLO]) -> list[SLOResult]:
@@ -120,21 +117,17 @@ def check(
     (results of an earlier run), metrics that got significantly worse by more than
     ``tolerance`` (relative) fail too.
     """
-    reps = model.replications if model.replications != "auto" else 4
+    reps = starting_replications(model)
     cap = max(max_replications or 4 * reps, reps)
     seed = model.seed
     preflight(model, cap, budget=budget, source=source or None)
     model, _ = resolve_warmup(model, reps, seed, executor, progress)
-    outputs = replicate(model, range(reps), seed, executor, progress)
-    while True:
-        results = Results.from_outputs(model, seed, outputs)
-        slos = judge(results, model.slo)
-        done = len(outputs)
-        if all(s.verdict != INCONCLUSIVE for s in slos) or done >= cap:
-            break
-        more = min(done, cap - done)
-        outputs += replicate(model, range(done, done + more), seed, executor, progress)
-    outcome = CheckResult(source, model, results, slos)
+
+    def settled(results: Results) -> bool:
+        return all(s.verdict != INCONCLUSIVE for s in judge(results, model.slo))
+
+    results = replicate_until(model, reps, cap, seed, settled, executor, progress)
+    outcome = CheckResult(source, model, results, judge(results, model.slo))
     if baseline is not None:
         outcome.regressions = regressions(results, baseline, model.slo, tolerance, alpha)
     return outcome

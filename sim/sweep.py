@@ -15,7 +15,7 @@ from sim.model import Model, ModelError, apply_overrides, from_dict
 from sim.parallel import run_tasks
 from sim.progress import Progress
 from sim.results import SUMMARY_COLUMNS, Results
-from sim.runner import check_stable, preflight, resolve_warmup
+from sim.runner import check_stable, preflight, resolve_warmup, starting_replications
 
 Point = dict[str, Any]
 
@@ -110,7 +110,7 @@ def sweep(
         named = [({"variant": name}, dict(changes)) for name, changes in variants.items()]
     else:
         named = [(dict(p), dict(p)) for p in points(vary, mode)]
-    reps = replications or (model.replications if model.replications != "auto" else 8)
+    reps = replications or starting_replications(model)
     seed = model.seed if seed is None else seed
     model, _ = resolve_warmup_within(model, reps, seed, len(named), budget, executor, progress)
     models = [build(model, changes) for _, changes in named]

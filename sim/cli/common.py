@@ -1,4 +1,5 @@
-"""What every ``queuefull`` command shares: exit codes, overrides, outputs, Dask, progress."""
+"""What every ``queuefull`` command shares: exit codes, argument types and options,
+overrides, outputs, Dask, progress."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from sim.budget import BUDGET_VARIABLE, DEFAULT_BUDGET
 from sim.model import parse_assignment
 
 EXIT_OK, EXIT_MODEL, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
@@ -63,6 +65,7 @@ def writable(path: str) -> Path:
 
 
 def overrides(assignments: Sequence[str]) -> dict[str, object]:
+    """``--set`` arguments as a dotted-path mapping."""
     return dict(parse_assignment(text) for text in assignments)
 
 
@@ -98,4 +101,36 @@ class Dask:
 
 
 def progress(args: argparse.Namespace) -> bool | None:
+    """No progress bar with ``--quiet``, else the default (on a terminal)."""
     return False if getattr(args, "quiet", False) else None
+
+
+def set_option(parser: argparse.ArgumentParser) -> None:
+    """``--set PATH=VALUE``, repeatable."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a field by dotted path, e.g. services.api.workers=12",
+    )
+
+
+def budget_option(parser: argparse.ArgumentParser) -> None:
+    """``--budget N``: the work budget of the command."""
+    parser.add_argument(
+        "--budget",
+        type=finite,
+        metavar="N",
+        help=f"most request visits to simulate (default {DEFAULT_BUDGET:.0e}, "
+        f"or {BUDGET_VARIABLE})",
+    )
+
+
+def common_options(parser: argparse.ArgumentParser) -> None:
+    """``--dask``, ``--quiet`` and ``--budget``: what every simulating command takes."""
+    parser.add_argument(
+        "--dask", metavar="ADDRESS", help="run on a Dask cluster: tcp://scheduler:8786, or 'local'"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    budget_option(parser)

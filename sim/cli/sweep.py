@@ -1,4 +1,4 @@
-"""The what-if and CI commands: ``queuefull sweep``, ``check`` and ``capacity``."""
+"""``queuefull sweep``: a grid of model changes, each metric against the knobs."""
 
 from __future__ import annotations
 
@@ -6,27 +6,55 @@ import argparse
 import difflib
 import math
 import sys
-from pathlib import Path
 
-from sim.cli_common import (
-    EXIT_FAIL,
+from sim.cli.common import (
     EXIT_INCOMPLETE,
-    EXIT_INCONCLUSIVE,
     EXIT_INTERRUPTED,
     EXIT_OK,
     Dask,
+    at_least,
     budget,
+    common_options,
     overrides,
     progress,
+    set_option,
     writable,
 )
 from sim.engine.replication import edge_name
 from sim.graph import call_lists
 from sim.model import Model, ModelError, load, parse_assignment
-from sim.report import print_verdicts
-from sim.results import Results
-from sim.sweep import MAX_POINTS
+from sim.sweep import MAX_POINTS, sweep
 from sim.units import UNITS
+
+ORDER = 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``queuefull sweep`` to the command line."""
+    p_sweep = sub.add_parser("sweep", help="run a grid of changes; plot metrics against a knob")
+    p_sweep.add_argument("model")
+    p_sweep.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="PATH=SPEC",
+        help="PATH=START:STOP:STEP (STOP included) or PATH=v1,v2,...",
+    )
+    p_sweep.add_argument("--zip", action="store_true", help="pair the values instead of a grid")
+    set_option(p_sweep)
+    p_sweep.add_argument("--replications", type=at_least(1))
+    p_sweep.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME",
+        help="metrics to show and plot (default latency_p99, rejection_rate)",
+    )
+    p_sweep.add_argument("--service", default="all", help="whose metrics (default: all)")
+    p_sweep.add_argument("--csv", metavar="FILE")
+    p_sweep.add_argument("--json", metavar="FILE")
+    p_sweep.add_argument("--plot", metavar="FILE.png")
+    common_options(p_sweep)
+    p_sweep.set_defaults(func=cmd_sweep)
 
 
 def parse_vary(text: str) -> tuple[str, list[object]]:
@@ -62,8 +90,6 @@ def parse_vary(text: str) -> tuple[str, list[object]]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a grid of model changes and report each chosen metric against the knobs."""
-    from sim.sweep import sweep
-
     model = load(args.model, overrides(args.set))
     vary = dict(parse_vary(text) for text in args.vary)
     check_choices(model, args.metric, args.service)
@@ -129,83 +155,3 @@ def unknown(name: str, known: set[str], what: str) -> str:
     close = difflib.get_close_matches(name, sorted(known), n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return f"unknown{hint}; {what}: {', '.join(sorted(known))}"
-
-
-def _parse_slo(text: str) -> dict[str, object]:
-    """``[service.]metric<=value`` or ``>=``."""
-    for op, key in (("<=", "max"), (">=", "min")):
-        if op in text:
-            name, _, value = text.partition(op)
-            service, _, metric = name.strip().rpartition(".")
-            try:
-                bound = float(value)
-            except ValueError:
-                break
-            return {"metric": metric, "service": service or "all", key: bound}
-    raise ModelError([f"--slo {text}: expected [service.]metric<=value or >=value"])
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    """Judge every model's SLOs; exit 0 pass, 1 fail, 3 inconclusive."""
-    from sim.slo import FAIL, INCONCLUSIVE, CheckResult, check, junit_xml, verdict_table
-
-    baseline = Results.from_json(args.baseline) if args.baseline else None
-    checks: list[CheckResult] = []
-    with Dask(args.dask) as client:
-        for path in args.models:
-            try:
-                model = load(path, overrides(args.set))
-                if args.replications:
-                    model = model.model_copy(update={"replications": args.replications})
-                if not model.slo:
-                    raise ModelError(["slo: the model has no SLOs to check"], path)
-                checks.append(
-                    check(
-                        model,
-                        path,
-                        args.max_replications,
-                        baseline,
-                        args.tolerance,
-                        executor=client,
-                        progress=progress(args),
-                        budget=budget(args),
-                    )
-                )
-            except ModelError as exc:
-                placeholder = Model.model_construct(name=Path(path).stem)
-                checks.append(CheckResult(path, placeholder, None, error=str(exc)))
-    table = verdict_table(checks)
-    print_verdicts(table)
-    if args.junit:
-        writable(args.junit).write_text(junit_xml(checks))
-        print(f"wrote {args.junit}")
-    if args.json:
-        writable(args.json).write_text(table.to_json(orient="records", indent=1))
-        print(f"wrote {args.json}")
-    verdicts = {c.verdict for c in checks}
-    if FAIL in verdicts:
-        return EXIT_FAIL
-    return EXIT_INCONCLUSIVE if INCONCLUSIVE in verdicts else EXIT_OK
-
-
-def cmd_capacity(args: argparse.Namespace) -> int:
-    """Find the largest load or the smallest resource meeting the SLOs."""
-    from sim.capacity import find_capacity
-
-    model = load(args.model, overrides(args.set))
-    slos = [_parse_slo(text) for text in args.slo] or None
-    with Dask(args.dask) as client:
-        answer = find_capacity(
-            model,
-            args.vary,
-            slos,
-            args.low,
-            args.high,
-            args.replications,
-            executor=client,
-            progress=progress(args),
-            budget=budget(args),
-        )
-    print(answer.evaluations.to_string(index=False))
-    print(answer.message)
-    return EXIT_OK if answer.value is not None else EXIT_FAIL
