@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.distspec import Exponential, mean_of
 from sim.model import ConstantArrivals, Model, PoissonArrivals, Workload
-from sim.servicespec import UNBOUNDED
+from sim.model.distributions import Exponential, mean_of
+from sim.model.service import UNBOUNDED
 
 
 def erlang_b(c: int, a: float) -> float:

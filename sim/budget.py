@@ -14,9 +14,9 @@ import math
 import os
 
 from sim.analytic import offered_rates
-from sim.distspec import mean_of
 from sim.model import Model, ModelError
-from sim.workloadspec import ProfileArrivals, TraceArrivals
+from sim.model.distributions import mean_of
+from sim.model.workload import ProfileArrivals, TraceArrivals
 
 DEFAULT_BUDGET = 1e9
 """Request visits a run may simulate unless told otherwise (about three CPU-hours)."""
@@ -99,7 +99,7 @@ def visits_per_request(model: Model) -> float:
 
 def _unit_rate(model: Model):
     """The workload at one open-loop request per second: offered rates become visit ratios."""
-    from sim.workloadspec import PoissonArrivals
+    from sim.model.workload import PoissonArrivals
 
     return model.workload.model_copy(
         update={"arrivals": PoissonArrivals(rate=1.0), "users": None, "think_time": None}

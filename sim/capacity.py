@@ -11,9 +11,9 @@ from pydantic import ValidationError
 
 from sim.budget import enforce, estimate_work
 from sim.model import SLO, Model, ModelError
+from sim.model.base import error_lines
 from sim.results import Results
 from sim.runner import replicate, starting_replications
-from sim.schema_base import error_lines
 from sim.slo import judge
 from sim.sweep import build, resolve_warmup_within
 from sim.verdict import Verdict

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from sim.distspec import (
+from sim.model.distributions import (
     Constant,
     DistributionSpec,
     Empirical,

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from sim.model import Model
-from sim.workloadspec import ProfileArrivals, Spike, Step
+from sim.model.workload import ProfileArrivals, Spike, Step
 
 
 def trigger_window(model: Model) -> tuple[float, float] | None:

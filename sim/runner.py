@@ -12,10 +12,10 @@ from sim.analytic import offered_load
 from sim.budget import check_budget
 from sim.engine.replication import ReplicationOutput
 from sim.model import AUTO, Model, ModelError, Precision, UnstableError
+from sim.model.service import UNBOUNDED
 from sim.parallel import WorkerLost, run_tasks
 from sim.progress import Progress
 from sim.results import Results
-from sim.servicespec import UNBOUNDED
 from sim.stats import half_width
 from sim.warmup import mser5
 

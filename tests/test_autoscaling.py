@@ -54,6 +54,7 @@ def _series(res: sim.Results, rep: int, column: str):
     return ts[(ts.service == "api") & (ts.replication == rep)].set_index("time")[column]
 
 
+@pytest.mark.slow
 def test_first_new_replica_is_ready_no_earlier_than_sync_plus_provisioning():
     # the step lands on a sync instant (t=105): the first sync that sees it is at 120
     res = sim.run(scaled(HPA, [{"kind": "step", "at": 105, "rate": 400}], horizon=300))
@@ -66,6 +67,7 @@ def test_first_new_replica_is_ready_no_earlier_than_sync_plus_provisioning():
     assert (events.time >= 120).all() and (events.replicas_to > events.replicas_from).any()
 
 
+@pytest.mark.slow
 def test_steady_load_settles_at_ceil_load_over_target_without_flapping():
     # 300/s x 50 ms = 15 busy workers = 1.875 replicas' worth; / 0.6 -> ceil(3.125) = 4
     res = sim.run(scaled(HPA, [], rate=300.0, horizon=900))
@@ -76,6 +78,7 @@ def test_steady_load_settles_at_ceil_load_over_target_without_flapping():
     assert late.empty
 
 
+@pytest.mark.slow
 def test_scale_down_stabilization_rides_out_a_short_dip():
     dip = [{"kind": "step", "at": 400, "rate": 30}, {"kind": "step", "at": 460, "rate": 300}]
     res = sim.run(scaled(HPA, dip, rate=300.0, horizon=700))
@@ -93,6 +96,7 @@ def test_scale_down_stabilization_rides_out_a_short_dip():
     assert _series(eager, 0, "replicas_desired").loc[410:460].min() < 4
 
 
+@pytest.mark.slow
 def test_scale_down_drains_without_losing_requests():
     down = [{"kind": "step", "at": 200, "rate": 20}]
     res = sim.run(
@@ -145,6 +149,7 @@ def test_scheduled_scaling_follows_the_schedule():
     assert ready.loc[305:].eq(3).all()
 
 
+@pytest.mark.slow
 def test_step_scaling_reacts_to_a_queue_alarm_with_cooldown():
     step = {
         "kind": "step_scaling",
@@ -188,6 +193,7 @@ def test_cold_replicas_are_slower_at_first():
     assert mean_latency(schedule) > 1.5 * mean_latency(warm)
 
 
+@pytest.mark.slow
 def test_autoscale_lag_model_headline():
     res = sim.run(sim.load("models/autoscale_lag.yaml", {"replications": 2}))
     assert res.get("rejected_queue_full", "api") > 0.02

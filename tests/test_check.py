@@ -57,6 +57,7 @@ def test_min_bounds_and_both():
     assert verdict(slo, 0.9, 0.89, 0.91) == INCONCLUSIVE
 
 
+@pytest.mark.slow
 def test_exit_codes_and_junit(tmp_path: Path, capsys):
     passing, failing = (
         model_file(tmp_path, 0.5, "pass.yaml"),
@@ -80,6 +81,7 @@ def test_exit_codes_and_junit(tmp_path: Path, capsys):
     assert [c.get("name") for c in failed] == ["all.rejection_rate <= 0.0001"]
 
 
+@pytest.mark.slow
 def test_inconclusive_adds_replications_then_exits_3(tmp_path: Path, capsys):
     # the bound sits on the true blocking probability of M/M/10/30 at 80/s (0.095 %):
     # no interval can settle it
@@ -100,6 +102,7 @@ def test_invalid_model_fails_the_check(tmp_path: Path, capsys):
     assert "horizon: must be > 0" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_baseline_catches_a_shrunken_pool(tmp_path: Path, capsys):
     path = model_file(tmp_path, 0.5)
     baseline = tmp_path / "baseline.json"
@@ -133,6 +136,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.slow
 def test_every_shipped_model_has_slos_and_the_verdict_it_is_meant_to_have(tmp_path: Path):
     paths = sorted(Path("models").glob("*.yaml"))
     assert {p.stem for p in paths} == set(EXPECTED)

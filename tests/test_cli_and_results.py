@@ -16,6 +16,7 @@ from sim.cli import main
 SMALL = ["--set", "horizon=120", "--set", "warmup=20", "--replications", "3"]
 
 
+@pytest.mark.slow
 def test_run_prints_a_table_and_writes_outputs(tmp_path: Path, capsys):
     out_json, out_csv, out_png = tmp_path / "r.json", tmp_path / "s.csv", tmp_path / "p" / "q.png"
     code = main(
@@ -86,6 +87,7 @@ def test_schema_command(capsys):
     assert schema["title"] == "queuefull capacity model"
 
 
+@pytest.mark.slow
 def test_console_script_is_installed():
     done = subprocess.run(
         [Path(sys.executable).with_name("queuefull"), "validate", "models/default.yaml"],

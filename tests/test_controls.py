@@ -160,6 +160,7 @@ def test_aimd_limit_moves_and_is_reported_over_time():
     assert res.get("rejected_concurrency_limited", "api") > 0
 
 
+@pytest.mark.slow
 def test_queue_timeout_with_exponential_patience_is_erlang_a():
     lam, mean, c, patience = 12.0, 1.0, 10, 2.0
     model = one(

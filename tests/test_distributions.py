@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 
 from sim.distributions import CHUNK, Sampler
-from sim.distspec import mean_of
 from sim.model import Service
+from sim.model.distributions import mean_of
 
 N = 200_000
 # Bound for a standardised sample mean at the 99.999 % level: fixed seeds, never flaky.

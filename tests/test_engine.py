@@ -54,6 +54,7 @@ def test_in_flight_requests_are_reported_not_dropped():
     assert m["throughput"] == pytest.approx(4 / 10.25)  # rates count the window only
 
 
+@pytest.mark.slow
 def test_same_seed_same_numbers_and_different_seeds_differ(default_model):
     first = sim.run(default_model)
     again = sim.run(default_model)

@@ -109,6 +109,7 @@ def test_ctrl_c_during_a_sweep_keeps_the_points_and_exits_130(tmp_path, capsys, 
     assert set(table["services.api.workers"]) == {9}
 
 
+@pytest.mark.slow
 def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
     script = (
         "import os, time\n"
@@ -141,6 +142,7 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+@pytest.mark.slow
 def test_output_files_are_written_before_a_reader_goes_away(tmp_path):
     out = tmp_path / "r.json"
     err = tmp_path / "err.txt"
@@ -153,6 +155,7 @@ def test_output_files_are_written_before_a_reader_goes_away(tmp_path):
     assert "Traceback" not in err.read_text() and "Broken pipe" not in err.read_text()
 
 
+@pytest.mark.slow
 def test_same_seed_same_json_across_processes_and_hash_seeds(tmp_path):
     texts = []
     for hash_seed in ("1", "2"):

@@ -327,6 +327,7 @@ def check_invariants(res: sim.Results) -> None:
     suppress_health_check=list(HealthCheck),
     database=None,
 )
+@pytest.mark.slow
 @given(models())
 def test_random_valid_models_run_clean(data):
     model = sim.from_dict(data)
@@ -342,6 +343,7 @@ def test_random_valid_models_run_clean(data):
     check_invariants(res)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0])
 def test_the_fuzz_strategy_covers_the_features(seed):
     """The generator reaches the features it claims to (a fuzz test that never builds a

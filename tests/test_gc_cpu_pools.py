@@ -19,6 +19,7 @@ def with_service(model: sim.Model, **fields) -> sim.Model:
 CONSTANT_100MS = {"distribution": "constant", "value": 0.1}
 
 
+@pytest.mark.slow
 def test_timed_gc_pauses_cost_exactly_their_share_of_capacity():
     # Saturated single worker, constant 50 ms work: 20 req/s when never paused.
     base = single_service(
@@ -37,6 +38,7 @@ def test_timed_gc_pauses_cost_exactly_their_share_of_capacity():
     assert_littles_law(res)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate", [20.0, 60.0])
 def test_allocation_driven_gc_collects_more_often_under_load(rate):
     # 1 MB per request into a 100 MB young generation: a collection every 100 requests.
@@ -74,6 +76,7 @@ def test_gc_freezes_own_work_but_not_arrivals():
     assert res.get("rejection_rate", "api") == 0
 
 
+@pytest.mark.slow
 def test_pauses_grow_with_requests_held():
     base = single_service(
         60.0, exponential(0.01), workers=2, queue=200, horizon=600, replications=3
@@ -100,6 +103,7 @@ def test_pauses_grow_with_requests_held():
     assert b.get("latency_p99", "api") > a.get("latency_p99", "api")
 
 
+@pytest.mark.slow
 def test_cpu_shared_by_threads_is_processor_sharing():
     # 4 threads on 1 core with exponential work: the number in system is M/M/1's, so the
     # mean response is M/M/1's too; every request in service runs at 1/n speed.
@@ -111,6 +115,7 @@ def test_cpu_shared_by_threads_is_processor_sharing():
     assert_littles_law(res)
 
 
+@pytest.mark.slow
 def test_as_many_cores_as_threads_changes_nothing():
     base = single_service(15.0, exponential(0.1), workers=2, horizon=2000, replications=8)
     res = sim.run(with_service(base, cpus=2))

@@ -47,6 +47,7 @@ def per_rep(res: sim.Results, service: str) -> list[dict[str, float]]:
     return [dict(zip(g.metric, g.value, strict=True)) for _, g in frame.groupby("replication")]
 
 
+@pytest.mark.slow
 def test_async_tandem_is_a_jackson_network():
     lam = 20.0
     model = graph(
@@ -82,6 +83,7 @@ def test_async_tandem_is_a_jackson_network():
         assert_littles_law(res, service)
 
 
+@pytest.mark.slow
 def test_sync_call_holds_the_callers_worker_for_the_callees_response():
     lam = 10.0
     model = graph(
@@ -105,6 +107,7 @@ def test_sync_call_holds_the_callers_worker_for_the_callees_response():
     assert_littles_law(res, "api")
 
 
+@pytest.mark.slow
 def test_slow_callee_makes_the_caller_reject_while_it_rejects_nothing():
     res = sim.run(sim.load("models/slow_database.yaml", {"replications": 3}))
     assert res.get("rejected_queue_full", "gateway") > 0.01
@@ -163,6 +166,7 @@ def test_parallel_calls_wait_for_the_slowest(parallel, expected):
     assert res.get("latency_p999") == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_probability_count_and_cache_thin_the_callee_load():
     lam = 40.0
     model = graph(
@@ -210,6 +214,7 @@ def test_call_timeout_gives_up_but_the_callee_keeps_working():
     assert res.get("call_timeout_rate", "api->slow") == pytest.approx(0.5, abs=0.05)
 
 
+@pytest.mark.slow
 def test_deadline_propagation_drops_abandoned_requests():
     base = {
         "api": {
@@ -340,6 +345,7 @@ def test_hanging_service_holds_callers_until_their_timeout():
     assert res.get("call_latency_p99", "api->third_party") == pytest.approx(2.0)
 
 
+@pytest.mark.slow
 def test_least_request_beats_random_at_high_load():
     def p99(policy: str) -> float:
         model = graph(
@@ -495,6 +501,7 @@ def test_unbounded_queue_check_follows_the_graph():
         sim.run(model)
 
 
+@pytest.mark.slow
 def test_same_seed_same_graph_results():
     model = sim.load("models/slow_database.yaml", {"replications": 2, "horizon": 400})
     a, b = sim.run(model), sim.run(model)

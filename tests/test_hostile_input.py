@@ -14,9 +14,9 @@ import yaml
 import sim
 from sim.budget import REPLICATION_COST, BudgetError, estimate_work
 from sim.cli import main
-from sim.durations import parse_duration
 from sim.engine import clock
 from sim.engine.replication import run_replication
+from sim.model.durations import parse_duration
 
 BASE: dict[str, Any] = {
     "name": "hostile",

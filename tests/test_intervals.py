@@ -111,6 +111,7 @@ def test_wasted_work_never_exceeds_one_with_timeouts_and_a_warmup():
     assert (values > 0.5).all() and (values <= 1).all()
 
 
+@pytest.mark.slow
 def test_eager_queue_timeout_is_mmck_with_abandonment():
     lam, mean, c, waiting, patience = 3.0, 1.0, 2, 4, 1.5
     service = {
@@ -143,6 +144,7 @@ def test_mser5_finds_the_end_of_a_transient():
     assert mser5(5 + rng.normal(0, 1, 1000)) < 100
 
 
+@pytest.mark.slow
 def test_warmup_auto_cuts_an_initial_backlog(tmp_path, capsys):
     # a spike to 12/s (capacity 10/s) for the first 120 s builds a backlog of about 240
     # requests, which drains at about 2/s over the next two minutes

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.durations import parse_duration
 from sim.model import json_schema, parse_assignment
+from sim.model.durations import parse_duration
 
 BASE = {
     "horizon": 100,

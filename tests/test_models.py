@@ -22,6 +22,7 @@ def _bins(res: sim.Results, service: str, start: float, stop: float):
     return ts[(ts.time >= start) & (ts.time < stop)]
 
 
+@pytest.mark.slow
 def test_gc_storm_never_recovers_but_would_without_memory_pressure():
     storm = sim.run(sim.load("models/gc_storm.yaml", {"replications": 3}))
     assert _bins(storm, "api", 60, 300).rejections.max() == 0
@@ -37,6 +38,7 @@ def test_gc_storm_never_recovers_but_would_without_memory_pressure():
     assert calm.get("gc_paused_fraction", "api") < 0.02
 
 
+@pytest.mark.slow
 def test_flash_sale_token_bucket_keeps_p99():
     short = {"replications": 2, "horizon": 600, "warmup": 60}
     limited = sim.run(sim.load("models/flash_sale.yaml", short))
@@ -60,6 +62,7 @@ RESILIENT = {
 }
 
 
+@pytest.mark.slow
 def test_retry_storm_is_metastable_and_budgets_recover():
     short = {"replications": 2, "horizon": 800}
     storm = sim.run(sim.load("models/retry_storm.yaml", short))
@@ -73,6 +76,7 @@ def test_retry_storm_is_metastable_and_budgets_recover():
     assert calm.get("attempts_per_request") < 1.2
 
 
+@pytest.mark.slow
 def test_breaker_saves_the_pool_for_requests_that_do_not_need_the_dependency():
     short = {"replications": 2}
     with_breaker = sim.run(sim.load("models/breaker_saves_pool.yaml", short))

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sim.model.service import Incident
 from sim.policies.balancer import Balancer, least_request
 from sim.policies.gc import AllocationTrigger, pause_length
 from sim.policies.incidents import NO_EFFECT, effect_at
 from sim.policies.threadpool import Admission, admit
-from sim.servicespec import Incident
 
 
 def test_least_request_keeps_the_fewest_and_first_drawn_wins_ties():

@@ -29,6 +29,7 @@ def _mmck(**kw) -> sim.Model:
     )
 
 
+@pytest.mark.slow
 def test_sweep_follows_the_analytic_blocking_curve():
     rates = [20, 30, 40, 50, 60]
     table = sim.sweep(_mmck(), {"workload.arrivals.rate": rates})
@@ -83,6 +84,7 @@ def test_a_knob_that_changes_nothing_gives_identical_rows():
         pd.testing.assert_frame_equal(values[0], other)
 
 
+@pytest.mark.slow
 def test_same_numbers_in_process_in_a_pool_and_on_dask():
     model = _mmck(horizon=150)
     vary = {"workload.arrivals.rate": [30, 50]}
@@ -143,6 +145,7 @@ def test_progress_bar_shows_time_left():
     assert quiet.getvalue() == ""  # not a terminal
 
 
+@pytest.mark.slow
 def test_replications_auto_runs_until_the_precision_is_met():
     model = sim.from_dict(
         {
@@ -176,6 +179,7 @@ def test_replications_auto_runs_until_the_precision_is_met():
     assert res.replications == 6 and not res.precision.reached.any()
 
 
+@pytest.mark.slow
 def test_find_capacity_agrees_with_erlang_c():
     model = single_service(
         40.0, exponential(0.2), workers=8, horizon=2000, warmup=200, replications=6, seed=2
@@ -192,6 +196,7 @@ def test_find_capacity_agrees_with_erlang_c():
     assert "smallest services.api.workers" in answer.message
 
 
+@pytest.mark.slow
 def test_find_capacity_largest_rate():
     model = single_service(
         30.0, exponential(0.1), workers=4, queue=20, horizon=1000, replications=6

@@ -15,6 +15,7 @@ from sim import analytic
 from tests.conftest import assert_agrees, assert_littles_law, exponential, single_service
 
 
+@pytest.mark.slow
 def test_mm1_means_and_percentiles():
     lam, mean = 8.0, 0.1  # rho = 0.8
     res = sim.run(single_service(lam, exponential(mean), horizon=4000, warmup=200))
@@ -32,6 +33,7 @@ def test_mm1_means_and_percentiles():
     assert_littles_law(res)
 
 
+@pytest.mark.slow
 def test_mmc_erlang_c():
     lam, mean, c = 45.0, 0.2, 10  # a = 9 Erlangs, rho = 0.9
     res = sim.run(single_service(lam, exponential(mean), workers=c, horizon=2000))
@@ -43,6 +45,7 @@ def test_mmc_erlang_c():
     assert_littles_law(res)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("lam", "c", "queue"), [(90.0, 10, 20), (120.0, 4, 6), (30.0, 2, 0)])
 def test_mmck_blocking_response_and_queue(lam, c, queue):
     mean = 0.1 if c == 10 else 0.05
@@ -65,6 +68,7 @@ def test_mmck_blocking_response_and_queue(lam, c, queue):
     ],
     ids=["constant", "lognormal", "uniform"],
 )
+@pytest.mark.slow
 def test_erlang_b_is_insensitive_to_the_service_distribution(work):
     lam, c = 40.0, 8  # a = 8 Erlangs on 8 servers, no waiting room
     res = sim.run(single_service(lam, work, workers=c, queue=0, horizon=1500))
@@ -73,6 +77,7 @@ def test_erlang_b_is_insensitive_to_the_service_distribution(work):
     assert_littles_law(res)
 
 
+@pytest.mark.slow
 def test_md1_pollaczek_khinchine():
     lam, d = 7.0, 0.1
     res = sim.run(single_service(lam, {"distribution": "constant", "value": d}, horizon=3000))
@@ -83,6 +88,7 @@ def test_md1_pollaczek_khinchine():
     assert_littles_law(res)
 
 
+@pytest.mark.slow
 def test_mg1_high_variance_service():
     lam, mean, cv = 5.0, 0.1, 2.0  # rho = 0.5, scv = 4
     work = {"distribution": "gamma", "mean": mean, "cv": cv}
@@ -93,6 +99,7 @@ def test_mg1_high_variance_service():
     assert_littles_law(res)
 
 
+@pytest.mark.slow
 def test_replicas_share_the_load_round_robin():
     # Round robin to 4 replicas of M/M/2: each replica sees a quarter of the arrivals.
     lam, mean = 60.0, 0.1

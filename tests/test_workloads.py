@@ -11,8 +11,8 @@ import pytest
 import sim
 from sim import analytic
 from sim.engine.arrivals import RateProfile, arrival_times
+from sim.model.workload import BurstyArrivals, ProfileArrivals, TraceArrivals
 from sim.recovery import recovery_time
-from sim.workloadspec import BurstyArrivals, ProfileArrivals, TraceArrivals
 from tests.conftest import assert_agrees, exponential
 
 
@@ -94,6 +94,7 @@ def test_trace_replay(tmp_path: Path):
     assert res.get("arrivals") == 3  # read relative to the model file
 
 
+@pytest.mark.slow
 def test_closed_loop_users_match_the_machine_repairman_model():
     users, think, mean = 30, 2.0, 0.05
     model = sim.from_dict(

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from sim.durations import format_duration
+from sim.model.durations import format_duration
 from sim.results import Results
 
 

@@ -21,8 +21,8 @@ from sim.cli.common import (
     writable,
 )
 from sim.engine.replication import edge_name
-from sim.graph import call_lists
 from sim.model import Model, ModelError, load, parse_assignment
+from sim.model.graph import call_lists
 from sim.sweep import MAX_POINTS, sweep
 from sim.units import UNITS
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 
-from sim.controlspec import (
+from sim.distributions import Sampler
+from sim.engine.streams import Streams
+from sim.metrics import Gauge
+from sim.model.controls import (
     AIMDConcurrency,
     Gradient2Concurrency,
     LimitReqSpec,
     StaticConcurrency,
     TokenBucketSpec,
 )
-from sim.distributions import Sampler
-from sim.engine.streams import Streams
-from sim.metrics import Gauge
 from sim.policies.concurrency import AIMDLimit, Gradient2Limit, StaticLimit
 from sim.policies.ratelimit import LimitReq, TokenBucket
 

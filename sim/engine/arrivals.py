@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from sim.workloadspec import (
+from sim.model.workload import (
     ArrivalSpec,
     BurstyArrivals,
     ConstantArrivals,

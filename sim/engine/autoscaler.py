@@ -7,9 +7,9 @@ from collections.abc import Generator
 import simpy
 
 from sim.engine.service import ServiceRuntime
+from sim.model.scaling import HPASpec, ScheduleSpec, StepScalingSpec
 from sim.policies.hpa import HorizontalPodAutoscaler, replicas_for_metric
 from sim.policies.stepscaling import Step, StepScaler
-from sim.scalingspec import HPASpec, ScheduleSpec, StepScalingSpec
 
 
 class MetricWindow:

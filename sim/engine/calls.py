@@ -15,8 +15,8 @@ from sim.distributions import Sampler, Uniforms
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.metrics import EdgeRecorder
+from sim.model.service import Call
 from sim.policies.circuit_breaker import BreakerConfig, CircuitBreaker
-from sim.servicespec import Call
 
 if TYPE_CHECKING:
     from sim.engine.replica import Replica

@@ -19,10 +19,10 @@ import simpy
 from sim import outcomes
 from sim.metrics import Gauge
 from sim.model import UnstableError
+from sim.model.service import ThreadPool
 from sim.policies.codel import Codel
 from sim.policies.threadpool import Admission
 from sim.policies.threadpool import admit as thread_pool_admit
-from sim.servicespec import ThreadPool
 
 MAX_UNBOUNDED_WAITING = 500_000
 """An 'unbounded' queue longer than this stops the run as unstable instead of eating memory."""

@@ -13,10 +13,10 @@ from sim.engine.pool import WorkerPool
 from sim.engine.retrying import Retrier
 from sim.engine.streams import Streams
 from sim.metrics import Gauge, Recorder
+from sim.model.service import Service
 from sim.policies.circuit_breaker import CircuitBreaker
 from sim.policies.codel import Codel
 from sim.policies.gc import AllocationTrigger, pause_length
-from sim.servicespec import Service
 
 
 class Replica:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from sim.distspec import mean_of
 from sim.engine.autoscaler import start_autoscaler
 from sim.engine.clock import advance
 from sim.engine.service import ServiceRuntime
@@ -17,6 +16,7 @@ from sim.engine.streams import Streams
 from sim.engine.workload import Clients
 from sim.metrics import Recorder, open_fraction
 from sim.model import Model
+from sim.model.distributions import mean_of
 from sim.recovery import recovery_time, trigger_window
 from sim.stats import Histogram
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Generator
 import simpy
 
 from sim import outcomes
-from sim.controlspec import RetryPolicy
 from sim.engine.request import RequestInfo
+from sim.model.controls import RetryPolicy
 from sim.policies.retry import Backoff, RetryBudget, RetryThrottle
 
 CallResult = tuple[str, bool]

@@ -16,7 +16,7 @@ from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
 from sim.metrics import Recorder
-from sim.workloadspec import Workload
+from sim.model.workload import Workload
 
 
 class Clients:

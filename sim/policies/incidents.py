@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sim.servicespec import Incident
+from sim.model.service import Incident
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.distspec import Distribution
-from sim.schema_base import Duration, PositiveDuration, Strict, tagged_union
+from sim.model.base import Duration, PositiveDuration, Strict, tagged_union
+from sim.model.distributions import Distribution
 
 # --- rate limits --------------------------------------------------------------------------
 

@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.controlspec import RetryPolicy
-from sim.distspec import Distribution
-from sim.schema_base import Duration, PositiveDuration, Strict, tagged_union
+from sim.model.base import Duration, PositiveDuration, Strict, tagged_union
+from sim.model.controls import RetryPolicy
+from sim.model.distributions import Distribution
 
 # --- open-loop arrival processes ----------------------------------------------------------
 

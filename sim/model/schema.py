@@ -1,4 +1,4 @@
-"""The capacity-model schema: one source of truth for names, defaults, units and validation.
+"""The whole capacity model (run settings, SLOs, precision) and how it is loaded.
 
 A model is YAML (or a dict) describing a workload and a set of services::
 
@@ -28,64 +28,15 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.distspec import (
-    Constant,
-    Distribution,
-    DistributionSpec,
-    Empirical,
-    Exponential,
-    Gamma,
-    Lognormal,
-    Mixture,
-    Uniform,
-    mean_of,
-)
-from sim.graph import call_lists, check_graph
-from sim.schema_base import Duration, PositiveDuration, Strict, error_lines
-from sim.servicespec import Call, Service
-from sim.units import UNITS
-from sim.workloadspec import (
-    ArrivalSpec,
-    BurstyArrivals,
-    ConstantArrivals,
-    PoissonArrivals,
-    ProfileArrivals,
-    RequestClass,
+from sim.model.base import Duration, PositiveDuration, Strict, error_lines
+from sim.model.graph import call_lists, check_graph
+from sim.model.service import Service
+from sim.model.workload import (
     TraceArrivals,
     Workload,
 )
-from sim.yamlio import YamlError, parse_yaml
-
-__all__ = [
-    "ArrivalSpec",
-    "BurstyArrivals",
-    "Call",
-    "Constant",
-    "ConstantArrivals",
-    "Distribution",
-    "DistributionSpec",
-    "Empirical",
-    "Exponential",
-    "Gamma",
-    "Lognormal",
-    "Mixture",
-    "Model",
-    "ModelError",
-    "PoissonArrivals",
-    "ProfileArrivals",
-    "RequestClass",
-    "Service",
-    "TraceArrivals",
-    "Uniform",
-    "UnstableError",
-    "Workload",
-    "apply_overrides",
-    "from_dict",
-    "json_schema",
-    "load",
-    "mean_of",
-]
-
+from sim.model.yamlio import YamlError, parse_yaml
+from sim.units import UNITS
 
 AUTO = "auto"
 """The value of ``warmup`` (and ``replications``) that asks the run to choose."""

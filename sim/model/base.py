@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from sim.durations import parse_duration
+from sim.model.durations import parse_duration
 
 # Loc elements that start with this marker are tags of unions: they are dropped from paths.
 _HIDDEN = "~"

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
-from sim.servicespec import Call, Service
+from sim.model.service import Call, Service
 
 
 def _graph_error(path: str, message: str, **ctx: Any) -> PydanticCustomError:

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.controlspec import (
+from sim.model.base import MAX_REPLICAS, Duration, PositiveDuration, Strict
+from sim.model.controls import (
     CircuitBreakerSpec,
     CodelSpec,
     ConcurrencyLimit,
@@ -22,9 +23,8 @@ from sim.controlspec import (
     RateLimit,
     RetryPolicy,
 )
-from sim.distspec import Distribution, mean_of
-from sim.scalingspec import Autoscaling
-from sim.schema_base import MAX_REPLICAS, Duration, PositiveDuration, Strict
+from sim.model.distributions import Distribution, mean_of
+from sim.model.scaling import Autoscaling
 
 UNBOUNDED = "unbounded"
 

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.controlspec import Patience
+from sim.model.base import MAX_REPLICAS, Duration, PositiveDuration, Strict, tagged_union
+from sim.model.controls import Patience
 from sim.policies.hpa import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, ScalingPolicy, ScalingRules
-from sim.schema_base import MAX_REPLICAS, Duration, PositiveDuration, Strict, tagged_union
 
 ScalingMetric = Literal["utilization", "cpu", "in_flight", "queue_depth", "request_rate"]
 """Per ready replica: busy workers / workers, busy cores / cores, requests in progress,

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_serializer, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.schema_base import Duration, PositiveDuration, Strict, tagged_union
+from sim.model.base import Duration, PositiveDuration, Strict, tagged_union
 
 Z99 = 2.3263478740408408  # standard normal quantile of 0.99
 MAX_P99_OVER_P50 = 10_000
