@@ -7,12 +7,12 @@ results.summary          # tidy DataFrame: service, metric, mean, ci_low, ci_hig
 """
 
 from sim import analytic
-from sim.capacity import Capacity, find_capacity
+from sim.measure.results import Results
 from sim.model import Model, ModelError, UnstableError, apply_overrides, from_dict, load
-from sim.results import Results
-from sim.runner import run
-from sim.slo import check
-from sim.sweep import sweep
+from sim.studies.capacity import Capacity, find_capacity
+from sim.studies.check import check
+from sim.studies.run import run
+from sim.studies.sweep import sweep
 
 __all__ = [
     "Capacity",

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.results import Results
+from sim.measure.results import Results
 
 
 def _band(ax: plt.Axes, frame: pd.DataFrame, column: str, label: str) -> None:

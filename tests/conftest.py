@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.stats import half_width
+from sim.measure.stats import half_width
 
 # Statistical checks use a 99.9 % Student-t interval of the replication means: seeds are
 # fixed, so a check cannot flake, and this level keeps a correct engine from failing by

@@ -12,7 +12,7 @@ import pytest
 import sim
 from sim.cli import main
 from sim.model import SLO
-from sim.slo import FAIL, INCONCLUSIVE, PASS, verdict
+from sim.studies.check import FAIL, INCONCLUSIVE, PASS, verdict
 
 MODEL = """
 name: checked

@@ -15,10 +15,12 @@ import pandas as pd
 import pytest
 
 import sim
-from sim import parallel
 from sim.cli import main
+from sim.studies import parallel
 
-sweep_module = importlib.import_module("sim.sweep")  # sim.sweep is also the function
+sweep_module = importlib.import_module(
+    "sim.studies.sweep"
+)  # sim.studies.sweep is also the function
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["--set", "horizon=60", "--set", "warmup=10", "--quiet"]
@@ -113,7 +115,7 @@ def test_ctrl_c_during_a_sweep_keeps_the_points_and_exits_130(tmp_path, capsys, 
 def test_pool_workers_exit_when_their_parent_is_killed(tmp_path):
     script = (
         "import os, time\n"
-        "from sim.parallel import local_pool\n"
+        "from sim.studies.parallel import local_pool\n"
         "pool = local_pool()\n"
         "futures = [pool.submit(time.sleep, 120) for _ in range(2)]\n"
         "time.sleep(1.0)\n"

@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 import sim
-from sim.budget import REPLICATION_COST, BudgetError, estimate_work
 from sim.cli import main
 from sim.engine import clock
 from sim.engine.replication import run_replication
 from sim.model.durations import parse_duration
+from sim.studies.budget import REPLICATION_COST, BudgetError, estimate_work
 
 BASE: dict[str, Any] = {
     "name": "hostile",

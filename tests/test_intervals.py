@@ -15,7 +15,7 @@ import pytest
 import sim
 from sim import analytic
 from sim.cli import main
-from sim.warmup import mser5
+from sim.studies.warmup import mser5
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import bench_coverage

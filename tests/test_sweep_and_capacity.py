@@ -12,7 +12,8 @@ from scipy import stats
 
 import sim
 from sim import analytic
-from sim.progress import Progress
+from sim.studies import progress as progress_module
+from sim.studies.progress import Progress
 from tests.conftest import CHECK_CONFIDENCE, exponential, single_service
 
 
@@ -111,7 +112,7 @@ def test_run_replications_in_parallel_match_inline():
 
 
 def test_interrupted_sweep_keeps_finished_points(monkeypatch):
-    import sim.parallel as parallel
+    import sim.studies.parallel as parallel
 
     calls = {"n": 0}
     real = parallel.run_replication
@@ -133,16 +134,28 @@ def test_interrupted_sweep_keeps_finished_points(monkeypatch):
     assert table["workload.arrivals.rate"].unique().tolist() == [20, 30]
 
 
-def test_progress_bar_shows_time_left():
+def test_progress_bar_shows_time_left(monkeypatch):
+    monkeypatch.setattr(progress_module, "SHOW_AFTER", 0.0)
     stream = io.StringIO()
-    bar = Progress(4, "sweep", enabled=True, stream=stream)
+    bar = Progress(4, "sweep", True, stream=stream)
     for _ in range(4):
         bar.advance()
+    bar.close()
     text = stream.getvalue()
-    assert "sweep [" in text and "4/4" in text and "left" in text and text.endswith("\n")
+    assert "sweep:" in text and "/4 [00:00<" in text  # count, elapsed < time left
     quiet = io.StringIO()
     Progress(4, "x", stream=quiet).advance()
     assert quiet.getvalue() == ""  # not a terminal
+
+
+def test_progress_is_reported_through_a_callback():
+    calls = []
+    model = _mmck(horizon=100)
+    sim.sweep(
+        model, {"services.api.workers": [4, 5]}, replications=2, executor="inline",
+        progress=lambda done, total: calls.append((done, total)),
+    )  # fmt: skip
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
 
 
 @pytest.mark.slow

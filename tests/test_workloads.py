@@ -11,8 +11,8 @@ import pytest
 import sim
 from sim import analytic
 from sim.engine.arrivals import RateProfile, arrival_times
+from sim.measure.recovery import recovery_time
 from sim.model.workload import BurstyArrivals, ProfileArrivals, TraceArrivals
-from sim.recovery import recovery_time
 from tests.conftest import assert_agrees, exponential
 
 

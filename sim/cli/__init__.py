@@ -20,7 +20,6 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from sim.budget import BudgetError
 from sim.cli.common import (
     EXIT_BROKEN_PIPE,
     EXIT_INCOMPLETE,
@@ -30,7 +29,8 @@ from sim.cli.common import (
 )
 from sim.engine.clock import StalledError
 from sim.model import ModelError, UnstableError
-from sim.parallel import WorkerLost
+from sim.studies.budget import BudgetError
+from sim.studies.parallel import WorkerLost
 
 _SHARED = {"common", "report"}  # modules of the package that are not commands
 

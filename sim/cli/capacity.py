@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from sim.capacity import find_capacity
 from sim.cli.common import (
     EXIT_FAIL,
     EXIT_OK,
@@ -18,6 +17,7 @@ from sim.cli.common import (
     set_option,
 )
 from sim.model import ModelError, load
+from sim.studies.capacity import find_capacity
 
 ORDER = 3
 

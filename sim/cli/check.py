@@ -20,10 +20,10 @@ from sim.cli.common import (
     writable,
 )
 from sim.cli.report import print_verdicts
+from sim.measure.results import Results
 from sim.model import Model, ModelError, load
-from sim.results import Results
-from sim.slo import CheckResult, check, junit_xml, verdict_table
-from sim.verdict import Verdict
+from sim.studies.check import CheckResult, check, junit_xml, verdict_table
+from sim.studies.verdict import Verdict
 
 ORDER = 2
 

@@ -8,8 +8,8 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.budget import BUDGET_VARIABLE, DEFAULT_BUDGET
 from sim.model import parse_assignment
+from sim.studies.budget import BUDGET_VARIABLE, DEFAULT_BUDGET
 
 EXIT_OK, EXIT_MODEL, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 EXIT_FAIL = EXIT_MODEL

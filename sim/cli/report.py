@@ -6,8 +6,9 @@ import math
 
 import pandas as pd
 
+from sim.measure.registry import METRICS
+from sim.measure.results import Results
 from sim.model.durations import format_duration
-from sim.results import Results
 
 
 def format_value(value: float, unit: str) -> str:
@@ -23,27 +24,13 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:,.4g}"
 
 
-QUIET_WHEN_ZERO = (
-    "rejected_",
-    "timeout_rate",
-    "error_rate",
-    "downstream_failure_rate",
-    "wasted_work",
-    "call_failure_rate",
-    "call_timeout_rate",
-)
-"""Metrics left out of the terminal table when they are zero in every replication."""
-
-
-COUNTS = ("arrivals", "completed", "rejected", "failed", "in_flight_end")
-"""Bookkeeping counts, left out of the terminal table unless asked for."""
-
-
 def _is_quiet(rec: object) -> bool:
-    if rec.metric in COUNTS:
+    """Bookkeeping counts, and failure shares that were zero throughout (see the registry)."""
+    metric = METRICS[rec.metric]
+    if metric.count:
         return True
     zero = rec.mean == 0 and (rec.ci_high == 0 or math.isnan(rec.ci_high))
-    return zero and rec.metric.startswith(QUIET_WHEN_ZERO)
+    return zero and metric.hidden_when_zero
 
 
 def summary_table(results: Results, show_all: bool = False) -> str:

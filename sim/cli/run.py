@@ -17,7 +17,7 @@ from sim.cli.common import (
 )
 from sim.cli.report import summary_table
 from sim.model import load
-from sim.runner import run
+from sim.studies.run import run
 
 ORDER = 0
 

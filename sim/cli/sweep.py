@@ -20,11 +20,11 @@ from sim.cli.common import (
     set_option,
     writable,
 )
-from sim.engine.replication import edge_name
+from sim.measure.output import edge_name
+from sim.measure.registry import UNITS
 from sim.model import Model, ModelError, load, parse_assignment
 from sim.model.graph import call_lists
-from sim.sweep import MAX_POINTS, sweep
-from sim.units import UNITS
+from sim.studies.sweep import MAX_POINTS, sweep
 
 ORDER = 1
 

@@ -6,7 +6,7 @@ import math
 
 from sim.distributions import Sampler
 from sim.engine.streams import Streams
-from sim.metrics import Gauge
+from sim.measure.recorders import Gauge
 from sim.model.controls import (
     AIMDConcurrency,
     Gradient2Concurrency,

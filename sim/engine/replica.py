@@ -12,7 +12,7 @@ from sim.engine.executor import Executor
 from sim.engine.pool import WorkerPool
 from sim.engine.retrying import Retrier
 from sim.engine.streams import Streams
-from sim.metrics import Gauge, Recorder
+from sim.measure.recorders import Gauge, Recorder
 from sim.model.service import Service
 from sim.policies.circuit_breaker import CircuitBreaker
 from sim.policies.codel import Codel

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -14,32 +13,11 @@ from sim.engine.clock import advance
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
 from sim.engine.workload import Clients
-from sim.metrics import Recorder, open_fraction
+from sim.measure.output import END_TO_END, ReplicationOutput, edge_name
+from sim.measure.recorders import Recorder, open_fraction
+from sim.measure.recovery import recovery_time, trigger_window
 from sim.model import Model
 from sim.model.distributions import mean_of
-from sim.recovery import recovery_time, trigger_window
-from sim.stats import Histogram
-
-END_TO_END = "all"
-
-
-def edge_name(caller: str, callee: str) -> str:
-    """How a call edge is named in results: ``api->db``."""
-    return f"{caller}->{callee}"
-
-
-@dataclass
-class ReplicationOutput:
-    """What one replication measured, keyed by service (``all`` end to end, ``a->b`` per call
-    edge); ``by_class`` holds service -> class -> metrics when the workload has classes."""
-
-    replication: int
-    metrics: dict[str, dict[str, float]]
-    timeseries: dict[str, dict[str, np.ndarray]]
-    by_class: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
-    scale_events: list[tuple[float, str, int, int]] = field(default_factory=list)
-    histograms: dict[str, dict[str, Histogram]] = field(default_factory=dict)
-    """service (or edge) -> "" for all its requests, or a class name -> latency histogram."""
 
 
 def drain(
@@ -71,7 +49,7 @@ def zero_time_fields(model: Model) -> list[str]:
 def run_replication(model: Model, replication: int, seed: int) -> ReplicationOutput:
     """Simulate ``model`` once, with the random streams of ``(seed, replication)``."""
     if not isinstance(model.warmup, float | int):
-        raise ValueError("warmup: auto must be resolved first (sim.runner.resolve_warmup)")
+        raise ValueError("warmup: auto must be resolved first (sim.studies.run.resolve_warmup)")
     env = simpy.Environment()
     streams = Streams(seed, replication)
     classes = model.workload.class_names

@@ -15,7 +15,7 @@ from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
-from sim.metrics import Recorder
+from sim.measure.recorders import Recorder
 from sim.model.workload import Workload
 
 

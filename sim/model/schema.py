@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from sim.measure.registry import UNITS
 from sim.model.base import Duration, PositiveDuration, Strict, error_lines
 from sim.model.graph import call_lists, check_graph
 from sim.model.service import Service
@@ -36,7 +37,6 @@ from sim.model.workload import (
     Workload,
 )
 from sim.model.yamlio import YamlError, parse_yaml
-from sim.units import UNITS
 
 AUTO = "auto"
 """The value of ``warmup`` (and ``replications``) that asks the run to choose."""

@@ -16,19 +16,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.measure.registry import METRICS
+from sim.measure.results import Results
 from sim.model import SLO, Model
-from sim.results import Results
-from sim.runner import preflight, replicate_until, resolve_warmup, starting_replications
-from sim.verdict import Verdict
+from sim.studies.progress import ProgressArg
+from sim.studies.run import preflight, replicate_until, resolve_warmup, starting_replications
+from sim.studies.verdict import Verdict
 
 PASS, FAIL, INCONCLUSIVE = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
 
-WATCHED = (
-    ("all", "latency_p99", "max"),
-    ("all", "rejection_rate", "max"),
-    ("all", "success_rate", "min"),
-)
-"""Metrics compared with a baseline besides the SLOs: (service, metric, which way is good)."""
+WATCHED = (("all", "latency_p99"), ("all", "rejection_rate"), ("all", "success_rate"))
+"""Metrics compared with a baseline besides the SLOs (which way is good: the registry's)."""
 
 
 def verdict(slo: SLO, mean: float, low: float, high: float) -> Verdict:
@@ -107,7 +105,7 @@ def check(
     tolerance: float = 0.05,
     alpha: float = 0.05,
     executor: Any = None,
-    progress: bool | None = None,
+    progress: ProgressArg = None,
     budget: float | None = None,
 ) -> CheckResult:
     """Run a model and judge its SLOs, adding replications while any is inconclusive.
@@ -140,8 +138,8 @@ def regressions(
     one-sided p-value under ``alpha``: paired by replication when both runs used the same
     seed (common random numbers make that test sharp), Welch's t-test otherwise."""
     watched = {(s.service, s.metric): ("max" if s.max is not None else "min") for s in slos}
-    for service, metric, good in WATCHED:
-        watched.setdefault((service, metric), good)
+    for service, metric in WATCHED:
+        watched.setdefault((service, metric), "max" if METRICS[metric].better == "lower" else "min")
     found = []
     for (service, metric), good in watched.items():
         now, before = current.values(metric, service), baseline.values(metric, service)

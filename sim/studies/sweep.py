@@ -10,12 +10,12 @@ from typing import Any
 
 import pandas as pd
 
-from sim.budget import enforce, estimate_work
+from sim.measure.results import SUMMARY_COLUMNS, Results
 from sim.model import Model, ModelError, apply_overrides, from_dict
-from sim.parallel import run_tasks
-from sim.progress import Progress
-from sim.results import SUMMARY_COLUMNS, Results
-from sim.runner import check_stable, preflight, resolve_warmup, starting_replications
+from sim.studies.budget import enforce, estimate_work
+from sim.studies.parallel import run_tasks
+from sim.studies.progress import Progress, ProgressArg
+from sim.studies.run import check_stable, preflight, resolve_warmup, starting_replications
 
 Point = dict[str, Any]
 
@@ -70,7 +70,7 @@ def resolve_warmup_within(
     points: int,
     budget: float | None,
     executor: Any,
-    progress: bool | None,
+    progress: ProgressArg,
 ) -> tuple[Model, float | None]:
     """``warmup: auto`` for a study of ``points`` points: the cut is chosen once, on the
     model as given, after the budget allows the pilot."""
@@ -88,7 +88,7 @@ def sweep(
     replications: int | None = None,
     seed: int | None = None,
     executor: Any = None,
-    progress: bool | None = None,
+    progress: ProgressArg = None,
     budget: float | None = None,
 ) -> pd.DataFrame:
     """Run ``model`` at every point and return one tidy table.
@@ -118,7 +118,7 @@ def sweep(
     enforce(work, budget, f"{len(models):,} points x {reps:,} replications")
     tasks = [(m, r, seed) for m in models for r in range(reps)]
     bar = Progress(len(tasks), f"sweep of {len(models)} points", progress)
-    batch = run_tasks(tasks, executor, bar if progress is not False else None)
+    batch = run_tasks(tasks, executor, bar)
     frames = []
     for index, (labels, _) in enumerate(named):
         chunk = batch.outputs[index * reps : (index + 1) * reps]

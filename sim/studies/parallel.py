@@ -16,9 +16,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.engine.replication import ReplicationOutput, run_replication
+from sim.engine.replication import run_replication
+from sim.measure.output import ReplicationOutput
 from sim.model import Model, from_dict
-from sim.progress import Progress
+from sim.studies.progress import Progress
 
 Task = tuple[Model, int, int]
 """(model, replication index, seed)."""

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.engine.replication import ReplicationOutput
-from sim.metrics import QUANTILE_METRICS
-from sim.model import Model, ModelError, from_dict
-from sim.stats import (
+from sim.measure.output import ReplicationOutput
+from sim.measure.recorders import QUANTILE_METRICS
+from sim.measure.registry import UNITS, check_registered
+from sim.measure.stats import (
     CONFIDENCE,
     Histogram,
     merge,
@@ -22,7 +22,7 @@ from sim.stats import (
     sectioning_interval,
     t_interval,
 )
-from sim.units import UNITS
+from sim.model import Model, ModelError, from_dict
 
 SUMMARY_COLUMNS = ["service", "metric", "mean", "ci_low", "ci_high", "unit"]
 CLASS_COLUMNS = ["service", "class", "metric", "mean", "ci_low", "ci_high", "unit"]
@@ -239,6 +239,7 @@ def _summarise(
     in report order."""
     out = []
     pooled = pooled or {}
+    check_registered(set(rows.metric))
     for group_key, group in rows.groupby(keys, sort=False):
         labels = group_key if isinstance(group_key, tuple) else (group_key,)
         hist_key = (labels[0], labels[1] if len(labels) > 1 else "")

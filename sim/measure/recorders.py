@@ -19,7 +19,7 @@ from array import array
 import numpy as np
 
 from sim import outcomes
-from sim.stats import Histogram, histogram
+from sim.measure.stats import Histogram, histogram
 
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99, "latency_p999": 99.9}
 """Latency percentiles of services and end to end, by metric name."""

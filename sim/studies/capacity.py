@@ -9,14 +9,15 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from sim.budget import enforce, estimate_work
+from sim.measure.results import Results
 from sim.model import SLO, Model, ModelError
 from sim.model.base import error_lines
-from sim.results import Results
-from sim.runner import replicate, starting_replications
-from sim.slo import judge
-from sim.sweep import build, resolve_warmup_within
-from sim.verdict import Verdict
+from sim.studies.budget import enforce, estimate_work
+from sim.studies.check import judge
+from sim.studies.progress import ProgressArg
+from sim.studies.run import replicate, starting_replications
+from sim.studies.sweep import build, resolve_warmup_within
+from sim.studies.verdict import Verdict
 
 
 @dataclass
@@ -70,7 +71,7 @@ def find_capacity(
     replications: int | None = None,
     tolerance: float = 0.01,
     executor: Any = None,
-    progress: bool | None = None,
+    progress: ProgressArg = None,
     budget: float | None = None,
 ) -> Capacity:
     """Search ``vary`` between ``low`` and ``high`` for the edge of the SLOs.

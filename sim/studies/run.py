@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 
 from sim.analytic import offered_load
-from sim.budget import check_budget
-from sim.engine.replication import ReplicationOutput
+from sim.measure.output import ReplicationOutput
+from sim.measure.results import Results
+from sim.measure.stats import half_width
 from sim.model import AUTO, Model, ModelError, Precision, UnstableError
 from sim.model.service import UNBOUNDED
-from sim.parallel import WorkerLost, run_tasks
-from sim.progress import Progress
-from sim.results import Results
-from sim.stats import half_width
-from sim.warmup import mser5
+from sim.studies.budget import check_budget
+from sim.studies.parallel import WorkerLost, run_tasks
+from sim.studies.progress import Progress, ProgressArg
+from sim.studies.warmup import mser5
 
 PILOT_BINS = 1000
 """Time-series bins of the pilot run that chooses an automatic warm-up."""
@@ -68,7 +68,7 @@ def resolve_warmup(
     replications: int,
     seed: int,
     executor: Any = None,
-    progress: bool | None = None,
+    progress: ProgressArg = None,
 ) -> tuple[Model, float | None]:
     """The model with ``warmup: auto`` replaced by the cut MSER-5 chooses, and the cut.
 
@@ -91,11 +91,11 @@ def replicate(
     indices: range,
     seed: int,
     executor: Any = None,
-    progress: bool | None = None,
+    progress: ProgressArg = None,
 ) -> list[ReplicationOutput]:
     """Run replications ``indices`` of ``model``; Ctrl-C stops them all; a replication lost
     with its worker process twice raises WorkerLost."""
-    bar = Progress(len(indices), model.name, progress) if progress is not False else None
+    bar = Progress(len(indices), model.name, progress)
     batch = run_tasks([(model, r, seed) for r in indices], executor, bar)
     if batch.interrupted:
         raise KeyboardInterrupt
@@ -123,7 +123,7 @@ def replicate_until(
     seed: int,
     settled: Callable[[Results], bool],
     executor: Any = None,
-    progress: bool | None = None,
+    progress: ProgressArg = None,
 ) -> Results:
     """Run ``start`` replications, then double them, up to ``cap``, until ``settled``
     says the results are good enough (a precision reached, every SLO decided)."""
@@ -166,7 +166,7 @@ def run(
     replications: int | None = None,
     seed: int | None = None,
     executor: Any = None,
-    progress: bool | None = None,
+    progress: ProgressArg = None,
     budget: float | None = None,
 ) -> Results:
     """Simulate ``model`` for ``replications`` independent runs and summarise them.

@@ -1,0 +1,32 @@
+"""What one replication hands back: its raw metrics, time series, class breakdown, scale
+events and latency histograms, keyed by service (``all`` end to end, ``a->b`` per call
+edge). The engine fills it; results and studies read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.measure.stats import Histogram
+
+END_TO_END = "all"
+
+
+def edge_name(caller: str, callee: str) -> str:
+    """How a call edge is named in results: ``api->db``."""
+    return f"{caller}->{callee}"
+
+
+@dataclass
+class ReplicationOutput:
+    """What one replication measured, keyed by service (``all`` end to end, ``a->b`` per call
+    edge); ``by_class`` holds service -> class -> metrics when the workload has classes."""
+
+    replication: int
+    metrics: dict[str, dict[str, float]]
+    timeseries: dict[str, dict[str, np.ndarray]]
+    by_class: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    scale_events: list[tuple[float, str, int, int]] = field(default_factory=list)
+    histograms: dict[str, dict[str, Histogram]] = field(default_factory=dict)
+    """service (or edge) -> "" for all its requests, or a class name -> latency histogram."""

@@ -1,0 +1,53 @@
+"""Progress of a study, reported through a callback.
+
+Every study takes ``progress``: ``None`` (default: a bar on a terminal or in a notebook once
+a run takes over a second), ``False`` (nothing), ``True`` (a bar wherever it is), or a
+callable ``progress(done, total)`` called as each task finishes: the studio's progress
+widget and a notebook's own bar are such callables. The bar is tqdm's.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+ProgressArg = bool | None | Callable[[int, int], None]
+"""What a study's ``progress`` argument takes."""
+
+SHOW_AFTER = 1.0  # seconds: quick runs print nothing
+
+
+class Progress:
+    """Counts finished tasks and tells the callback, or draws the bar."""
+
+    def __init__(
+        self, total: int, label: str, progress: ProgressArg = None, stream: TextIO | None = None
+    ) -> None:
+        self.total = total
+        self.done = 0
+        self._callback = progress if callable(progress) else None
+        self._bar = None
+        if self._callback is None and progress is not False:
+            stream = stream or sys.stderr
+            interactive = getattr(stream, "isatty", lambda: False)() or "ipykernel" in sys.modules
+            if progress is True or interactive:
+                from tqdm import tqdm  # imported when a bar is drawn
+
+                self._bar = tqdm(
+                    total=total, desc=label, delay=SHOW_AFTER, leave=False, file=stream
+                )
+
+    def advance(self, count: int = 1) -> None:
+        """``count`` more tasks are finished."""
+        self.done += count
+        if self._callback is not None:
+            self._callback(self.done, self.total)
+        elif self._bar is not None:
+            self._bar.update(count)
+
+    def close(self) -> None:
+        """The study is over: remove the bar."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
