@@ -150,7 +150,7 @@ def estimate(model: Model) -> Estimate:
     arrivals = model.workload.arrivals
     if service.autoscaling is not None:
         raise ValueError("no closed form with autoscaling; simulate instead")
-    replicas, c = service.initial_replicas, service.threads
+    replicas, c = service.initial_replicas, service.most_workers
     if model.workload.closed:
         return _estimate_closed(model)
     if not isinstance(arrivals, PoissonArrivals | ConstantArrivals):
@@ -199,10 +199,10 @@ def _estimate_closed(model: Model) -> Estimate:
     service = model.services[model.entry]
     if service.initial_replicas != 1 or service.autoscaling is not None:
         raise ValueError("closed-loop estimates cover one replica")
-    places = None if service.queue == UNBOUNDED else service.threads + int(service.queue)
-    q = machine_repairman(
-        workload.users, mean_of(workload.think_time), mean_of(service.work), service.threads, places
-    )
+    workers = service.most_workers
+    places = None if service.queue == UNBOUNDED else workers + int(service.queue)
+    think, work = mean_of(workload.think_time), mean_of(service.work)
+    q = machine_repairman(workload.users, think, work, workers, places)
     exact = isinstance(service.work, Exponential) and isinstance(workload.think_time, Exponential)
     metrics = {
         "throughput": q.throughput,
@@ -292,7 +292,8 @@ def offered_load(model: Model) -> dict[str, float]:
     for name, rates in offered_rates(model).items():
         service = model.services[name]
         demand = sum(r * service.holding_time(cls) for r, cls in zip(rates, classes, strict=True))
-        servers = service.most_replicas * min(service.threads, service.cpus or service.threads)
+        workers = service.most_workers
+        servers = service.most_replicas * min(workers, service.cpus or workers)
         loads[name] = demand / servers
     return loads
 

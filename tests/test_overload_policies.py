@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.model.controls import AIMDConcurrency, CircuitBreakerSpec, Gradient2Concurrency
 from sim.policies.circuit_breaker import (
     CLOSED,
     HALF_OPEN,
     OPEN,
-    BreakerConfig,
     CircuitBreaker,
 )
 from sim.policies.codel import Codel
-from sim.policies.concurrency import AIMDLimit, Gradient2Limit, StaticLimit
+from sim.policies.concurrency import StaticLimit
 from sim.policies.ratelimit import LimitReq, TokenBucket
 from sim.policies.retry import Backoff, RetryBudget, RetryThrottle, exponential
 
@@ -78,7 +78,7 @@ def test_limit_req_excess_arithmetic():
 def test_limit_req_nodelay_and_no_burst():
     nodelay = LimitReq(rate=1, burst=5, delay=math.inf)
     assert all(nodelay.decide(0.0).delay == 0 for _ in range(6))
-    strict = LimitReq(rate=2)
+    strict = LimitReq(rate=2, burst=0, delay=0)
     assert strict.decide(0.0).admitted and not strict.decide(0.1).admitted
     assert strict.decide(0.5).admitted
 
@@ -93,7 +93,7 @@ def breaker(**kw) -> CircuitBreaker:
         wait_duration_in_open_state=10,
         permitted_number_of_calls_in_half_open_state=2,
     )
-    return CircuitBreaker(BreakerConfig(**{**defaults, **kw}))
+    return CircuitBreakerSpec(**{**defaults, **kw}).build()  # the schema holds the defaults
 
 
 def call(cb: CircuitBreaker, now: float, failed: bool, duration: float = 0.01) -> bool:
@@ -275,7 +275,7 @@ def test_grpc_retry_throttling():
 
 
 def test_aimd_rules():
-    limit = AIMDLimit(initial_limit=30, min_limit=20, max_limit=200, timeout=1.0)
+    limit = AIMDConcurrency(initial_limit=30, min_limit=20, max_limit=200, timeout=1.0).build()
     assert limit.on_sample(0.1, inflight=15, dropped=False) == 31  # 15*2 >= 30
     assert limit.on_sample(0.1, inflight=10, dropped=False) == 31  # app-limited: no growth
     assert limit.on_sample(0.1, inflight=10, dropped=True) == 27  # floor(31 * 0.9)
@@ -286,7 +286,9 @@ def test_aimd_rules():
 
 
 def test_gradient2_update():
-    limit = Gradient2Limit(initial_limit=50, min_limit=1, max_limit=200, long_window=600)
+    limit = Gradient2Concurrency(
+        initial_limit=50, min_limit=1, max_limit=200, long_window=600
+    ).build()
     # steady rtt: gradient = clamp(1.5 * 1, .5, 1) = 1 -> new = 50 + 4; L = 0.8*50 + 0.2*54
     assert limit.on_sample(0.1, 40, False) == pytest.approx(50.8)
     # rtt doubles: long_rtt moves by 2/601 of the gap, gradient = 1.5 * long / short

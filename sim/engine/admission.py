@@ -2,82 +2,38 @@
 
 from __future__ import annotations
 
-import math
-
 from sim.distributions import Sampler
 from sim.engine.streams import Streams
 from sim.measure.recorders import Gauge
-from sim.model.controls import (
-    AIMDConcurrency,
-    Gradient2Concurrency,
-    LimitReqSpec,
-    StaticConcurrency,
-    TokenBucketSpec,
-)
-from sim.policies.concurrency import AIMDLimit, Gradient2Limit, StaticLimit
-from sim.policies.ratelimit import LimitReq, TokenBucket
+from sim.model.controls import ConcurrencyLimit, RateLimit
+from sim.policies.ratelimit import Admission, RateLimitPolicy
 
 
 class RateLimiter:
-    """One limiter for the service, or one per client key."""
+    """One limiter for the service, or one per client key, built from the spec."""
 
-    def __init__(self, spec: TokenBucketSpec | LimitReqSpec, streams: Streams, service: str):
+    def __init__(self, spec: RateLimit, streams: Streams, service: str) -> None:
         self.spec = spec
         self.per_client = spec.per_client
-        self._limiters: dict[int, TokenBucket | LimitReq] = {}
+        self._limiters: dict[int, RateLimitPolicy] = {}
         self.cost = None
-        if isinstance(spec, TokenBucketSpec) and spec.cost is not None:
+        if spec.cost is not None:
             self.cost = Sampler(spec.cost, streams.rng("service", service, "rate_limit", "cost"))
 
-    def _limiter(self, client: int) -> TokenBucket | LimitReq:
+    def admit(self, now: float, client: int) -> Admission:
+        """Admitted (after a delay), or refused with a Retry-After."""
         key = client if self.per_client else 0
         limiter = self._limiters.get(key)
         if limiter is None:
-            spec = self.spec
-            if isinstance(spec, TokenBucketSpec):
-                limiter = TokenBucket(spec.capacity, spec.refill_rate, 1.0)
-            else:
-                delay = math.inf if spec.nodelay else spec.delay
-                limiter = LimitReq(spec.rate, spec.burst, delay)
-            self._limiters[key] = limiter
-        return limiter
-
-    def admit(self, now: float, client: int) -> tuple[bool, float, float]:
-        """(admitted, delay before passing on, Retry-After if refused)."""
-        limiter = self._limiter(client)
-        if isinstance(limiter, TokenBucket):
-            cost = self.cost() if self.cost is not None else 1.0
-            if limiter.try_take(now, cost):
-                return True, 0.0, 0.0
-            return False, 0.0, limiter.retry_after(now, cost)
-        decision = limiter.decide(now)
-        if decision.admitted:
-            return True, decision.delay, 0.0
-        return False, 0.0, limiter.retry_after(now)
+            limiter = self._limiters[key] = self.spec.build()
+        return limiter.admit(now, self.cost() if self.cost is not None else 1.0)
 
 
 class ConcurrencyLimiter:
     """Requests in progress at the service against a static or adaptive limit."""
 
-    def __init__(
-        self, spec: StaticConcurrency | AIMDConcurrency | Gradient2Concurrency, gauge: Gauge
-    ) -> None:
-        if isinstance(spec, StaticConcurrency):
-            self.policy = StaticLimit(spec.max_concurrency)
-        elif isinstance(spec, AIMDConcurrency):
-            self.policy = AIMDLimit(
-                spec.initial_limit, spec.min_limit, spec.max_limit, spec.backoff_ratio, spec.timeout
-            )
-        else:
-            self.policy = Gradient2Limit(
-                spec.initial_limit,
-                spec.min_limit,
-                spec.max_limit,
-                spec.smoothing,
-                spec.rtt_tolerance,
-                spec.long_window,
-                spec.queue_size,
-            )
+    def __init__(self, spec: ConcurrencyLimit, gauge: Gauge) -> None:
+        self.policy = spec.build()
         self.inflight = 0
         self.gauge = gauge  # the limit over time
         self.limit = self.policy.limit

@@ -45,7 +45,7 @@ class MetricWindow:
         per_second = delta / elapsed
         if self.metric in ("utilization", "cpu"):
             serving = service.recorder.serving.value
-            unit = service.spec.threads if self.metric == "utilization" else service.spec.cpus
+            unit = service.spec.most_workers if self.metric == "utilization" else service.spec.cpus
             return per_second / max(serving * unit, 1)
         return per_second / max(len(service.ready), 1)
 

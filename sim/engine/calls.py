@@ -16,18 +16,11 @@ from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.measure.recorders import EdgeRecorder
 from sim.model.service import Call
-from sim.policies.circuit_breaker import BreakerConfig, CircuitBreaker
+from sim.policies.circuit_breaker import CircuitBreaker
 
 if TYPE_CHECKING:
     from sim.engine.replica import Replica
     from sim.engine.service import ServiceRuntime
-
-
-def breaker_config(call: Call) -> BreakerConfig:
-    """The pure breaker's configuration from a call's ``circuit_breaker`` spec."""
-    spec = call.circuit_breaker
-    fields = spec.model_dump(exclude={"fallback"})
-    return BreakerConfig(**fields)
 
 
 class CallSite:
@@ -91,7 +84,7 @@ class CallSite:
             return None
         breaker = replica.breakers.get(self.key)
         if breaker is None:
-            breaker = replica.breakers[self.key] = CircuitBreaker(breaker_config(self.call))
+            breaker = replica.breakers[self.key] = self.call.circuit_breaker.build()
         return breaker
 
     def attempt(

@@ -51,7 +51,7 @@ class WorkerPool:
         busy: Gauge,
         queued: Gauge,
         where: str,
-        threads: ThreadPool | None = None,
+        thread_pool: ThreadPool | None = None,
         discipline: str = "fifo",
         codel: Codel | None = None,
         codel_sheds: bool = True,
@@ -66,8 +66,8 @@ class WorkerPool:
         self.busy = 0
         self.levels: dict[int, deque[Waiting]] = {}  # priority -> waiting, oldest first
         self.size = 0
-        self.threads = threads
-        self.alive = threads.core if threads else slots  # threads that exist now
+        self.thread_pool = thread_pool
+        self.alive = thread_pool.core if thread_pool else slots  # threads that exist now
         self.discipline = discipline
         self.codel = codel  # also tells adaptive LIFO when a queue stands
         self._sheds = codel is not None and codel_sheds
@@ -89,13 +89,13 @@ class WorkerPool:
         request leaves the waiting room (see the module doc), or None when slots and
         waiting room are full (reject).
         """
-        if self.threads is not None:
+        if self.thread_pool is not None:
             decision = thread_pool_admit(
                 self.alive,
                 self.busy,
                 self.size,
-                self.threads.core,
-                self.threads.max,
+                self.thread_pool.core,
+                self.thread_pool.max,
                 self.queue_limit,
             )
             if decision is Admission.REJECT:
@@ -196,12 +196,12 @@ class WorkerPool:
                 return  # the slot passes to it
         self.busy -= 1
         self.busy_gauge.add(now, -1)
-        spec = self.threads
+        spec = self.thread_pool
         if spec is not None and self.alive > spec.core:
             self.env.timeout(spec.keep_alive).callbacks.append(self._retire_idle_thread)
 
     def _retire_idle_thread(self, _event: simpy.Event) -> None:
         # Approximation: the timer retires *an* idle thread, not necessarily the one that
         # started it; pool size over time matches as long as threads are interchangeable.
-        if self.alive > self.threads.core and self.busy < self.alive:
+        if self.alive > self.thread_pool.core and self.busy < self.alive:
             self.alive -= 1

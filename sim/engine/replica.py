@@ -45,12 +45,12 @@ class Replica:
             codel = Codel()  # only to tell when a queue stands; it sheds nothing
         self.pool = WorkerPool(
             env,
-            spec.threads,
+            spec.most_workers,
             spec.queue_limit,
             recorder.busy,
             recorder.queue,
             where=f"services.{service}.queue",
-            threads=spec.pool,
+            thread_pool=spec.pool,
             discipline=spec.discipline,
             codel=codel,
             codel_sheds=spec.codel is not None,

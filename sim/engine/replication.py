@@ -63,7 +63,7 @@ def run_replication(model: Model, replication: int, seed: int) -> ReplicationOut
             horizon,
             width,
             classes,
-            threads=spec.threads,
+            workers=spec.most_workers,
             cpus=spec.cpus or 0,
             gc=spec.gc is not None,
             scaled=spec.autoscaling is not None,

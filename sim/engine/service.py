@@ -225,12 +225,12 @@ class ServiceRuntime:
             recorder.failed(env.now, outcomes.ERROR, counted, cls)
             return outcomes.ERROR
         if self.rate_limiter is not None:
-            admitted, delay, retry_after = self.rate_limiter.admit(arrived, info.client)
-            if not admitted:
+            admission = self.rate_limiter.admit(arrived, info.client)
+            if not admission.admitted:
                 recorder.rejected(arrived, outcomes.RATE_LIMITED, counted, cls)
-                return self._refuse(info, outcomes.RATE_LIMITED, retry_after)
-            if delay > 0:
-                yield env.timeout(delay)  # nginx holds the request, then passes it on
+                return self._refuse(info, outcomes.RATE_LIMITED, admission.retry_after)
+            if admission.delay > 0:
+                yield env.timeout(admission.delay)  # nginx holds the request, then passes it
         concurrency = self.concurrency
         if concurrency is not None and not concurrency.try_enter():
             recorder.rejected(env.now, outcomes.CONCURRENCY_LIMITED, counted, cls)

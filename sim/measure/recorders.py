@@ -128,7 +128,7 @@ class Recorder:
         horizon: float,
         bin_width: float,
         classes: list[str],
-        threads: int = 0,
+        workers: int = 0,
         cpus: int = 0,
         gc: bool = False,
         scaled: bool = False,
@@ -138,7 +138,7 @@ class Recorder:
         self.horizon = horizon
         self.bin_width = bin_width
         self.classes = classes
-        self.threads = threads  # per replica
+        self.workers = workers  # per replica
         self.cpus = cpus  # per replica
         self.gc = gc
         self.scaled = scaled
@@ -304,7 +304,7 @@ class Recorder:
             m["queue_depth_mean"] = g["queue"].area / window
             m["queue_depth_max"] = float(g["queue"].peak)
             serving = g["serving"].area
-            m["utilization"] = _fraction(busy_area, self.threads * serving)
+            m["utilization"] = _fraction(busy_area, self.workers * serving)
             m["wasted_work"] = min(1.0, self.wasted / busy_area) if busy_area else 0.0
             if self.cpus:
                 m["cpu_utilization"] = _fraction(g["cpu_busy"].area, self.cpus * serving)
@@ -381,7 +381,7 @@ class Recorder:
             series["queue_depth"] = np.asarray(g["queue"].bins) / durations
             serving = np.asarray(g["serving"].bins)
             with np.errstate(divide="ignore", invalid="ignore"):
-                series["utilization"] = np.asarray(g["busy"].bins) / (self.threads * serving)
+                series["utilization"] = np.asarray(g["busy"].bins) / (self.workers * serving)
                 if self.gc:
                     series["gc_paused"] = np.asarray(g["paused"].bins) / serving
             if self.scaled:

@@ -13,6 +13,9 @@ from pydantic_core import PydanticCustomError
 
 from sim.model.base import Duration, PositiveDuration, Strict, tagged_union
 from sim.model.distributions import Distribution
+from sim.policies.circuit_breaker import BreakerConfig, CircuitBreaker
+from sim.policies.concurrency import AIMDLimit, Gradient2Limit, StaticLimit
+from sim.policies.ratelimit import NODELAY, LimitReq, TokenBucket
 
 # --- rate limits --------------------------------------------------------------------------
 
@@ -57,6 +60,10 @@ class TokenBucketSpec(Strict):
             return self.rate
         return self.tokens_per_fill / self.fill_interval
 
+    def build(self) -> TokenBucket:
+        """A fresh bucket (one per service, or per client key)."""
+        return TokenBucket(self.capacity, self.refill_rate, 1.0)
+
 
 class LimitReqSpec(Strict):
     """nginx limit_req: ``rate`` per second, ``burst``, ``delay`` (or ``nodelay``)."""
@@ -67,6 +74,15 @@ class LimitReqSpec(Strict):
     delay: float = Field(0.0, ge=0, description="excess passed at once; beyond it, delayed")
     nodelay: bool = Field(False, description="pass the whole burst at once")
     per_client: bool = Field(False, description="one limit per client key")
+
+    @property
+    def cost(self) -> None:
+        """nginx counts requests: a request has no token cost."""
+        return None
+
+    def build(self) -> LimitReq:
+        """A fresh leaky bucket (one per service, or per client key)."""
+        return LimitReq(self.rate, self.burst, NODELAY if self.nodelay else self.delay)
 
 
 RateLimit = tagged_union("kind", TokenBucketSpec, LimitReqSpec)
@@ -79,6 +95,10 @@ class StaticConcurrency(Strict):
 
     kind: Literal["static"] = "static"
     max_concurrency: int = Field(ge=1)
+
+    def build(self) -> StaticLimit:
+        """The pure policy."""
+        return StaticLimit(self.max_concurrency)
 
 
 class AdaptiveLimitSpec(Strict):
@@ -96,6 +116,12 @@ class AIMDConcurrency(AdaptiveLimitSpec):
     backoff_ratio: float = Field(0.9, gt=0, lt=1)
     timeout: PositiveDuration = Field(5.0, description="an rtt above this counts as a drop")
 
+    def build(self) -> AIMDLimit:
+        """The pure policy."""
+        return AIMDLimit(
+            self.initial_limit, self.min_limit, self.max_limit, self.backoff_ratio, self.timeout
+        )
+
 
 class Gradient2Concurrency(AdaptiveLimitSpec):
     """Netflix concurrency-limits' Gradient2Limit."""
@@ -105,6 +131,18 @@ class Gradient2Concurrency(AdaptiveLimitSpec):
     rtt_tolerance: float = Field(1.5, ge=1)
     long_window: int = Field(600, ge=1)
     queue_size: int = Field(4, ge=0)
+
+    def build(self) -> Gradient2Limit:
+        """The pure policy."""
+        return Gradient2Limit(
+            self.initial_limit,
+            self.min_limit,
+            self.max_limit,
+            self.smoothing,
+            self.rtt_tolerance,
+            self.long_window,
+            self.queue_size,
+        )
 
 
 ConcurrencyLimit = tagged_union("kind", StaticConcurrency, AIMDConcurrency, Gradient2Concurrency)
@@ -130,6 +168,27 @@ class CircuitBreakerSpec(Strict):
     fallback: Distribution | None = Field(
         None, description="while open, answer from a fallback taking this long (else fail fast)"
     )
+
+    def build(self) -> CircuitBreaker:
+        """A fresh breaker (one per caller replica and call)."""
+        return CircuitBreaker(
+            BreakerConfig(
+                failure_rate_threshold=self.failure_rate_threshold,
+                slow_call_rate_threshold=self.slow_call_rate_threshold,
+                slow_call_duration_threshold=self.slow_call_duration_threshold,
+                sliding_window_type=self.sliding_window_type,
+                sliding_window_size=self.sliding_window_size,
+                minimum_number_of_calls=self.minimum_number_of_calls,
+                wait_duration_in_open_state=self.wait_duration_in_open_state,
+                permitted_number_of_calls_in_half_open_state=(
+                    self.permitted_number_of_calls_in_half_open_state
+                ),
+                automatic_transition_from_open_to_half_open_enabled=(
+                    self.automatic_transition_from_open_to_half_open_enabled
+                ),
+                max_wait_duration_in_half_open_state=self.max_wait_duration_in_half_open_state,
+            )
+        )
 
 
 # --- retries ------------------------------------------------------------------------------

@@ -271,8 +271,8 @@ class Service(Strict):
         return self
 
     @property
-    def threads(self) -> int:
-        """Most requests in service at once per replica."""
+    def most_workers(self) -> int:
+        """Most requests in service at once per replica (a thread pool's ``max``)."""
         if self.pool is not None:
             return self.pool.max
         return self.workers if self.workers is not None else 1

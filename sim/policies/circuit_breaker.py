@@ -16,18 +16,19 @@ CLOSED, OPEN, HALF_OPEN = "CLOSED", "OPEN", "HALF_OPEN"
 
 @dataclass(frozen=True)
 class BreakerConfig:
-    """Resilience4j's names and defaults (CircuitBreakerConfig.java); durations in seconds."""
+    """Resilience4j's names (CircuitBreakerConfig.java); durations in seconds. The defaults
+    live in the schema (``sim.model.controls.CircuitBreakerSpec``), which builds this."""
 
-    failure_rate_threshold: float = 50.0
-    slow_call_rate_threshold: float = 100.0
-    slow_call_duration_threshold: float = 60.0
-    sliding_window_type: str = "COUNT_BASED"
-    sliding_window_size: int = 100
-    minimum_number_of_calls: int = 100
-    wait_duration_in_open_state: float = 60.0
-    permitted_number_of_calls_in_half_open_state: int = 10
-    automatic_transition_from_open_to_half_open_enabled: bool = False
-    max_wait_duration_in_half_open_state: float = 0.0
+    failure_rate_threshold: float
+    slow_call_rate_threshold: float
+    slow_call_duration_threshold: float
+    sliding_window_type: str
+    sliding_window_size: int
+    minimum_number_of_calls: int
+    wait_duration_in_open_state: float
+    permitted_number_of_calls_in_half_open_state: int
+    automatic_transition_from_open_to_half_open_enabled: bool
+    max_wait_duration_in_half_open_state: float
 
 
 class CountWindow:

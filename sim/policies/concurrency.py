@@ -22,11 +22,11 @@ class AIMDLimit:
 
     def __init__(
         self,
-        initial_limit: int = 20,
-        min_limit: int = 20,
-        max_limit: int = 200,
-        backoff_ratio: float = 0.9,
-        timeout: float = 5.0,
+        initial_limit: int,
+        min_limit: int,
+        max_limit: int,
+        backoff_ratio: float,
+        timeout: float,
     ) -> None:
         self.limit = float(initial_limit)
         self.min_limit, self.max_limit = min_limit, max_limit
@@ -50,13 +50,13 @@ class Gradient2Limit:
 
     def __init__(
         self,
-        initial_limit: int = 20,
-        min_limit: int = 20,
-        max_limit: int = 200,
-        smoothing: float = 0.2,
-        rtt_tolerance: float = 1.5,
-        long_window: int = 600,
-        queue_size: int = 4,
+        initial_limit: int,
+        min_limit: int,
+        max_limit: int,
+        smoothing: float,
+        rtt_tolerance: float,
+        long_window: int,
+        queue_size: int,
     ) -> None:
         self.limit = float(initial_limit)
         self.min_limit, self.max_limit = min_limit, max_limit

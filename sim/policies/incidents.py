@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from sim.model.service import Incident
+
+class Incident(Protocol):
+    """What this rule reads of an incident (the schema's ``Incident`` has it)."""
+
+    start: float
+    stop: float
+    slowdown: float
+    error_rate: float
+    down: str | None
+    added_latency: Any
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,32 @@
-"""Admission rate limits: Envoy's token bucket and nginx's limit_req leaky bucket."""
+"""Admission rate limits: Envoy's token bucket and nginx's limit_req leaky bucket.
+
+Both answer the one question the engine asks, :meth:`RateLimitPolicy.admit`, so the
+engine never needs to know which kind of limiter a service has.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A limiter's answer: admitted (after ``delay`` seconds), or refused with a
+    Retry-After of ``retry_after`` seconds."""
+
+    admitted: bool
+    delay: float = 0.0
+    retry_after: float = 0.0
+
+
+class RateLimitPolicy(Protocol):
+    """What every rate limiter offers the engine."""
+
+    def admit(self, now: float, cost: float) -> Admission:
+        """Decide on a request of ``cost`` (tokens) arriving at ``now``."""
+        ...
 
 
 class TokenBucket:
@@ -37,6 +60,12 @@ class TokenBucket:
         missing = cost - self.tokens
         return 0.0 if missing <= 0 else missing / self.rate
 
+    def admit(self, now: float, cost: float) -> Admission:
+        """Take ``cost`` tokens, or refuse with the time until they are there."""
+        if self.try_take(now, cost):
+            return Admission(True)
+        return Admission(False, retry_after=self.retry_after(now, cost))
+
 
 @dataclass(frozen=True)
 class LimitReqDecision:
@@ -55,7 +84,7 @@ class LimitReq:
     delay = infinity.
     """
 
-    def __init__(self, rate: float, burst: float = 0.0, delay: float = 0.0) -> None:
+    def __init__(self, rate: float, burst: float, delay: float) -> None:
         if rate <= 0 or burst < 0 or delay < 0:
             raise ValueError("rate must be > 0, burst and delay >= 0")
         self.rate = rate
@@ -82,6 +111,13 @@ class LimitReq:
         elapsed = 0.0 if self.last is None else now - self.last
         excess = max(0.0, self.excess - self.rate * elapsed + 1)
         return max(0.0, (excess - self.burst) / self.rate)
+
+    def admit(self, now: float, cost: float) -> Admission:
+        """nginx counts requests, not tokens: ``cost`` is ignored."""
+        decision = self.decide(now)
+        if decision.admitted:
+            return Admission(True, decision.delay)
+        return Admission(False, retry_after=self.retry_after(now))
 
 
 NODELAY = math.inf
