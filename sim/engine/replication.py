@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -46,12 +47,23 @@ def zero_time_fields(model: Model) -> list[str]:
     return fields
 
 
-def run_replication(model: Model, replication: int, seed: int) -> ReplicationOutput:
-    """Simulate ``model`` once, with the random streams of ``(seed, replication)``."""
+@dataclass
+class System:
+    """A model built for one replication: the SimPy environment, the services with their
+    recorders (``all`` end to end too), and the autoscalers' scale events."""
+
+    model: Model
+    env: simpy.Environment
+    services: dict[str, ServiceRuntime]
+    recorders: dict[str, Recorder]
+    events: list[tuple[float, str, int, int]]
+
+
+def build(model: Model, streams: Streams) -> System:
+    """Services, recorders, autoscalers and clients of ``model``, ready to run."""
     if not isinstance(model.warmup, float | int):
         raise ValueError("warmup: auto must be resolved first (sim.studies.run.resolve_warmup)")
     env = simpy.Environment()
-    streams = Streams(seed, replication)
     classes = model.workload.class_names
     width, warmup, horizon = model.bin_width, model.warmup, model.horizon
     recorders = {END_TO_END: Recorder(END_TO_END, warmup, horizon, width, classes)}
@@ -78,6 +90,13 @@ def run_replication(model: Model, replication: int, seed: int) -> ReplicationOut
         start_autoscaler(env, service, events)
     clients = Clients(env, model.workload, services[model.entry], streams, recorders[END_TO_END])
     clients.start(horizon)
+    return System(model, env, services, recorders, events)
+
+
+def simulate(system: System) -> None:
+    """Run the warm-up, the window, and the drain of the window's requests."""
+    model, env, recorders = system.model, system.env, system.recorders
+    warmup, horizon = model.warmup, model.horizon
     suspects = lambda: zero_time_fields(model)  # noqa: E731
     if warmup > 0:
         advance(env, warmup, suspects)
@@ -86,34 +105,29 @@ def run_replication(model: Model, replication: int, seed: int) -> ReplicationOut
     advance(env, horizon, suspects)
     for recorder in recorders.values():
         recorder.close(horizon)
-    drain(env, recorders.values(), horizon + (horizon - warmup), width, suspects)
-    events = [event for event in events if event[0] < horizon]
+    drain(env, recorders.values(), horizon + (horizon - warmup), model.bin_width, suspects)
+
+
+def measure(system: System, replication: int) -> ReplicationOutput:
+    """What the replication measured: metrics, histograms, time series, recovery, classes."""
+    model, recorders = system.model, system.recorders
+    width, warmup, horizon = model.bin_width, model.warmup, model.horizon
     metrics = {name: r.metrics() for name, r in recorders.items()}
     histograms = {name: r.histograms() for name, r in recorders.items()}
     series = {name: r.timeseries() for name, r in recorders.items()}
-    for name, service in services.items():
+    for name, service in system.services.items():
         if len(service.replicas) > 1:
             metrics[name]["imbalance"] = service.imbalance()
         for callee, edge in service.edges.items():
-            metrics[edge_name(name, callee)] = edge.metrics()
-            histograms[edge_name(name, callee)] = {"": edge.histogram()}
+            edge_key = edge_name(name, callee)
+            metrics[edge_key] = edge.metrics()
+            histograms[edge_key] = {"": edge.histogram()}
             breakers = service.breakers_towards(callee)
             if breakers:
-                edge_key = edge_name(name, callee)
                 metrics[edge_key]["breaker_open_fraction"] = float(
                     np.mean([open_fraction(b.transitions, warmup, horizon) for b in breakers])
                 )
-                edges = np.arange(recorders[name].nbins + 1) * width
-                bins = zip(edges[:-1], np.minimum(edges[1:], horizon), strict=True)
-                series[edge_key] = {
-                    "time": edges[:-1],
-                    "breaker_open": np.array(
-                        [
-                            np.mean([open_fraction(b.transitions, lo, hi) for b in breakers])
-                            for lo, hi in bins
-                        ]
-                    ),
-                }
+                series[edge_key] = _breaker_series(breakers, recorders[name].nbins, width, horizon)
     window = trigger_window(model)
     if window is not None:
         entry = series[model.entry]
@@ -132,6 +146,28 @@ def run_replication(model: Model, replication: int, seed: int) -> ReplicationOut
         metrics=metrics,
         timeseries=series,
         by_class=by_class,
-        scale_events=events,
+        scale_events=[event for event in system.events if event[0] < horizon],
         histograms=histograms,
     )
+
+
+def _breaker_series(
+    breakers: list, nbins: int, width: float, horizon: float
+) -> dict[str, np.ndarray]:
+    """Per time bin, the share of time the breakers were open (averaged over them)."""
+    edges = np.arange(nbins + 1) * width
+    bins = zip(edges[:-1], np.minimum(edges[1:], horizon), strict=True)
+    return {
+        "time": edges[:-1],
+        "breaker_open": np.array(
+            [np.mean([open_fraction(b.transitions, lo, hi) for b in breakers]) for lo, hi in bins]
+        ),
+    }
+
+
+def run_replication(model: Model, replication: int, seed: int) -> ReplicationOutput:
+    """Simulate ``model`` once, with the random streams of ``(seed, replication)``: build
+    the system, run it, measure it."""
+    system = build(model, Streams(seed, replication))
+    simulate(system)
+    return measure(system, replication)

@@ -211,57 +211,92 @@ class ServiceRuntime:
     ) -> Generator[simpy.Event, object, str]:
         """Serve one request that reached this service at ``arrived``; return its root outcome.
 
-        ``deadline`` is when the caller stops waiting (infinity if it never does).
+        The request path, step by step: incidents, admission (rate limit, concurrency
+        limit), a replica's queue, service (own work, then calls), response. ``deadline``
+        is when the caller stops waiting (infinity if it never does).
         """
-        env = self.env
-        recorder = self.recorder
-        cls = info.cls
-        counted = recorder.arrived(arrived, cls)
+        counted = self.recorder.arrived(arrived, info.cls)
         self.arrival_count += 1
         effect = effect_at(self.incidents, arrived) if self.incidents else NO_EFFECT
         if effect.down is not None:
-            if effect.down == _HANG:
-                yield env.event()  # never answered: the caller's timeout decides
-            recorder.failed(env.now, outcomes.ERROR, counted, cls)
-            return outcomes.ERROR
-        if self.rate_limiter is not None:
-            admission = self.rate_limiter.admit(arrived, info.client)
-            if not admission.admitted:
-                recorder.rejected(arrived, outcomes.RATE_LIMITED, counted, cls)
-                return self._refuse(info, outcomes.RATE_LIMITED, admission.retry_after)
-            if admission.delay > 0:
-                yield env.timeout(admission.delay)  # nginx holds the request, then passes it
-        concurrency = self.concurrency
-        if concurrency is not None and not concurrency.try_enter():
-            recorder.rejected(env.now, outcomes.CONCURRENCY_LIMITED, counted, cls)
-            return self._refuse(info, outcomes.CONCURRENCY_LIMITED, self.spec.retry_after or 0)
-        replica = self.choose()
-        if replica is None:  # nothing ready: refused like a full queue (503)
-            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, concurrency)
-        if counted:
-            replica.assigned += 1
-        pool = replica.pool
-        patience = self.patience() if self.patience is not None else math.inf
-        grant = pool.admit(info.priority, patience)
+            return (yield from self._down(effect.down, info, counted))
+        if self.rate_limiter is not None or self.concurrency is not None:
+            refusal = yield from self._admit(arrived, info, counted)
+            if refusal is not None:
+                return refusal
+        replica, grant = self._queue(info, counted)
         if grant is None:
-            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, concurrency)
-        replica.active += 1
-        recorder.in_system.add(env.now, 1)
+            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted)
         if grant is not True:
             shed = yield grant
             if shed is not None:
                 self._leave(replica)
-                return self._finish_rejected(info, shed, counted, concurrency)
-        start = env.now
+                return self._finish_rejected(info, shed, counted)
+        start = self.env.now
         if counted:
-            recorder.waited(start - arrived)
-        outcome, own, holding = outcomes.OK, True, True
+            self.recorder.waited(start - arrived)
+        outcome, own, released = yield from self._serve(replica, info, effect, start, deadline)
+        return self._respond(
+            replica, info, counted, arrived, start, released, deadline, outcome, own
+        )
+
+    def _down(
+        self, down: str, info: RequestInfo, counted: bool
+    ) -> Generator[simpy.Event, object, str]:
+        """An incident has the service down: fail at once, or never answer (hang)."""
+        if down == _HANG:
+            yield self.env.event()  # never answered: the caller's timeout decides
+        self.recorder.failed(self.env.now, outcomes.ERROR, counted, info.cls)
+        return outcomes.ERROR
+
+    def _admit(
+        self, arrived: float, info: RequestInfo, counted: bool
+    ) -> Generator[simpy.Event, object, str | None]:
+        """Rate limit, then concurrency limit: the refusal's outcome, or None if admitted."""
+        if self.rate_limiter is not None:
+            admission = self.rate_limiter.admit(arrived, info.client)
+            if not admission.admitted:
+                self.recorder.rejected(arrived, outcomes.RATE_LIMITED, counted, info.cls)
+                return self._refuse(info, outcomes.RATE_LIMITED, admission.retry_after)
+            if admission.delay > 0:
+                yield self.env.timeout(admission.delay)  # nginx holds it, then passes it on
+        if self.concurrency is not None and not self.concurrency.try_enter():
+            now = self.env.now
+            self.recorder.rejected(now, outcomes.CONCURRENCY_LIMITED, counted, info.cls)
+            return self._refuse(info, outcomes.CONCURRENCY_LIMITED, self.spec.retry_after or 0)
+        return None
+
+    def _queue(self, info: RequestInfo, counted: bool) -> tuple[Replica | None, object]:
+        """A ready replica's pool: (replica, True) with a worker now, (replica, event) to
+        wait for one, or (…, None) when there is no replica or no room (queue_full)."""
+        replica = self.choose()
+        if replica is None:  # nothing ready: refused like a full queue (503)
+            return None, None
+        if counted:
+            replica.assigned += 1
+        patience = self.patience() if self.patience is not None else math.inf
+        grant = replica.pool.admit(info.priority, patience)
+        if grant is not None:
+            replica.active += 1
+            self.recorder.in_system.add(self.env.now, 1)
+        return replica, grant
+
+    def _serve(
+        self, replica: Replica, info: RequestInfo, effect: Effect, start: float, deadline: float
+    ) -> Generator[simpy.Event, object, tuple[str, bool, float]]:
+        """Own work, then the calls in order, holding the worker until a call releases it.
+
+        Returns the outcome, whether it is this service's own (not a callee's), and when
+        the worker was released.
+        """
+        env, pool = self.env, replica.pool
+        outcome, own, released = outcomes.OK, True, math.nan
         if self.deadline_propagation and start > deadline:
             outcome = outcomes.TIMEOUT  # the caller has gone: drop instead of serving
         else:
             if replica.gc_trigger is not None:
                 replica.request_started()
-            work = self._work(cls, effect, replica)
+            work = self._work(info.cls, effect, replica)
             if replica.executor is None:
                 yield env.timeout(work)
             else:
@@ -269,21 +304,36 @@ class ServiceRuntime:
             if effect.error_rate and self.errors() < effect.error_rate:
                 outcome = outcomes.ERROR
             else:
-                for step in self.steps[cls]:
-                    if step.releases_worker and holding:
+                for step in self.steps[info.cls]:
+                    if step.releases_worker and math.isnan(released):
                         pool.release()
-                        holding = False
                         released = env.now
                     outcome, own = yield from step.run(replica, info, deadline)
                     if outcome != outcomes.OK:
                         break
-        if holding:
+        if math.isnan(released):
             pool.release()
             released = env.now
+        return outcome, own, released
+
+    def _respond(
+        self,
+        replica: Replica,
+        info: RequestInfo,
+        counted: bool,
+        arrived: float,
+        start: float,
+        released: float,
+        deadline: float,
+        outcome: str,
+        own: bool,
+    ) -> str:
+        """The response leaves: the replica and the concurrency limit let go, one outcome
+        is recorded."""
         self._leave(replica)
-        now = env.now
-        if concurrency is not None:
-            concurrency.leave(now, now - arrived, outcome != outcomes.OK)
+        now, recorder, cls = self.env.now, self.recorder, info.cls
+        if self.concurrency is not None:
+            self.concurrency.leave(now, now - arrived, outcome != outcomes.OK)
         if outcome == outcomes.OK:
             recorder.completed(arrived, now, counted, cls, now <= deadline, start, released)
         elif not own:
@@ -294,11 +344,9 @@ class ServiceRuntime:
             recorder.failed(now, outcome, counted, cls)
         return outcome
 
-    def _finish_rejected(
-        self, info: RequestInfo, outcome: str, counted: bool, concurrency: ConcurrencyLimiter | None
-    ) -> str:
+    def _finish_rejected(self, info: RequestInfo, outcome: str, counted: bool) -> str:
         now = self.env.now
         self.recorder.rejected(now, outcome, counted, info.cls)
-        if concurrency is not None:
-            concurrency.leave(now, 0.0, True)
+        if self.concurrency is not None:
+            self.concurrency.leave(now, 0.0, True)
         return self._refuse(info, outcome, self.spec.retry_after or 0)
