@@ -24,7 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_coverage.py --seeds 600
 
 fuzz: $(STAMP)
-	QUEUEFULL_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest -q -p no:xdist tests/test_fuzz.py
+	QUEUEFULL_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest -q -p no:xdist tests/studies/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,18 +9,7 @@ import pytest
 
 import sim
 from sim import analytic
-from tests.conftest import assert_agrees, exponential
-from tests.test_graph import constant, graph
-
-
-def one(service: dict[str, Any], rate: float, process: str = "poisson", **extra: Any):
-    """A single-service model."""
-    return graph(
-        {"api": service},
-        rate=rate,
-        workload={"arrivals": {"process": process, "rate": rate}, **extra.pop("workload", {})},
-        **extra,
-    )
+from tests.helpers import assert_agrees, constant, exponential, graph, one
 
 
 def test_token_bucket_admits_constant_arrivals_at_its_rate():

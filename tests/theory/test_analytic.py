@@ -6,7 +6,7 @@ import pytest
 
 import sim
 from sim import analytic
-from tests.conftest import exponential, single_service
+from tests.helpers import exponential, single_service
 
 
 def test_erlang_b_table_values():

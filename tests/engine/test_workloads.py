@@ -13,7 +13,7 @@ from sim import analytic
 from sim.engine.arrivals import RateProfile, arrival_times
 from sim.measure.recovery import recovery_time
 from sim.model.workload import BurstyArrivals, ProfileArrivals, TraceArrivals
-from tests.conftest import assert_agrees, exponential
+from tests.helpers import assert_agrees, exponential
 
 
 def _times(spec, until: float, seed: int = 1) -> np.ndarray:

@@ -6,7 +6,7 @@ import pytest
 
 import sim
 from sim import analytic
-from tests.conftest import assert_agrees, assert_littles_law, exponential, single_service
+from tests.helpers import assert_agrees, assert_littles_law, exponential, single_service
 
 
 def with_service(model: sim.Model, **fields) -> sim.Model:

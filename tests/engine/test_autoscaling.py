@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import sim
-from tests.conftest import exponential
+from tests.helpers import exponential
 
 
 def scaled(

@@ -7,7 +7,7 @@ import pytest
 
 import sim
 from sim.engine.replication import run_replication
-from tests.conftest import exponential, single_service
+from tests.helpers import exponential, single_service
 
 
 def _per_rep(res: sim.Results, service: str) -> list[dict[str, float]]:

@@ -16,26 +16,19 @@ import sim
 from sim import analytic
 from sim.cli import main
 from sim.studies.warmup import mser5
+from tests.helpers import exponential, graph
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_coverage
 
 
 def one_service(service: dict[str, Any], rate: float, **top: Any) -> sim.Model:
-    data = {
-        "horizon": 600,
-        "warmup": 50,
-        "replications": 8,
-        "seed": 3,
-        "workload": {"arrivals": {"process": "poisson", "rate": rate}},
-        "services": {"api": service},
-        **top,
-    }
-    return sim.from_dict(data)
-
-
-def exponential(mean: float) -> dict[str, Any]:
-    return {"distribution": "exponential", "mean": mean}
+    """One service ``api`` at ``rate``; 8 replications of 600 s unless ``top`` says."""
+    top = {"horizon": 600, "warmup": 50, "replications": 8, "seed": 3, **top}
+    if "workload" in top:  # a whole workload replaces the Poisson arrivals
+        data = {**top, "services": {"api": service}}
+        return sim.from_dict(data)
+    return graph({"api": service}, rate, **top)
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ sweep_module = importlib.import_module(
     "sim.studies.sweep"
 )  # sim.studies.sweep is also the function
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["--set", "horizon=60", "--set", "warmup=10", "--quiet"]
 
 _real_simulate = parallel._simulate

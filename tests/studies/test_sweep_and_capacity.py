@@ -14,7 +14,7 @@ import sim
 from sim import analytic
 from sim.studies import progress as progress_module
 from sim.studies.progress import Progress
-from tests.conftest import CHECK_CONFIDENCE, exponential, single_service
+from tests.helpers import CHECK_CONFIDENCE, exponential, single_service
 
 
 def _mmck(**kw) -> sim.Model:

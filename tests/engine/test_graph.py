@@ -9,42 +9,7 @@ import pytest
 
 import sim
 from sim import analytic
-from tests.conftest import assert_agrees, assert_littles_law, exponential
-
-
-def graph(
-    services: dict[str, Any],
-    rate: float,
-    horizon: float = 1000,
-    warmup: float = 100,
-    replications: int = 8,
-    seed: int = 3,
-    **extra: Any,
-) -> sim.Model:
-    """A model from a services mapping, fed by Poisson arrivals."""
-    return sim.from_dict(
-        {
-            "horizon": horizon,
-            "warmup": warmup,
-            "replications": replications,
-            "seed": seed,
-            "workload": {
-                "arrivals": {"process": "poisson", "rate": rate},
-                **extra.pop("workload", {}),
-            },
-            "services": services,
-            **extra,
-        }
-    )
-
-
-def constant(value: float) -> dict[str, Any]:
-    return {"distribution": "constant", "value": value}
-
-
-def per_rep(res: sim.Results, service: str) -> list[dict[str, float]]:
-    frame = res.per_replication[res.per_replication.service == service]
-    return [dict(zip(g.metric, g.value, strict=True)) for _, g in frame.groupby("replication")]
+from tests.helpers import assert_agrees, assert_littles_law, constant, exponential, graph, per_rep
 
 
 @pytest.mark.slow
