@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sim.distributions import Sampler
 from sim.engine.streams import Streams
-from sim.measure.recorders import Gauge
+from sim.measure.gauge import Gauge
 from sim.model.controls import ConcurrencyLimit, RateLimit
 from sim.policies.ratelimit import Admission, RateLimitPolicy
 

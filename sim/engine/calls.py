@@ -14,7 +14,7 @@ from sim import outcomes
 from sim.distributions import Sampler, Uniforms
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
-from sim.measure.recorders import EdgeRecorder
+from sim.measure.edges import EdgeRecorder
 from sim.model.service import Call
 from sim.policies.circuit_breaker import CircuitBreaker
 

@@ -11,7 +11,7 @@ import math
 
 import simpy
 
-from sim.measure.recorders import Gauge
+from sim.measure.gauge import Gauge
 
 _EPS = 1e-9  # seconds of work: what float rounding may leave of a finished job
 

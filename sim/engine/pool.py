@@ -17,7 +17,7 @@ from collections import deque
 import simpy
 
 from sim import outcomes
-from sim.measure.recorders import Gauge
+from sim.measure.gauge import Gauge
 from sim.model import UnstableError
 from sim.model.service import ThreadPool
 from sim.policies.codel import Codel

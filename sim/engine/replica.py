@@ -12,7 +12,8 @@ from sim.engine.executor import Executor
 from sim.engine.pool import WorkerPool
 from sim.engine.retrying import Retrier
 from sim.engine.streams import Streams
-from sim.measure.recorders import Gauge, Recorder
+from sim.measure.gauge import Gauge
+from sim.measure.recorders import Recorder
 from sim.model.service import Service
 from sim.policies.circuit_breaker import CircuitBreaker
 from sim.policies.codel import Codel

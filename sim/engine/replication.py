@@ -14,8 +14,9 @@ from sim.engine.clock import advance
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
 from sim.engine.workload import Clients
+from sim.measure.edges import open_fraction
 from sim.measure.output import END_TO_END, ReplicationOutput, edge_name
-from sim.measure.recorders import Recorder, open_fraction
+from sim.measure.recorders import Recorder
 from sim.measure.recovery import recovery_time, trigger_window
 from sim.model import Model
 from sim.model.distributions import mean_of

@@ -14,7 +14,8 @@ from sim.engine.calls import CallSite, Step, plan
 from sim.engine.replica import Replica
 from sim.engine.request import RequestInfo
 from sim.engine.streams import Streams
-from sim.measure.recorders import EdgeRecorder, Recorder
+from sim.measure.edges import EdgeRecorder
+from sim.measure.recorders import Recorder
 from sim.model.service import Service
 from sim.policies.balancer import Balancer
 from sim.policies.incidents import NO_EFFECT, Effect, effect_at

@@ -12,13 +12,13 @@ Population rules (see the README's "What the numbers mean"):
 
 from __future__ import annotations
 
-import copy
 import math
 from array import array
 
 import numpy as np
 
 from sim import outcomes
+from sim.measure.gauge import Gauge
 from sim.measure.stats import Histogram, histogram
 
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99, "latency_p999": 99.9}
@@ -28,68 +28,14 @@ QUANTILE_METRICS = {**PERCENTILES, "call_latency_p99": 99}
 """Every metric that is a percentile: summarised from the pooled sample (sectioning)."""
 
 
-class Gauge:
-    """A piecewise-constant quantity integrated over time, in total and per time bin."""
-
-    __slots__ = ("area", "bins", "edge", "index", "peak", "t", "value", "width")
-
-    def __init__(self, width: float, nbins: int) -> None:
-        self.value: float = 0
-        self.t = 0.0
-        self.area = 0.0
-        self.peak: float = 0
-        self.width = width
-        self.bins = [0.0] * nbins
-        self.index = 0
-        self.edge = width
-
-    def add(self, now: float, delta: float) -> None:
-        """Change the value by ``delta`` at time ``now``."""
-        if now >= self.edge:
-            self._advance(now)
-        area = self.value * (now - self.t)
-        self.bins[self.index] += area
-        self.area += area
-        self.t = now
-        self.value += delta
-        if self.value > self.peak:
-            self.peak = self.value
-
-    def _advance(self, now: float) -> None:
-        last = len(self.bins) - 1
-        while now >= self.edge and self.index < last:
-            area = self.value * (self.edge - self.t)
-            self.bins[self.index] += area
-            self.area += area
-            self.t = self.edge
-            self.index += 1
-            self.edge = (self.index + 1) * self.width
-
-    def integral(self, now: float) -> float:
-        """The integral from t=0 to ``now`` (warm-up included): for controllers."""
-        return sum(self.bins) + self.value * (now - self.t)
-
-    def restart(self, now: float) -> None:
-        """Forget the totals so far (end of warm-up); bins are kept for the time series."""
-        self.add(now, 0)
-        self.area = 0.0
-        self.peak = self.value
-
-    def snapshot(self, now: float) -> Gauge:
-        """A frozen copy integrated up to ``now``; this gauge goes on changing."""
-        self.add(now, 0)
-        frozen = copy.copy(self)
-        frozen.bins = list(self.bins)
-        return frozen
-
-
 def _histogram(times: array, edges: np.ndarray, horizon: float) -> np.ndarray:
     """Counts per bin of the times before the horizon."""
     values = np.frombuffer(times, dtype=float)
     return np.histogram(values[values < horizon], edges)[0]
 
 
-def _fraction(count: float, total: float) -> float:
+def fraction(count: float, total: float) -> float:
+    """count / total, NaN when there is nothing to divide by."""
     return count / total if total else math.nan
 
 
@@ -258,15 +204,15 @@ class Recorder:
     def _outcome_metrics(self, counts: dict[str, int], arrivals: int) -> dict[str, float]:
         rejected = sum(counts[o] for o in outcomes.REJECTIONS)
         m = {
-            "success_rate": _fraction(counts[outcomes.OK], arrivals),
-            "rejection_rate": _fraction(rejected, arrivals),
+            "success_rate": fraction(counts[outcomes.OK], arrivals),
+            "rejection_rate": fraction(rejected, arrivals),
         }
         for reason in outcomes.REJECTIONS:
-            m[f"rejected_{reason}"] = _fraction(counts[reason], arrivals)
-        m["timeout_rate"] = _fraction(counts[outcomes.TIMEOUT], arrivals)
-        m["error_rate"] = _fraction(counts[outcomes.ERROR], arrivals)
+            m[f"rejected_{reason}"] = fraction(counts[reason], arrivals)
+        m["timeout_rate"] = fraction(counts[outcomes.TIMEOUT], arrivals)
+        m["error_rate"] = fraction(counts[outcomes.ERROR], arrivals)
         if self.name != "all":
-            m["downstream_failure_rate"] = _fraction(counts[outcomes.DOWNSTREAM], arrivals)
+            m["downstream_failure_rate"] = fraction(counts[outcomes.DOWNSTREAM], arrivals)
         return m
 
     def _masks(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -300,22 +246,22 @@ class Recorder:
         }
         if self.name != "all":
             busy_area = g["busy"].area
-            m["queue_wait_mean"] = _fraction(self.wait_sum, self.wait_count)
+            m["queue_wait_mean"] = fraction(self.wait_sum, self.wait_count)
             m["queue_depth_mean"] = g["queue"].area / window
             m["queue_depth_max"] = float(g["queue"].peak)
             serving = g["serving"].area
-            m["utilization"] = _fraction(busy_area, self.workers * serving)
+            m["utilization"] = fraction(busy_area, self.workers * serving)
             m["wasted_work"] = min(1.0, self.wasted / busy_area) if busy_area else 0.0
             if self.cpus:
-                m["cpu_utilization"] = _fraction(g["cpu_busy"].area, self.cpus * serving)
+                m["cpu_utilization"] = fraction(g["cpu_busy"].area, self.cpus * serving)
             if self.gc:
-                m["gc_paused_fraction"] = _fraction(g["paused"].area, serving)
+                m["gc_paused_fraction"] = fraction(g["paused"].area, serving)
             m["replicas_mean"] = g["ready"].area / window
             m["replica_seconds"] = g["provisioned"].area
             if self.has_limit:
                 m["concurrency_limit_mean"] = g["limit"].area / window
         else:  # attempts are added when a request finishes: divide by the finished ones
-            m["attempts_per_request"] = _fraction(self.attempts, arrivals - self.open)
+            m["attempts_per_request"] = fraction(self.attempts, arrivals - self.open)
         m["in_system_mean"] = g["in_system"].area / window
         m["in_flight_end"] = float(self.open)
         # Not in the summary: boundary terms that let tests bound Little's law's edge effect.
@@ -393,58 +339,3 @@ class Recorder:
             if self.has_limit:
                 series["concurrency_limit"] = np.asarray(g["limit"].bins) / durations
         return series
-
-
-class EdgeRecorder:
-    """Calls from one service to another as the caller sees them."""
-
-    def __init__(self, warmup: float, horizon: float) -> None:
-        self.warmup = warmup
-        self.horizon = horizon
-        self.latency = array("d")
-        self.counts = dict.fromkeys(outcomes.ALL, 0)
-        self.calls = 0  # logical calls started in the window (retries not counted)
-        self.attempts = 0  # attempts of those calls, whenever made
-
-    def logical(self, now: float) -> None:
-        """A logical call starts (its attempts are recorded one by one)."""
-        if self.warmup <= now < self.horizon:
-            self.calls += 1
-
-    def record(self, started: float, issued: float, now: float, outcome: str) -> None:
-        """An attempt of a logical call that started at ``started``, issued at ``issued``,
-        answered (or given up on) at ``now`` with ``outcome``."""
-        if self.warmup <= started < self.horizon:
-            self.attempts += 1
-        if self.warmup <= issued < self.horizon:
-            self.latency.append(now - issued)
-            self.counts[outcome] += 1
-
-    def histogram(self) -> Histogram:
-        """Log-scale histogram of the latencies of attempts issued in the window."""
-        return histogram(np.frombuffer(self.latency, dtype=float))
-
-    def metrics(self) -> dict[str, float]:
-        """Attempt rate, latency and failure fractions of attempts issued after the warm-up."""
-        latency = np.frombuffer(self.latency, dtype=float)
-        attempts = latency.size
-        return {
-            "call_rate": attempts / (self.horizon - self.warmup),
-            "call_latency_mean": float(latency.mean()) if attempts else math.nan,
-            "call_latency_p99": float(np.percentile(latency, 99)) if attempts else math.nan,
-            "call_failure_rate": _fraction(attempts - self.counts[outcomes.OK], attempts),
-            "call_timeout_rate": _fraction(self.counts[outcomes.TIMEOUT], attempts),
-            "call_circuit_open_rate": _fraction(self.counts[outcomes.CIRCUIT_OPEN], attempts),
-            "retry_amplification": _fraction(self.attempts, self.calls),
-        }
-
-
-def open_fraction(transitions: list[tuple[float, str]], start: float, stop: float) -> float:
-    """Share of [start, stop) a breaker with these (time, state) transitions spent OPEN."""
-    state, since, total = "CLOSED", 0.0, 0.0
-    for t, new in [*transitions, (stop, None)]:
-        lo, hi = max(since, start), min(t, stop)
-        if state == "OPEN" and hi > lo:
-            total += hi - lo
-        state, since = new, t
-    return total / (stop - start) if stop > start else math.nan

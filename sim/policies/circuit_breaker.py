@@ -83,8 +83,8 @@ class TimeWindow:
 class CircuitBreaker:
     """One breaker: CLOSED -> OPEN -> HALF_OPEN -> CLOSED or OPEN, as Resilience4j does it."""
 
-    def __init__(self, config: BreakerConfig | None = None) -> None:
-        self.config = config or BreakerConfig()
+    def __init__(self, config: BreakerConfig) -> None:
+        self.config = config
         self.state = CLOSED
         self.generation = 0  # which window a permit belongs to
         self.opened_at = 0.0

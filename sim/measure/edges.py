@@ -1,0 +1,67 @@
+"""Calls from one service to another as the caller sees them, and breakers' open time."""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import numpy as np
+
+from sim import outcomes
+from sim.measure.recorders import fraction
+from sim.measure.stats import Histogram, histogram
+
+
+class EdgeRecorder:
+    """Calls from one service to another as the caller sees them."""
+
+    def __init__(self, warmup: float, horizon: float) -> None:
+        self.warmup = warmup
+        self.horizon = horizon
+        self.latency = array("d")
+        self.counts = dict.fromkeys(outcomes.ALL, 0)
+        self.calls = 0  # logical calls started in the window (retries not counted)
+        self.attempts = 0  # attempts of those calls, whenever made
+
+    def logical(self, now: float) -> None:
+        """A logical call starts (its attempts are recorded one by one)."""
+        if self.warmup <= now < self.horizon:
+            self.calls += 1
+
+    def record(self, started: float, issued: float, now: float, outcome: str) -> None:
+        """An attempt of a logical call that started at ``started``, issued at ``issued``,
+        answered (or given up on) at ``now`` with ``outcome``."""
+        if self.warmup <= started < self.horizon:
+            self.attempts += 1
+        if self.warmup <= issued < self.horizon:
+            self.latency.append(now - issued)
+            self.counts[outcome] += 1
+
+    def histogram(self) -> Histogram:
+        """Log-scale histogram of the latencies of attempts issued in the window."""
+        return histogram(np.frombuffer(self.latency, dtype=float))
+
+    def metrics(self) -> dict[str, float]:
+        """Attempt rate, latency and failure fractions of attempts issued after the warm-up."""
+        latency = np.frombuffer(self.latency, dtype=float)
+        attempts = latency.size
+        return {
+            "call_rate": attempts / (self.horizon - self.warmup),
+            "call_latency_mean": float(latency.mean()) if attempts else math.nan,
+            "call_latency_p99": float(np.percentile(latency, 99)) if attempts else math.nan,
+            "call_failure_rate": fraction(attempts - self.counts[outcomes.OK], attempts),
+            "call_timeout_rate": fraction(self.counts[outcomes.TIMEOUT], attempts),
+            "call_circuit_open_rate": fraction(self.counts[outcomes.CIRCUIT_OPEN], attempts),
+            "retry_amplification": fraction(self.attempts, self.calls),
+        }
+
+
+def open_fraction(transitions: list[tuple[float, str]], start: float, stop: float) -> float:
+    """Share of [start, stop) a breaker with these (time, state) transitions spent OPEN."""
+    state, since, total = "CLOSED", 0.0, 0.0
+    for t, new in [*transitions, (stop, None)]:
+        lo, hi = max(since, start), min(t, stop)
+        if state == "OPEN" and hi > lo:
+            total += hi - lo
+        state, since = new, t
+    return total / (stop - start) if stop > start else math.nan
