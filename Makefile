@@ -29,6 +29,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy sim/model sim/policies
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -96,7 +96,7 @@ def tagged_union(key: str, *classes: type[BaseModel]) -> Any:
 
     def choose(value: Any) -> str | None:
         tag = value.get(key) if isinstance(value, dict) else getattr(value, key, None)
-        return _HIDDEN + tag if tag in tags else None
+        return _HIDDEN + tag if isinstance(tag, str) and tag in tags else None
 
     members = tuple(
         Annotated[cls, Tag(_HIDDEN + tag)] for cls, tag in zip(classes, tags, strict=True)

@@ -6,7 +6,7 @@ value copied from production behaves as it does there.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -51,13 +51,17 @@ class TokenBucketSpec(Strict):
         """Bucket size in tokens."""
         if self.max_tokens is not None:
             return self.max_tokens
-        return self.burst if self.burst is not None else max(self.rate, 1.0)
+        if self.burst is not None:
+            return self.burst
+        assert self.rate is not None  # the validator saw to it
+        return max(self.rate, 1.0)
 
     @property
     def refill_rate(self) -> float:
         """Tokens per second."""
         if self.rate is not None:
             return self.rate
+        assert self.fill_interval is not None  # the validator saw to it
         return self.tokens_per_fill / self.fill_interval
 
     def build(self) -> TokenBucket:
@@ -85,7 +89,10 @@ class LimitReqSpec(Strict):
         return LimitReq(self.rate, self.burst, NODELAY if self.nodelay else self.delay)
 
 
-RateLimit = tagged_union("kind", TokenBucketSpec, LimitReqSpec)
+if TYPE_CHECKING:
+    RateLimit = TokenBucketSpec | LimitReqSpec
+else:
+    RateLimit = tagged_union("kind", TokenBucketSpec, LimitReqSpec)
 
 # --- concurrency limits -------------------------------------------------------------------
 
@@ -145,7 +152,12 @@ class Gradient2Concurrency(AdaptiveLimitSpec):
         )
 
 
-ConcurrencyLimit = tagged_union("kind", StaticConcurrency, AIMDConcurrency, Gradient2Concurrency)
+if TYPE_CHECKING:
+    ConcurrencyLimit = StaticConcurrency | AIMDConcurrency | Gradient2Concurrency
+else:
+    ConcurrencyLimit = tagged_union(
+        "kind", StaticConcurrency, AIMDConcurrency, Gradient2Concurrency
+    )
 
 # --- circuit breakers ---------------------------------------------------------------------
 
@@ -204,7 +216,7 @@ Retryable = Literal[
     "queue_timeout",
     "codel",
 ]
-RETRYABLE: tuple[str, ...] = get_args(Retryable)
+RETRYABLE: tuple[Retryable, ...] = get_args(Retryable)
 """Every failure outcome: what is retried unless ``retry_on`` says otherwise."""
 
 

@@ -7,7 +7,7 @@ All values are durations in seconds unless a field says otherwise.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_serializer, model_validator
 from pydantic_core import PydanticCustomError
@@ -92,9 +92,12 @@ class Lognormal(Strict):
         given = [k for k in ("mean", "cv", "p50", "p99") if getattr(self, k) is not None]
         if by_moments == by_percentiles or len(given) != 2:
             raise ValueError("give either mean and cv, or p50 and p99")
-        if by_percentiles and self.p99 <= self.p50:
+        p50, p99 = self.p50, self.p99
+        if p50 is None or p99 is None:
+            return self
+        if p99 <= p50:
             raise ValueError("p99 must be greater than p50")
-        if by_percentiles and self.p99 > MAX_P99_OVER_P50 * self.p50:
+        if p99 > MAX_P99_OVER_P50 * p50:
             raise PydanticCustomError(
                 "spread",
                 "must be at most {limit} x p50: no sampler keeps its tail finite beyond",
@@ -105,9 +108,10 @@ class Lognormal(Strict):
     @property
     def mu_sigma(self) -> tuple[float, float]:
         """Parameters of the underlying normal: (mu, sigma)."""
-        if self.p50 is not None:
+        if self.p50 is not None and self.p99 is not None:
             sigma = (math.log(self.p99) - math.log(self.p50)) / Z99
             return math.log(self.p50), sigma
+        assert self.mean is not None and self.cv is not None  # the validator saw to it
         sigma2 = math.log1p(self.cv**2)
         return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
 
@@ -216,12 +220,15 @@ class Mixture(Strict):
             p * (c.spec.scv + 1) * mean_of(c.spec) ** 2
             for p, c in zip(self.probabilities, self.components, strict=True)
         )
-        return second / m**2 - 1
+        return float(second / m**2 - 1)
 
 
-Distribution = tagged_union(
-    "distribution", Exponential, Constant, Uniform, Lognormal, Gamma, Empirical, Mixture
-)
+if TYPE_CHECKING:  # what a type checker sees: the plain union
+    Distribution = Exponential | Constant | Uniform | Lognormal | Gamma | Empirical | Mixture
+else:
+    Distribution = tagged_union(
+        "distribution", Exponential, Constant, Uniform, Lognormal, Gamma, Empirical, Mixture
+    )
 """Any distribution spec, chosen by its ``distribution`` key."""
 
 DistributionSpec = Exponential | Constant | Uniform | Lognormal | Gamma | Empirical | Mixture
@@ -229,7 +236,7 @@ DistributionSpec = Exponential | Constant | Uniform | Lognormal | Gamma | Empiri
 
 def mean_of(spec: DistributionSpec) -> float:
     """The mean of any distribution spec, in its unit (seconds for durations)."""
-    return spec.expected if isinstance(spec, Lognormal) else spec.mean
+    return float(spec.expected if isinstance(spec, Lognormal) else spec.mean)
 
 
 DistributionField = Annotated[Distribution, Field(description="a distribution spec")]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.model.base import MAX_REPLICAS, Duration, PositiveDuration, Strict, tagged_union
 from sim.model.controls import Patience
+from sim.model.distributions import Constant
 from sim.policies.hpa import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, ScalingPolicy, ScalingRules
 
 ScalingMetric = Literal["utilization", "cpu", "in_flight", "queue_depth", "request_rate"]
@@ -57,7 +58,8 @@ class ProvisioningSpec(Strict):
     """How new replicas come up: shared by every kind of scaling."""
 
     provisioning_delay: Patience = Field(
-        30.0, description="image pull + start + readiness, seconds (or a distribution)"
+        Constant(value=30.0),
+        description="image pull + start + readiness, seconds (or a distribution)",
     )
     warmup_duration: Duration = Field(0.0, description="a new replica starts cold for this long")
     cold_slowdown: float = Field(
@@ -163,7 +165,11 @@ def _default_kind(value: Any) -> Any:
     return value
 
 
-Autoscaling = Annotated[
-    tagged_union("kind", HPASpec, ScheduleSpec, StepScalingSpec), BeforeValidator(_default_kind)
-]
+if TYPE_CHECKING:
+    Autoscaling = HPASpec | ScheduleSpec | StepScalingSpec
+else:
+    Autoscaling = Annotated[
+        tagged_union("kind", HPASpec, ScheduleSpec, StepScalingSpec),
+        BeforeValidator(_default_kind),
+    ]
 AutoscalingSpec = HPASpec | ScheduleSpec | StepScalingSpec

@@ -163,7 +163,7 @@ class Model(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Model:
-        if self.warmup != AUTO and self.warmup >= self.horizon:
+        if not isinstance(self.warmup, str) and self.warmup >= self.horizon:
             raise PydanticCustomError(
                 "warmup",
                 "must be shorter than horizon ({horizon}s)",
@@ -319,4 +319,5 @@ def json_schema() -> dict[str, Any]:
     schema = Model.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "queuefull capacity model"
-    return json.loads(json.dumps(schema))
+    plain: dict[str, Any] = json.loads(json.dumps(schema))
+    return plain

@@ -124,7 +124,10 @@ class Incident(Strict):
     @property
     def stop(self) -> float:
         """End of the window, seconds from the start of the run."""
-        return self.end if self.end is not None else self.start + self.duration
+        if self.end is not None:
+            return self.end
+        assert self.duration is not None  # the validator saw to it
+        return self.start + self.duration
 
 
 class GarbageCollection(Strict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -85,7 +85,10 @@ class Sine(Strict):
     phase: Duration = 0.0
 
 
-Change = tagged_union("kind", Step, Ramp, Spike, Sine)
+if TYPE_CHECKING:
+    Change = Step | Ramp | Spike | Sine
+else:
+    Change = tagged_union("kind", Step, Ramp, Spike, Sine)
 
 
 class ProfileArrivals(Strict):
@@ -150,9 +153,12 @@ class TraceArrivals(Strict):
         return math.nan
 
 
-Arrivals = tagged_union(
-    "process", PoissonArrivals, ConstantArrivals, ProfileArrivals, BurstyArrivals, TraceArrivals
-)
+if TYPE_CHECKING:
+    Arrivals = PoissonArrivals | ConstantArrivals | ProfileArrivals | BurstyArrivals | TraceArrivals
+else:
+    Arrivals = tagged_union(
+        "process", PoissonArrivals, ConstantArrivals, ProfileArrivals, BurstyArrivals, TraceArrivals
+    )
 ArrivalSpec = PoissonArrivals | ConstantArrivals | ProfileArrivals | BurstyArrivals | TraceArrivals
 
 # --- the rest of the workload -------------------------------------------------------------

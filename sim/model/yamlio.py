@@ -35,7 +35,7 @@ class YamlError(ValueError):
     """A document that cannot be read: the message says where and why."""
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
     """PyYAML's safe loader with YAML 1.2 floats."""
 
 
