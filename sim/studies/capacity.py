@@ -14,6 +14,7 @@ from sim.model import SLO, Model, ModelError
 from sim.model.base import error_lines
 from sim.studies.budget import enforce, estimate_work
 from sim.studies.check import judge
+from sim.studies.parallel import ExecutorArg
 from sim.studies.progress import ProgressArg
 from sim.studies.run import replicate, starting_replications
 from sim.studies.sweep import build, resolve_warmup_within
@@ -70,7 +71,7 @@ def find_capacity(
     high: float | None = None,
     replications: int | None = None,
     tolerance: float = 0.01,
-    executor: Any = None,
+    executor: ExecutorArg = None,
     progress: ProgressArg = None,
     budget: float | None = None,
 ) -> Capacity:

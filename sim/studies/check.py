@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +18,7 @@ from scipy import stats
 from sim.measure.registry import METRICS
 from sim.measure.results import Results
 from sim.model import SLO, Model
+from sim.studies.parallel import ExecutorArg
 from sim.studies.progress import ProgressArg
 from sim.studies.run import preflight, replicate_until, resolve_warmup, starting_replications
 from sim.studies.verdict import Verdict
@@ -104,7 +104,7 @@ def check(
     baseline: Results | None = None,
     tolerance: float = 0.05,
     alpha: float = 0.05,
-    executor: Any = None,
+    executor: ExecutorArg = None,
     progress: ProgressArg = None,
     budget: float | None = None,
 ) -> CheckResult:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from sim.engine.replication import run_replication
 from sim.measure.output import ReplicationOutput
@@ -23,6 +23,19 @@ from sim.studies.progress import Progress
 
 Task = tuple[Model, int, int]
 """(model, replication index, seed)."""
+
+
+class DaskClient(Protocol):
+    """What queuefull uses of a ``dask.distributed.Client``."""
+
+    def get_executor(self, **kwargs: Any) -> Executor:
+        """A concurrent.futures view of the cluster."""
+        ...
+
+
+ExecutorArg = Executor | DaskClient | Literal["inline", "processes"] | None
+"""Where replications run: None (all local cores), "inline", "processes", a
+concurrent.futures Executor, or a dask.distributed Client."""
 
 _local_pool: ProcessPoolExecutor | None = None
 
@@ -86,7 +99,7 @@ def _simulate(model_data: dict[str, Any], replication: int, seed: int) -> Replic
     return run_replication(from_dict(model_data), replication, seed)
 
 
-def resolve(executor: Any, tasks: int) -> Executor | None:
+def resolve(executor: ExecutorArg, tasks: int) -> Executor | None:
     """The executor to use: None runs in this process.
 
     ``None`` (default): all local cores when there is more than one task and more than one
@@ -137,7 +150,7 @@ def _submit_all(
 
 def run_tasks(
     tasks: Sequence[Task],
-    executor: Any = None,
+    executor: ExecutorArg = None,
     progress: Progress | None = None,
 ) -> Batch:
     """Run every task. On Ctrl-C, stop and keep what finished. When a worker process dies,

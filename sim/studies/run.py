@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ from sim.measure.stats import half_width
 from sim.model import AUTO, Model, ModelError, Precision, UnstableError
 from sim.model.service import UNBOUNDED
 from sim.studies.budget import check_budget
-from sim.studies.parallel import WorkerLost, run_tasks
+from sim.studies.parallel import ExecutorArg, WorkerLost, run_tasks
 from sim.studies.progress import Progress, ProgressArg
 from sim.studies.warmup import mser5
 
@@ -67,7 +66,7 @@ def resolve_warmup(
     model: Model,
     replications: int,
     seed: int,
-    executor: Any = None,
+    executor: ExecutorArg = None,
     progress: ProgressArg = None,
 ) -> tuple[Model, float | None]:
     """The model with ``warmup: auto`` replaced by the cut MSER-5 chooses, and the cut.
@@ -90,7 +89,7 @@ def replicate(
     model: Model,
     indices: range,
     seed: int,
-    executor: Any = None,
+    executor: ExecutorArg = None,
     progress: ProgressArg = None,
 ) -> list[ReplicationOutput]:
     """Run replications ``indices`` of ``model``; Ctrl-C stops them all; a replication lost
@@ -122,7 +121,7 @@ def replicate_until(
     cap: int,
     seed: int,
     settled: Callable[[Results], bool],
-    executor: Any = None,
+    executor: ExecutorArg = None,
     progress: ProgressArg = None,
 ) -> Results:
     """Run ``start`` replications, then double them, up to ``cap``, until ``settled``
@@ -165,7 +164,7 @@ def run(
     model: Model,
     replications: int | None = None,
     seed: int | None = None,
-    executor: Any = None,
+    executor: ExecutorArg = None,
     progress: ProgressArg = None,
     budget: float | None = None,
 ) -> Results:

@@ -13,7 +13,7 @@ import pandas as pd
 from sim.measure.results import SUMMARY_COLUMNS, Results
 from sim.model import Model, ModelError, apply_overrides, from_dict
 from sim.studies.budget import enforce, estimate_work
-from sim.studies.parallel import run_tasks
+from sim.studies.parallel import ExecutorArg, run_tasks
 from sim.studies.progress import Progress, ProgressArg
 from sim.studies.run import check_stable, preflight, resolve_warmup, starting_replications
 
@@ -69,7 +69,7 @@ def resolve_warmup_within(
     seed: int,
     points: int,
     budget: float | None,
-    executor: Any,
+    executor: ExecutorArg,
     progress: ProgressArg,
 ) -> tuple[Model, float | None]:
     """``warmup: auto`` for a study of ``points`` points: the cut is chosen once, on the
@@ -87,7 +87,7 @@ def sweep(
     variants: Mapping[str, Point] | None = None,
     replications: int | None = None,
     seed: int | None = None,
-    executor: Any = None,
+    executor: ExecutorArg = None,
     progress: ProgressArg = None,
     budget: float | None = None,
 ) -> pd.DataFrame:
