@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -29,32 +30,37 @@ CHUNK = 4096
 BatchFn = Callable[[np.random.Generator, int], np.ndarray]
 
 
-def batch_function(spec: DistributionSpec) -> BatchFn:
-    """Return ``f(rng, n) -> n draws`` for a spec."""
-    if isinstance(spec, Exponential):
-        mean = spec.mean
-        return lambda rng, n: rng.exponential(mean, n)
-    if isinstance(spec, Constant):
-        value = spec.value
-        return lambda rng, n: np.full(n, value)
-    if isinstance(spec, Uniform):
-        low, high = spec.low, spec.high
-        return lambda rng, n: rng.uniform(low, high, n)
-    if isinstance(spec, Lognormal):
-        mu, sigma = spec.mu_sigma
-        return lambda rng, n: rng.lognormal(mu, sigma, n)
-    if isinstance(spec, Gamma):
-        shape, scale = 1 / spec.cv**2, spec.mean * spec.cv**2
-        return lambda rng, n: rng.gamma(shape, scale, n)
-    if isinstance(spec, Empirical):
-        samples = np.asarray(spec.samples, dtype=float)
-        return lambda rng, n: rng.choice(samples, n)
-    if isinstance(spec, Mixture):
-        return _mixture_batch(spec)
-    raise TypeError(f"no sampler for {type(spec).__name__}")
+def _exponential(spec: Exponential) -> BatchFn:
+    mean = spec.mean
+    return lambda rng, n: rng.exponential(mean, n)
 
 
-def _mixture_batch(spec: Mixture) -> BatchFn:
+def _constant(spec: Constant) -> BatchFn:
+    value = spec.value
+    return lambda rng, n: np.full(n, value)
+
+
+def _uniform(spec: Uniform) -> BatchFn:
+    low, high = spec.low, spec.high
+    return lambda rng, n: rng.uniform(low, high, n)
+
+
+def _lognormal(spec: Lognormal) -> BatchFn:
+    mu, sigma = spec.mu_sigma
+    return lambda rng, n: rng.lognormal(mu, sigma, n)
+
+
+def _gamma(spec: Gamma) -> BatchFn:
+    shape, scale = 1 / spec.cv**2, spec.mean * spec.cv**2
+    return lambda rng, n: rng.gamma(shape, scale, n)
+
+
+def _empirical(spec: Empirical) -> BatchFn:
+    samples = np.asarray(spec.samples, dtype=float)
+    return lambda rng, n: rng.choice(samples, n)
+
+
+def _mixture(spec: Mixture) -> BatchFn:
     parts = [batch_function(c.spec) for c in spec.components]
     probabilities = np.asarray(spec.probabilities)
 
@@ -69,6 +75,26 @@ def _mixture_batch(spec: Mixture) -> BatchFn:
         return out
 
     return draw
+
+
+SAMPLERS: dict[type, Callable[[Any], BatchFn]] = {
+    Exponential: _exponential,
+    Constant: _constant,
+    Uniform: _uniform,
+    Lognormal: _lognormal,
+    Gamma: _gamma,
+    Empirical: _empirical,
+    Mixture: _mixture,
+}
+"""Each distribution spec's batch sampler: a new distribution is a spec and an entry here."""
+
+
+def batch_function(spec: DistributionSpec) -> BatchFn:
+    """Return ``f(rng, n) -> n draws`` for a spec."""
+    make = SAMPLERS.get(type(spec))
+    if make is None:
+        raise TypeError(f"no sampler for {type(spec).__name__}")
+    return make(spec)
 
 
 class Uniforms:
