@@ -8,7 +8,7 @@ import simpy
 
 from sim.engine.service import ServiceRuntime
 from sim.model.scaling import HPASpec, ScheduleSpec, StepScalingSpec
-from sim.policies.hpa import HorizontalPodAutoscaler, replicas_for_metric
+from sim.policies.hpa import replicas_for_metric
 from sim.policies.stepscaling import Step, StepScaler
 
 
@@ -63,8 +63,7 @@ def hpa_loop(
     env: simpy.Environment, service: ServiceRuntime, spec: HPASpec, events: list
 ) -> Generator[simpy.Event, object, None]:
     """Every sync period: read the metric, recommend, stabilize, limit, scale."""
-    up, down = spec.rules()
-    hpa = HorizontalPodAutoscaler(spec.min_replicas, spec.max_replicas, spec.tolerance, up, down)
+    hpa = spec.build()
     window = MetricWindow(service, spec.metric)
     while True:
         yield env.timeout(spec.sync_period)

@@ -10,7 +10,15 @@ from pydantic_core import PydanticCustomError
 from sim.model.base import MAX_REPLICAS, Duration, PositiveDuration, Strict, tagged_union
 from sim.model.controls import Patience
 from sim.model.distributions import Constant
-from sim.policies.hpa import DEFAULT_SCALE_DOWN, DEFAULT_SCALE_UP, ScalingPolicy, ScalingRules
+from sim.policies.hpa import HorizontalPodAutoscaler, ScalingPolicy, ScalingRules
+
+DEFAULT_SCALE_UP = ScalingRules(
+    0.0, (ScalingPolicy("Percent", 100, 15.0), ScalingPolicy("Pods", 4, 15.0)), "Max"
+)
+"""Kubernetes' default behavior.scaleUp: no stabilization; Max(100 % or 4 pods per 15 s)."""
+
+DEFAULT_SCALE_DOWN = ScalingRules(300.0, (ScalingPolicy("Percent", 100, 15.0),), "Max")
+"""Kubernetes' default behavior.scaleDown: a 300 s window; 100 % per 15 s."""
 
 ScalingMetric = Literal["utilization", "cpu", "in_flight", "queue_depth", "request_rate"]
 """Per ready replica: busy workers / workers, busy cores / cores, requests in progress,
@@ -103,6 +111,13 @@ class HPASpec(ProvisioningSpec):
             else DEFAULT_SCALE_DOWN
         )
         return up, down
+
+    def build(self) -> HorizontalPodAutoscaler:
+        """The pure HPA with this spec's bounds, tolerance and behavior."""
+        up, down = self.rules()
+        return HorizontalPodAutoscaler(
+            self.min_replicas, self.max_replicas, self.tolerance, up, down
+        )
 
 
 class ScheduledReplicas(Strict):

@@ -29,13 +29,7 @@ class ScalingRules:
 
     stabilization_window_seconds: float
     policies: tuple[ScalingPolicy, ...]
-    select_policy: str = "Max"  # Max, Min or Disabled
-
-
-DEFAULT_SCALE_UP = ScalingRules(
-    0.0, (ScalingPolicy("Percent", 100, 15.0), ScalingPolicy("Pods", 4, 15.0)), "Max"
-)
-DEFAULT_SCALE_DOWN = ScalingRules(300.0, (ScalingPolicy("Percent", 100, 15.0),), "Max")
+    select_policy: str  # Max, Min or Disabled
 
 
 def replicas_for_metric(
@@ -68,9 +62,9 @@ class HorizontalPodAutoscaler:
 
     min_replicas: int
     max_replicas: int
-    tolerance: float = 0.1
-    scale_up: ScalingRules = DEFAULT_SCALE_UP
-    scale_down: ScalingRules = DEFAULT_SCALE_DOWN
+    tolerance: float
+    scale_up: ScalingRules
+    scale_down: ScalingRules
     recommendations: deque[tuple[float, int]] = field(default_factory=deque)
     events: list[tuple[float, int]] = field(default_factory=list)  # (time, change)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from sim.model.scaling import HPASpec
 from sim.policies.hpa import (
     HorizontalPodAutoscaler,
     ScalingPolicy,
@@ -27,8 +30,16 @@ def test_not_ready_replicas_count_as_zero_when_scaling_up():
     assert replicas_for_metric([20, 20], 100, 2, 4, 0.1) == 1
 
 
+def hpa_with(
+    min_replicas: int, max_replicas: int, **rules: ScalingRules
+) -> HorizontalPodAutoscaler:
+    """The pure HPA with Kubernetes' defaults (from the schema), some rules replaced."""
+    spec = HPASpec(min_replicas=min_replicas, max_replicas=max_replicas, target=1.0)
+    return replace(spec.build(), **rules)
+
+
 def test_scale_down_stabilization_takes_the_highest_recent_recommendation():
-    hpa = HorizontalPodAutoscaler(1, 20)
+    hpa = hpa_with(1, 20)
     assert hpa.decide(0, 10, 10) == 10
     assert hpa.decide(15, 4, 10) == 10  # 10 was recommended within 300 s
     assert hpa.decide(299, 4, 10) == 10
@@ -36,7 +47,7 @@ def test_scale_down_stabilization_takes_the_highest_recent_recommendation():
 
 
 def test_scale_up_is_immediate_by_default_but_limited_by_policies():
-    hpa = HorizontalPodAutoscaler(1, 100)
+    hpa = hpa_with(1, 100)
     # Max(100 % of 2, 4 pods) -> 2 + 4 = 6 at most in one period
     assert hpa.decide(0, 50, 2) == 6
     assert hpa.decide(15, 50, 6) == 12  # next period: 100 % of 6
@@ -44,7 +55,7 @@ def test_scale_up_is_immediate_by_default_but_limited_by_policies():
 
 
 def test_select_policy_min_and_disabled():
-    hpa = HorizontalPodAutoscaler(
+    hpa = hpa_with(
         1,
         100,
         scale_up=ScalingRules(
@@ -52,31 +63,25 @@ def test_select_policy_min_and_disabled():
         ),
     )
     assert hpa.decide(0, 50, 10) == 14  # min(20, 14)
-    frozen = HorizontalPodAutoscaler(1, 100, scale_down=ScalingRules(0, (), "Disabled"))
+    frozen = hpa_with(1, 100, scale_down=ScalingRules(0, (), "Disabled"))
     assert frozen.decide(0, 2, 10) == 10
 
 
 def test_policies_count_changes_within_their_period():
-    hpa = HorizontalPodAutoscaler(
-        1, 100, scale_up=ScalingRules(0, (ScalingPolicy("Pods", 2, 60),), "Max")
-    )
+    hpa = hpa_with(1, 100, scale_up=ScalingRules(0, (ScalingPolicy("Pods", 2, 60),), "Max"))
     assert hpa.decide(0, 10, 4) == 6
     assert hpa.decide(15, 10, 6) == 6  # 2 already added within 60 s
     assert hpa.decide(61, 10, 6) == 8
 
 
 def test_scale_up_stabilization_takes_the_lowest_recent_recommendation():
-    hpa = HorizontalPodAutoscaler(
-        1, 100, scale_up=ScalingRules(60, (ScalingPolicy("Pods", 100, 15),), "Max")
-    )
+    hpa = hpa_with(1, 100, scale_up=ScalingRules(60, (ScalingPolicy("Pods", 100, 15),), "Max"))
     assert hpa.decide(0, 3, 3) == 3
     assert hpa.decide(15, 8, 3) == 3  # 3 was recommended within 60 s
     assert hpa.decide(61, 8, 3) == 8
 
 
 def test_clamped_to_min_and_max():
-    hpa = HorizontalPodAutoscaler(
-        2, 5, scale_down=ScalingRules(0, (ScalingPolicy("Percent", 100, 15),), "Max")
-    )
+    hpa = hpa_with(2, 5, scale_down=ScalingRules(0, (ScalingPolicy("Percent", 100, 15),), "Max"))
     assert hpa.decide(0, 1, 3) == 2
     assert hpa.decide(15, 9, 2) == 5  # up limit Max(100 % of 2, 2 + 4 pods) = 6; max 5
