@@ -20,10 +20,8 @@ from sim.cli.common import (
     set_option,
     writable,
 )
-from sim.measure.output import edge_name
 from sim.measure.registry import UNITS
 from sim.model import Model, ModelError, load, parse_assignment
-from sim.model.graph import call_lists
 from sim.studies.sweep import MAX_POINTS, sweep
 
 ORDER = 1
@@ -140,12 +138,7 @@ def check_choices(model: Model, metrics: list[str], service: str) -> None:
     for metric in metrics:
         if metric not in known:
             raise ModelError([f"--metric {metric[:60]}: {unknown(metric, known, 'metrics')}"])
-    services = {"all", *model.services} | {
-        edge_name(a, c.to)
-        for a, s in model.services.items()
-        for _, calls in call_lists(a, s)
-        for c in calls
-    }
+    services = model.result_names
     if service not in services:
         raise ModelError([f"--service {service[:60]}: {unknown(service, services, 'known')}"])
 

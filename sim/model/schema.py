@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from sim.measure.output import edge_name
 from sim.measure.registry import UNITS
 from sim.model.base import Duration, PositiveDuration, Strict, error_lines
 from sim.model.graph import call_lists, check_graph
@@ -189,13 +190,7 @@ class Model(Strict):
         check_graph(self.services, self.workload.class_names)
         if isinstance(self.replications, int) and self.replications < 1:
             raise PydanticCustomError("reps", "must be >= 1 or 'auto'", {"path": "replications"})
-        known = {"all", *self.services}
-        known |= {
-            f"{a}->{c.to}"
-            for a, s in self.services.items()
-            for _, calls in call_lists(a, s)
-            for c in calls
-        }
+        known = self.result_names
         for index, slo in enumerate(self.slo):
             if slo.service not in known:
                 raise PydanticCustomError(
@@ -208,6 +203,15 @@ class Model(Strict):
                     },
                 )
         return self
+
+    @property
+    def result_names(self) -> set[str]:
+        """What results are reported under: ``all``, each service, each call edge ``a->b``."""
+        edges = {
+            edge_name(a, c.to) for a, s in self.services.items() for _, calls in call_lists(a, s)
+            for c in calls
+        }  # fmt: skip
+        return {"all", *self.services, *edges}
 
     @property
     def entry(self) -> str:
