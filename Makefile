@@ -29,7 +29,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sim/model sim/policies
+	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

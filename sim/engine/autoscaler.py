@@ -7,9 +7,8 @@ from collections.abc import Generator
 import simpy
 
 from sim.engine.service import ServiceRuntime
-from sim.model.scaling import HPASpec, ScheduleSpec, StepScalingSpec
-from sim.policies.hpa import replicas_for_metric
-from sim.policies.stepscaling import Step, StepScaler
+from sim.model.scaling import ScheduleSpec
+from sim.policies.scaling import Scaler
 
 
 class MetricWindow:
@@ -59,42 +58,23 @@ def _record(service: ServiceRuntime, metric: float, events: list, desired: int) 
     service.scale_to(desired)
 
 
-def hpa_loop(
-    env: simpy.Environment, service: ServiceRuntime, spec: HPASpec, events: list
+def scaling_loop(
+    env: simpy.Environment,
+    service: ServiceRuntime,
+    scaler: Scaler,
+    period: float,
+    metric: str,
+    events: list,
 ) -> Generator[simpy.Event, object, None]:
-    """Every sync period: read the metric, recommend, stabilize, limit, scale."""
-    hpa = spec.build()
-    window = MetricWindow(service, spec.metric)
+    """Every period: read the metric, ask the scaler, scale."""
+    window = MetricWindow(service, metric)
     while True:
-        yield env.timeout(spec.sync_period)
+        yield env.timeout(period)
         value = window.read(env.now)
-        current = service.wanted
-        ready = len(service.ready)
-        recommendation = replicas_for_metric(
-            [value] * ready, spec.target, len(service.provisioning), current, spec.tolerance
+        desired = scaler.scale(
+            env.now, value, len(service.ready), len(service.provisioning), service.wanted
         )
-        _record(service, value, events, hpa.decide(env.now, recommendation, current))
-
-
-def step_loop(
-    env: simpy.Environment, service: ServiceRuntime, spec: StepScalingSpec, events: list
-) -> Generator[simpy.Event, object, None]:
-    """Every evaluation period: compare the alarm metric with the steps."""
-    steps = [Step(s.lower, s.upper, s.adjustment) for s in spec.scale_out]
-    scale_in = spec.scale_in
-    scaler = StepScaler(
-        steps,
-        scale_in.threshold if scale_in else None,
-        scale_in.adjustment if scale_in else 0,
-        spec.cooldown,
-        spec.min_replicas,
-        spec.max_replicas,
-    )
-    window = MetricWindow(service, spec.metric)
-    while True:
-        yield env.timeout(spec.evaluation_period)
-        value = window.read(env.now)
-        _record(service, value, events, scaler.decide(env.now, value, service.wanted))
+        _record(service, value, events, desired)
 
 
 def schedule_loop(
@@ -110,9 +90,7 @@ def schedule_loop(
 def start_autoscaler(env: simpy.Environment, service: ServiceRuntime, events: list) -> None:
     """Start the service's autoscaler process, if it has one."""
     spec = service.spec.autoscaling
-    if isinstance(spec, HPASpec):
-        env.process(hpa_loop(env, service, spec, events))
-    elif isinstance(spec, StepScalingSpec):
-        env.process(step_loop(env, service, spec, events))
-    elif isinstance(spec, ScheduleSpec):
+    if isinstance(spec, ScheduleSpec):
         env.process(schedule_loop(env, service, spec, events))
+    elif spec is not None:
+        env.process(scaling_loop(env, service, spec.build(), spec.period, spec.metric, events))

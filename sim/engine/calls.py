@@ -16,7 +16,7 @@ from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.measure.edges import EdgeRecorder
 from sim.model.service import Call
-from sim.policies.circuit_breaker import CircuitBreaker
+from sim.policies.circuit_breaker import Breaker
 
 if TYPE_CHECKING:
     from sim.engine.replica import Replica
@@ -79,7 +79,7 @@ class CallSite:
         )
         return result
 
-    def _breaker(self, replica: Replica) -> CircuitBreaker | None:
+    def _breaker(self, replica: Replica) -> Breaker | None:
         if self.call.circuit_breaker is None:
             return None
         breaker = replica.breakers.get(self.key)

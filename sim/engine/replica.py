@@ -15,7 +15,7 @@ from sim.engine.streams import Streams
 from sim.measure.gauge import Gauge
 from sim.measure.recorders import Recorder
 from sim.model.service import Service
-from sim.policies.circuit_breaker import CircuitBreaker
+from sim.policies.circuit_breaker import Breaker
 from sim.policies.codel import Codel
 from sim.policies.gc import AllocationTrigger, pause_length
 
@@ -57,7 +57,7 @@ class Replica:
             codel_sheds=spec.codel is not None,
             eager_timeout=spec.queue_timeout is not None and spec.queue_timeout.drop == "eager",
         )
-        self.breakers: dict[str, CircuitBreaker] = {}  # per call site
+        self.breakers: dict[str, Breaker] = {}  # per call site
         self.retriers: dict[str, Retrier] = {}  # per call site
         self.executor: Executor | None = None
         if spec.gc is not None or spec.cpus is not None:
@@ -81,10 +81,9 @@ class Replica:
         if gc is not None:
             self._gc_spec = gc
             self._gc_pause = Sampler(gc.pause, streams.rng("service", service, "gc", str(index)))
+            self.gc_trigger = gc.build_trigger()
             if gc.interval is not None:
                 env.process(self._timed_collections(gc.interval))
-            else:
-                self.gc_trigger = AllocationTrigger(gc.young_gen, gc.alloc_per_request)
 
     def request_started(self) -> None:
         """A request got a worker: it allocates, and may fill the young generation."""

@@ -9,7 +9,7 @@ import simpy
 from sim import outcomes
 from sim.engine.request import RequestInfo
 from sim.model.controls import RetryPolicy
-from sim.policies.retry import Backoff, RetryBudget, RetryThrottle
+from sim.policies.retry import RetryGate
 
 CallResult = tuple[str, bool]
 """(root outcome, whether a failure is the caller's own: its timeout, pool or breaker)."""
@@ -43,15 +43,13 @@ class Retrier:
         self.env = env
         self.policy = policy
         self.uniform = uniform
-        self.backoff = Backoff(policy.base, policy.cap, policy.jitter, policy.multiplier)
+        self.backoff = policy.build_backoff()
         self.retry_on = frozenset(policy.retry_on)
-        budget, throttling = policy.budget, policy.throttling
-        self.budget = (
-            RetryBudget(budget.budget_percent, budget.min_retry_concurrency) if budget else None
-        )
-        self.throttle = (
-            RetryThrottle(throttling.max_tokens, throttling.token_ratio) if throttling else None
-        )
+        self.gates: list[RetryGate] = []
+        if policy.budget is not None:
+            self.gates.append(policy.budget.build())
+        if policy.throttling is not None:
+            self.gates.append(policy.throttling.build())
         self.active = 0  # requests in progress through this caller (the budget's base)
 
     def _may_retry(self, outcome: str, attempts: int) -> bool:
@@ -59,9 +57,7 @@ class Retrier:
             return False
         if attempts >= self.policy.max_attempts:
             return False
-        if self.budget is not None and not self.budget.allows(self.active):
-            return False
-        return self.throttle is None or self.throttle.allows()
+        return all(gate.allows(self.active) for gate in self.gates)
 
     def run(
         self, attempt: Attempt, info: RequestInfo
@@ -76,18 +72,16 @@ class Retrier:
                 info.retry_after = 0.0
                 result = yield from attempt()
                 attempts += 1
-                if retrying and self.budget is not None:
-                    self.budget.active_retries -= 1
+                for gate in self.gates:
+                    gate.attempted(result[0] != outcomes.OK, retrying)
                 retrying = False
-                if self.throttle is not None:
-                    self.throttle.on_result(result[0] != outcomes.OK)
                 if not self._may_retry(result[0], attempts):
                     return result, attempts
                 sleep = self.backoff.sleep(attempts - 1, sleep, self.uniform)
                 if self.policy.respect_retry_after and info.retry_after > sleep:
                     sleep = info.retry_after
-                if self.budget is not None:
-                    self.budget.active_retries += 1
+                for gate in self.gates:
+                    gate.retrying()
                 retrying = True
                 yield self.env.timeout(sleep)
         finally:

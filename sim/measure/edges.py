@@ -59,7 +59,7 @@ class EdgeRecorder:
 def open_fraction(transitions: list[tuple[float, str]], start: float, stop: float) -> float:
     """Share of [start, stop) a breaker with these (time, state) transitions spent OPEN."""
     state, since, total = "CLOSED", 0.0, 0.0
-    for t, new in [*transitions, (stop, None)]:
+    for t, new in [*transitions, (stop, "")]:
         lo, hi = max(since, start), min(t, stop)
         if state == "OPEN" and hi > lo:
             total += hi - lo

@@ -28,7 +28,7 @@ QUANTILE_METRICS = {**PERCENTILES, "call_latency_p99": 99}
 """Every metric that is a percentile: summarised from the pooled sample (sectioning)."""
 
 
-def _histogram(times: array, edges: np.ndarray, horizon: float) -> np.ndarray:
+def _histogram(times: array[float], edges: np.ndarray, horizon: float) -> np.ndarray:
     """Counts per bin of the times before the horizon."""
     values = np.frombuffer(times, dtype=float)
     return np.histogram(values[values < horizon], edges)[0]

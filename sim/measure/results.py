@@ -23,6 +23,7 @@ from sim.measure.stats import (
     t_interval,
 )
 from sim.model import Model, ModelError, from_dict
+from sim.model.base import YamlValue
 
 SUMMARY_COLUMNS = ["service", "metric", "mean", "ci_low", "ci_high", "unit"]
 CLASS_COLUMNS = ["service", "class", "metric", "mean", "ci_low", "ci_high", "unit"]
@@ -121,9 +122,9 @@ class Results:
         """The per-replication values of one metric, in replication order."""
         frame = self.per_replication
         chosen = frame[(frame.service == service) & (frame.metric == metric)]
-        return chosen.sort_values("replication")["value"].to_numpy()
+        return np.asarray(chosen.sort_values("replication")["value"], dtype=float)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, YamlValue]:
         """Plain data: ``model``, ``replications``, ``seed``, ``summary`` and the raw tables."""
         return {
             "model": self.model.model_dump(mode="json", exclude_none=True),
@@ -293,7 +294,8 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain dicts; NaN and infinities (JSON has neither) become null."""
     finite = frame.replace([np.inf, -np.inf], np.nan)
     clean = finite.astype(object).where(finite.notna(), None)
-    return clean.to_dict(orient="records")
+    records: list[dict[str, Any]] = clean.to_dict(orient="records")
+    return records
 
 
 def _frame(records: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:

@@ -16,6 +16,7 @@ read ``dotted.path: message``. The parts:
 - ``yamlio``: the safe YAML reader.
 """
 
+from sim.model.base import YamlValue
 from sim.model.distributions import (
     Constant,
     Distribution,
@@ -80,6 +81,7 @@ __all__ = [
     "Uniform",
     "UnstableError",
     "Workload",
+    "YamlValue",
     "apply_overrides",
     "from_dict",
     "json_schema",

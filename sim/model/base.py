@@ -8,6 +8,7 @@ its dotted path and the keys that are allowed there. Validation errors become
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import (
@@ -21,10 +22,17 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+from typing_extensions import TypeAliasType
 
 from sim.model.durations import parse_duration
 
 # Loc elements that start with this marker are tags of unions: they are dropped from paths.
+YamlValue = TypeAliasType(
+    "YamlValue",
+    "bool | int | float | str | Sequence[YamlValue] | Mapping[str, YamlValue] | None",
+)
+"""A value as YAML (or JSON) gives it: a scalar, a list or a mapping of such values."""
+
 _HIDDEN = "~"
 
 

@@ -16,6 +16,7 @@ from sim.model.distributions import Distribution
 from sim.policies.circuit_breaker import BreakerConfig, CircuitBreaker
 from sim.policies.concurrency import AIMDLimit, Gradient2Limit, StaticLimit
 from sim.policies.ratelimit import NODELAY, LimitReq, TokenBucket
+from sim.policies.retry import Backoff, RetryBudget, RetryThrottle
 
 # --- rate limits --------------------------------------------------------------------------
 
@@ -226,12 +227,20 @@ class RetryBudgetSpec(Strict):
     budget_percent: float = Field(20.0, ge=0, le=100)
     min_retry_concurrency: int = Field(3, ge=0)
 
+    def build(self) -> RetryBudget:
+        """Envoy's budget with these limits."""
+        return RetryBudget(self.budget_percent, self.min_retry_concurrency)
+
 
 class RetryThrottlingSpec(Strict):
     """gRPC's retryThrottling."""
 
     max_tokens: float = Field(10.0, gt=0)
     token_ratio: float = Field(0.1, gt=0)
+
+    def build(self) -> RetryThrottle:
+        """gRPC's token counter, full at the start."""
+        return RetryThrottle(self.max_tokens, self.token_ratio)
 
 
 class RetryPolicy(Strict):
@@ -255,6 +264,10 @@ class RetryPolicy(Strict):
     hedging_delay: PositiveDuration | None = Field(
         None, description="gRPC hedging: send another copy every hedging_delay; first success wins"
     )
+
+    def build_backoff(self) -> Backoff:
+        """The sleep rule between attempts."""
+        return Backoff(self.base, self.cap, self.jitter, self.multiplier)
 
 
 # --- queues -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sim.model.base import MAX_REPLICAS, Duration, PositiveDuration, Strict, tag
 from sim.model.controls import Patience
 from sim.model.distributions import Constant
 from sim.policies.hpa import HorizontalPodAutoscaler, ScalingPolicy, ScalingRules
+from sim.policies.stepscaling import Step, StepScaler
 
 DEFAULT_SCALE_UP = ScalingRules(
     0.0, (ScalingPolicy("Percent", 100, 15.0), ScalingPolicy("Pods", 4, 15.0)), "Max"
@@ -116,8 +117,13 @@ class HPASpec(ProvisioningSpec):
         """The pure HPA with this spec's bounds, tolerance and behavior."""
         up, down = self.rules()
         return HorizontalPodAutoscaler(
-            self.min_replicas, self.max_replicas, self.tolerance, up, down
+            self.min_replicas, self.max_replicas, self.target, self.tolerance, up, down
         )
+
+    @property
+    def period(self) -> float:
+        """Seconds between evaluations."""
+        return self.sync_period
 
 
 class ScheduledReplicas(Strict):
@@ -172,6 +178,24 @@ class StepScalingSpec(ProvisioningSpec):
     def initial(self) -> int:
         """Replicas at t=0."""
         return self.min_replicas
+
+    @property
+    def period(self) -> float:
+        """Seconds between evaluations."""
+        return self.evaluation_period
+
+    def build(self) -> StepScaler:
+        """The pure step scaler with these steps, scale-in rule, cooldown and bounds."""
+        steps = [Step(s.lower, s.upper, s.adjustment) for s in self.scale_out]
+        scale_in = self.scale_in
+        return StepScaler(
+            steps,
+            scale_in.threshold if scale_in else None,
+            scale_in.adjustment if scale_in else 0,
+            self.cooldown,
+            self.min_replicas,
+            self.max_replicas,
+        )
 
 
 def _default_kind(value: Any) -> Any:

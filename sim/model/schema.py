@@ -30,7 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from sim.measure.output import edge_name
 from sim.measure.registry import UNITS
-from sim.model.base import Duration, PositiveDuration, Strict, error_lines
+from sim.model.base import Duration, PositiveDuration, Strict, YamlValue, error_lines
 from sim.model.graph import call_lists, check_graph
 from sim.model.service import Service
 from sim.model.workload import (
@@ -227,7 +227,7 @@ class Model(Strict):
 # --- loading ----------------------------------------------------------------------------
 
 
-def from_dict(data: Mapping[str, Any], source: str | None = None) -> Model:
+def from_dict(data: Mapping[str, YamlValue], source: str | None = None) -> Model:
     """Validate a model given as plain data; raise ModelError with every problem found."""
     if not isinstance(data, Mapping):
         raise ModelError(["(top level): a model must be a mapping of keys to values"], source)
@@ -259,7 +259,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Model:
+def load(path: str | Path, overrides: Mapping[str, YamlValue] | None = None) -> Model:
     """Load and validate a model file, applying ``{"dotted.path": value}`` overrides first."""
     data = read_yaml(path)
     if overrides:
@@ -273,8 +273,8 @@ def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Model:
 
 
 def apply_overrides(
-    data: Mapping[str, Any], overrides: Mapping[str, Any], source: str | None = None
-) -> dict[str, Any]:
+    data: Mapping[str, YamlValue], overrides: Mapping[str, YamlValue], source: str | None = None
+) -> dict[str, YamlValue]:
     """Return a copy of ``data`` with each ``dotted.path`` set to its value.
 
     List items are addressed by index (``workload.classes.0.weight``). Missing mappings on
@@ -306,7 +306,7 @@ def apply_overrides(
     return result
 
 
-def parse_assignment(text: str) -> tuple[str, Any]:
+def parse_assignment(text: str) -> tuple[str, YamlValue]:
     """Split a ``--set PATH=VALUE`` argument; the value is read as YAML (12, 0.5, "2s", {...})."""
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():

@@ -25,6 +25,7 @@ from sim.model.controls import (
 )
 from sim.model.distributions import Distribution, mean_of
 from sim.model.scaling import Autoscaling
+from sim.policies.gc import AllocationTrigger
 
 UNBOUNDED = "unbounded"
 
@@ -163,6 +164,12 @@ class GarbageCollection(Strict):
         if self.young_gen is None or self.alloc_per_request is None:
             return None
         return self.young_gen / self.alloc_per_request
+
+    def build_trigger(self) -> AllocationTrigger | None:
+        """The allocation counter that makes collections due (None when timed)."""
+        if self.young_gen is None or self.alloc_per_request is None:
+            return None
+        return AllocationTrigger(self.young_gen, self.alloc_per_request)
 
 
 class ThreadPool(Strict):

@@ -10,8 +10,24 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
 CLOSED, OPEN, HALF_OPEN = "CLOSED", "OPEN", "HALF_OPEN"
+
+
+class Breaker(Protocol):
+    """What a call site asks of a circuit breaker, and the history results are measured from."""
+
+    transitions: list[tuple[float, str]]
+    """(time, new state) for every change of state."""
+
+    def try_acquire(self, now: float) -> int | None:
+        """A permit if the call may go out now, else None (refused by the open breaker)."""
+        ...
+
+    def on_result(self, now: float, permit: int, duration: float, failed: bool) -> None:
+        """A permitted call ended after ``duration`` seconds, failed or not."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class HorizontalPodAutoscaler:
 
     min_replicas: int
     max_replicas: int
+    target: float
     tolerance: float
     scale_up: ScalingRules
     scale_down: ScalingRules
@@ -113,6 +114,14 @@ class HorizontalPodAutoscaler:
         least_change = (min if up else max)(limits)
         limit = most_change if rules.select_policy == "Max" else least_change
         return max(limit, current) if up else min(limit, current)
+
+    def scale(self, now: float, metric: float, ready: int, provisioning: int, current: int) -> int:
+        """One sync: the raw recommendation from the metric (the same value on every ready
+        replica), then stabilization, the policies and the clamp."""
+        recommendation = replicas_for_metric(
+            [metric] * ready, self.target, provisioning, current, self.tolerance
+        )
+        return self.decide(now, recommendation, current)
 
     def decide(self, now: float, recommendation: int, current: int) -> int:
         """The desired replica count, given the metric's raw ``recommendation``."""

@@ -34,6 +34,10 @@ class StepScaler:
         self.min_replicas, self.max_replicas = min_replicas, max_replicas
         self.last_action: float | None = None
 
+    def scale(self, now: float, metric: float, ready: int, provisioning: int, current: int) -> int:
+        """One evaluation period (the replica counts other than ``current`` do not matter)."""
+        return self.decide(now, metric, current)
+
     def decide(self, now: float, metric: float, current: int) -> int:
         """The desired replica count after this evaluation."""
         if self.last_action is not None and now - self.last_action < self.cooldown:

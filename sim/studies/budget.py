@@ -16,7 +16,7 @@ import os
 from sim.analytic import offered_rates
 from sim.model import Model, ModelError
 from sim.model.distributions import mean_of
-from sim.model.workload import ProfileArrivals, TraceArrivals
+from sim.model.workload import ProfileArrivals, TraceArrivals, Workload
 
 DEFAULT_BUDGET = 1e9
 """Request visits a run may simulate unless told otherwise (about three CPU-hours)."""
@@ -49,7 +49,7 @@ def default_budget() -> float:
 def _requests(model: Model) -> float:
     """Requests the clients send in one replication (before retries)."""
     workload, horizon = model.workload, model.horizon
-    if workload.closed:
+    if workload.users is not None and workload.think_time is not None:
         entry = model.services[model.entry]
         cycle = mean_of(workload.think_time) + min(
             entry.holding_time(cls) for cls in workload.class_names
@@ -86,6 +86,8 @@ def _requests(model: Model) -> float:
             return float(times.size)
         span = float(times[-1]) + float(times[-1]) / (times.size - 1)
         return times.size * math.ceil(horizon / span) if span > 0 else math.inf
+    if arrivals is None:
+        return 0.0
     return arrivals.mean_rate * horizon
 
 
@@ -97,7 +99,7 @@ def visits_per_request(model: Model) -> float:
     return visits * (retries.max_attempts if retries is not None else 1)
 
 
-def _unit_rate(model: Model):
+def _unit_rate(model: Model) -> Workload:
     """The workload at one open-loop request per second: offered rates become visit ratios."""
     from sim.model.workload import PoissonArrivals
 

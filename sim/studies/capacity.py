@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from sim.measure.results import Results
 from sim.model import SLO, Model, ModelError
-from sim.model.base import error_lines
+from sim.model.base import YamlValue, error_lines
 from sim.studies.budget import enforce, estimate_work
 from sim.studies.check import judge
 from sim.studies.parallel import ExecutorArg
@@ -48,7 +49,7 @@ def _value_at(model: Model, path: str) -> Any:
     return node
 
 
-def _slo(value: SLO | dict[str, Any], index: int) -> SLO:
+def _slo(value: SLO | Mapping[str, YamlValue], index: int) -> SLO:
     if isinstance(value, SLO):
         return value
     try:
@@ -66,7 +67,7 @@ def _evaluations(low: float, high: float, integer: bool, tolerance: float) -> in
 def find_capacity(
     model: Model,
     vary: str,
-    slo: list[SLO] | list[dict[str, Any]] | None = None,
+    slo: Sequence[SLO | Mapping[str, YamlValue]] | None = None,
     low: float | None = None,
     high: float | None = None,
     replications: int | None = None,
@@ -93,12 +94,14 @@ def find_capacity(
             [f"{vary}: is {str(current)[:40]!r}, not a number: capacity search varies a number"]
         )
     integer = isinstance(current, int)
-    if current is None and (low is None or high is None):
-        raise ModelError([f"{vary}: not set in the model: give low and high"])
-    if low is None:
-        low = 1 if integer else current / 4
-    if high is None:
-        high = current * 4
+    if current is None:
+        if low is None or high is None:
+            raise ModelError([f"{vary}: not set in the model: give low and high"])
+    else:
+        if low is None:
+            low = 1 if integer else current / 4
+        if high is None:
+            high = current * 4
     for name, end in (("low", low), ("high", high)):
         if not isinstance(end, int | float) or not math.isfinite(end):
             raise ValueError(f"{name} must be a finite number, not {str(end)[:40]}")

@@ -131,7 +131,7 @@ def _submit_all(
 ) -> None:
     """Run ``indices`` on ``chosen``, storing outputs as they complete (in any order)."""
     data: dict[int, dict[str, Any]] = {}
-    futures: dict[Future, int] = {}
+    futures: dict[Future[ReplicationOutput], int] = {}
     for index in indices:
         model, replication, seed = tasks[index]
         if id(model) not in data:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -42,16 +43,15 @@ def check_stable(model: Model) -> None:
 
 def preflight(
     model: Model,
-    replications: int | None = None,
+    replications: int | Literal["auto"] | None = None,
     points: int = 1,
     budget: float | None = None,
     source: str | None = None,
 ) -> float:
     """Every check a run makes before simulating (stability, the work budget): what
     ``queuefull validate`` runs too. Returns the estimated work; errors name ``source``."""
-    wanted = model.replications if replications is None else replications
-    if wanted == "auto":
-        wanted = (model.precision or Precision()).max_replications
+    asked = model.replications if replications is None else replications
+    wanted = asked if isinstance(asked, int) else (model.precision or Precision()).max_replications
     if model.warmup == AUTO:
         wanted *= 2  # the pilot run that chooses the cut
     try:
@@ -104,13 +104,13 @@ def replicate(
             f"{model.name}: replication(s) {lost} lost their worker process twice (killed, or "
             "out of memory?): the run is incomplete"
         )
-    return batch.outputs
+    return [out for out in batch.outputs if out is not None]
 
 
 def starting_replications(model: Model) -> int:
     """Replications a study starts with: the model's, or with ``replications: auto`` the
     precision block's ``min_replications``. Every study uses this one rule."""
-    if model.replications != AUTO:
+    if isinstance(model.replications, int):
         return model.replications
     return (model.precision or Precision()).min_replications
 
@@ -137,7 +137,7 @@ def replicate_until(
 
 
 def _precision_table(results: Results, model: Model) -> pd.DataFrame:
-    spec = model.precision
+    spec = model.precision or Precision()
     rows = []
     for name in spec.metrics:
         service, _, metric = name.rpartition(".")
@@ -179,10 +179,10 @@ def run(
     """
     seed = model.seed if seed is None else seed
     wanted = model.replications if replications is None else replications
-    if wanted != "auto" and wanted < 1:
+    if isinstance(wanted, int) and wanted < 1:
         raise ValueError("replications must be >= 1")
     preflight(model, wanted, budget=budget)
-    if wanted != "auto":
+    if isinstance(wanted, int):
         model, cut = resolve_warmup(model, wanted, seed, executor, progress)
         outputs = replicate(model, range(wanted), seed, executor, progress)
         results = Results.from_outputs(model, seed, outputs)

@@ -12,19 +12,20 @@ import pandas as pd
 
 from sim.measure.results import SUMMARY_COLUMNS, Results
 from sim.model import Model, ModelError, apply_overrides, from_dict
+from sim.model.base import YamlValue
 from sim.studies.budget import enforce, estimate_work
 from sim.studies.parallel import ExecutorArg, run_tasks
 from sim.studies.progress import Progress, ProgressArg
 from sim.studies.run import check_stable, preflight, resolve_warmup, starting_replications
 
-Point = dict[str, Any]
+Point = dict[str, YamlValue]
 
 
 MAX_POINTS = 10_000
 """The most points one sweep may have."""
 
 
-def points(vary: Mapping[str, Iterable[Any]], mode: str = "grid") -> list[Point]:
+def points(vary: Mapping[str, Iterable[YamlValue]], mode: str = "grid") -> list[Point]:
     """The sweep's points: every combination (``grid``) or values side by side (``zip``)."""
     paths = list(vary)
     values = [list(itertools.islice(v, MAX_POINTS + 1)) for v in vary.values()]
@@ -35,6 +36,7 @@ def points(vary: Mapping[str, Iterable[Any]], mode: str = "grid") -> list[Point]
         raise ModelError(
             [f"sweep: {count:,} points or more; at most {MAX_POINTS:,}: use fewer values"]
         )
+    combos: Iterable[tuple[YamlValue, ...]]
     if mode == "grid":
         combos = itertools.product(*values)
     elif mode == "zip":
@@ -82,7 +84,7 @@ def resolve_warmup_within(
 
 def sweep(
     model: Model,
-    vary: Mapping[str, Iterable[Any]] | None = None,
+    vary: Mapping[str, Iterable[YamlValue]] | None = None,
     mode: str = "grid",
     variants: Mapping[str, Point] | None = None,
     replications: int | None = None,
@@ -107,9 +109,11 @@ def sweep(
     if (vary is None) == (variants is None):
         raise ValueError("give vary or variants")
     if variants is not None:
-        named = [({"variant": name}, dict(changes)) for name, changes in variants.items()]
+        named: list[tuple[Point, Point]] = [
+            ({"variant": name}, dict(changes)) for name, changes in variants.items()
+        ]
     else:
-        named = [(dict(p), dict(p)) for p in points(vary, mode)]
+        named = [(dict(p), dict(p)) for p in points(vary or {}, mode)]
     reps = replications or starting_replications(model)
     seed = model.seed if seed is None else seed
     model, _ = resolve_warmup_within(model, reps, seed, len(named), budget, executor, progress)
@@ -121,8 +125,8 @@ def sweep(
     batch = run_tasks(tasks, executor, bar)
     frames = []
     for index, (labels, _) in enumerate(named):
-        chunk = batch.outputs[index * reps : (index + 1) * reps]
-        if any(out is None for out in chunk):
+        chunk = [out for out in batch.outputs[index * reps : (index + 1) * reps] if out]
+        if len(chunk) < reps:
             continue
         summary = Results.from_outputs(models[index], seed, chunk).summary
         for column, value in reversed(list(labels.items())):

@@ -225,7 +225,7 @@ def test_exponential_is_capped():
 @pytest.mark.parametrize("jitter", ["none", "full", "equal", "decorrelated"])
 def test_jitter_ranges_and_means(jitter):
     rng = np.random.default_rng(7)
-    backoff = Backoff(base=0.1, cap=2.0, jitter=jitter)
+    backoff = Backoff(base=0.1, cap=2.0, jitter=jitter, multiplier=2.0)
     n = 20_000
     for retry in (0, 3, 10):
         expo = exponential(retry, 0.1, 2.0)
@@ -245,7 +245,7 @@ def test_jitter_ranges_and_means(jitter):
 
 
 def test_decorrelated_is_capped():
-    backoff = Backoff(base=1.0, cap=5.0, jitter="decorrelated")
+    backoff = Backoff(base=1.0, cap=5.0, jitter="decorrelated", multiplier=2.0)
     assert backoff.sleep(0, 4.0, lambda: 1.0) == 5.0
     assert backoff.sleep(0, 0.0, lambda: 0.0) == 1.0
 
@@ -263,9 +263,10 @@ def test_grpc_retry_throttling():
     throttle = RetryThrottle(max_tokens=10, token_ratio=0.5)
     for _ in range(5):
         throttle.on_result(failed=True)
-    assert throttle.tokens == 5 and not throttle.allows()  # not strictly above half
+    # not strictly above half
+    assert throttle.tokens == 5 and not throttle.allows(active_requests=0)
     throttle.on_result(failed=False)
-    assert throttle.allows()
+    assert throttle.allows(active_requests=0)
     for _ in range(100):
         throttle.on_result(failed=False)
     assert throttle.tokens == 10
