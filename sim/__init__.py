@@ -11,11 +11,13 @@ from sim.measure.results import Results
 from sim.model import Model, ModelError, UnstableError, apply_overrides, from_dict, load
 from sim.studies.capacity import Capacity, find_capacity
 from sim.studies.check import check
+from sim.studies.compare import Comparison, compare
 from sim.studies.run import run
 from sim.studies.sweep import sweep
 
 __all__ = [
     "Capacity",
+    "Comparison",
     "Model",
     "ModelError",
     "Results",
@@ -23,6 +25,7 @@ __all__ = [
     "analytic",
     "apply_overrides",
     "check",
+    "compare",
     "find_capacity",
     "from_dict",
     "load",

@@ -6,31 +6,8 @@ import math
 
 import pandas as pd
 
-from sim.measure.registry import METRICS
+from sim.measure.display import format_value, is_quiet
 from sim.measure.results import Results
-from sim.model.durations import format_duration
-
-
-def format_value(value: float, unit: str) -> str:
-    """A number as a person reads it, in the metric's unit."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if unit == "s":
-        return format_duration(value)
-    if unit == "fraction":
-        return f"{value:.2%}" if value >= 1e-4 or value == 0 else f"{value:.2e}"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:,.4g}"
-
-
-def _is_quiet(rec: object) -> bool:
-    """Bookkeeping counts, and failure shares that were zero throughout (see the registry)."""
-    metric = METRICS[rec.metric]
-    if metric.count:
-        return True
-    zero = rec.mean == 0 and (rec.ci_high == 0 or math.isnan(rec.ci_high))
-    return zero and metric.hidden_when_zero
 
 
 def summary_table(results: Results, show_all: bool = False) -> str:
@@ -42,7 +19,7 @@ def summary_table(results: Results, show_all: bool = False) -> str:
     rows = [("service", "metric", "mean", "95% CI", "unit")]
     hidden = 0
     for rec in results.summary.itertuples():
-        if not show_all and _is_quiet(rec):
+        if not show_all and is_quiet(rec):
             hidden += 1
             continue
         low, high = format_value(rec.ci_low, rec.unit), format_value(rec.ci_high, rec.unit)

@@ -24,6 +24,8 @@ from sim.measure.stats import Histogram, histogram
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99, "latency_p999": 99.9}
 """Latency percentiles of services and end to end, by metric name."""
 
+_REJECTION_INDEX = {reason: i for i, reason in enumerate(outcomes.REJECTIONS)}
+
 QUANTILE_METRICS = {**PERCENTILES, "call_latency_p99": 99}
 """Every metric that is a percentile: summarised from the pooled sample (sectioning)."""
 
@@ -98,6 +100,7 @@ class Recorder:
         self.latency = array("d")
         self.done_class = array("b")
         self.rejected_at = array("d")
+        self.rejected_reason = array("b")  # index into outcomes.REJECTIONS
         self.failed_at = array("d")
         self.good = 0  # completions in the window whose caller still waited
         self.wasted = 0.0  # worker-seconds spent on requests nobody waited for, in the window
@@ -143,6 +146,7 @@ class Recorder:
     def rejected(self, now: float, outcome: str, counted: bool, cls: int) -> None:
         """A request refused at once with ``outcome`` (one of outcomes.REJECTIONS)."""
         self.rejected_at.append(now)
+        self.rejected_reason.append(_REJECTION_INDEX[outcome])
         if counted:
             self.counts[cls][outcome] += 1
             self.open -= 1
@@ -306,6 +310,13 @@ class Recorder:
         completions = np.histogram(done_at, edges)[0]
         good = _histogram(self.good_at, edges, self.horizon)
         rejections = _histogram(self.rejected_at, edges, self.horizon)
+        refused_at = np.frombuffer(self.rejected_at, dtype=float)
+        reasons = np.frombuffer(self.rejected_reason, dtype=np.int8)
+        early = refused_at < self.horizon
+        by_reason = {
+            f"refused_{reason}": np.histogram(refused_at[early & (reasons == i)], edges)[0]
+            for i, reason in enumerate(outcomes.REJECTIONS)
+        }
         failures = _histogram(self.failed_at, edges, self.horizon)
         g = self.final
         p99 = np.full(nbins, np.nan)
@@ -319,6 +330,7 @@ class Recorder:
             "throughput": completions / durations,
             "goodput": good / durations,
             "rejections": rejections / durations,
+            **{name: counts / durations for name, counts in by_reason.items()},
             "failures": failures / durations,
             "latency_p99": p99,
             "in_system": np.asarray(g["in_system"].bins) / durations,

@@ -41,6 +41,7 @@ from sim.model.schema import (
     json_schema,
     load,
     parse_assignment,
+    parse_model_text,
     read_yaml,
 )
 from sim.model.service import Call, Service
@@ -88,5 +89,6 @@ __all__ = [
     "load",
     "mean_of",
     "parse_assignment",
+    "parse_model_text",
     "read_yaml",
 ]

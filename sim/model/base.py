@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    JsonValue,
     Tag,
     ValidationError,
     model_validator,
@@ -76,6 +77,13 @@ class Strict(BaseModel):
                     {"key": name, "hint": hint, "allowed": ", ".join(allowed)},
                 )
         return data
+
+
+def unit(name: str, **facts: JsonValue) -> dict[str, JsonValue]:
+    """A field's ``json_schema_extra`` naming its unit and any other facts for widgets:
+    ``unset`` (the value None stands for), ``minimum`` (where the type cannot say it),
+    ``knob=True`` (always offered, even when the model leaves it at its default)."""
+    return {"unit": name, **facts}
 
 
 def _duration(value: Any) -> Any:

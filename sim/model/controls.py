@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.model.base import Duration, PositiveDuration, Strict, tagged_union
+from sim.model.base import Duration, PositiveDuration, Strict, tagged_union, unit
 from sim.model.distributions import Distribution
 from sim.policies.circuit_breaker import BreakerConfig, CircuitBreaker
 from sim.policies.concurrency import AIMDLimit, Gradient2Limit, StaticLimit
@@ -166,8 +166,12 @@ else:
 class CircuitBreakerSpec(Strict):
     """Resilience4j's CircuitBreakerConfig, in snake_case, with its defaults."""
 
-    failure_rate_threshold: float = Field(50.0, gt=0, le=100, description="percent")
-    slow_call_rate_threshold: float = Field(100.0, gt=0, le=100, description="percent")
+    failure_rate_threshold: float = Field(
+        50.0, gt=0, le=100, description="failure rate that opens it", json_schema_extra=unit("%")
+    )
+    slow_call_rate_threshold: float = Field(
+        100.0, gt=0, le=100, description="slow-call rate that opens it", json_schema_extra=unit("%")
+    )
     slow_call_duration_threshold: PositiveDuration = Field(60.0)
     sliding_window_type: Literal["COUNT_BASED", "TIME_BASED"] = "COUNT_BASED"
     sliding_window_size: int = Field(
@@ -224,7 +228,7 @@ RETRYABLE: tuple[Retryable, ...] = get_args(Retryable)
 class RetryBudgetSpec(Strict):
     """Envoy's retry budget."""
 
-    budget_percent: float = Field(20.0, ge=0, le=100)
+    budget_percent: float = Field(20.0, ge=0, le=100, json_schema_extra=unit("%"))
     min_retry_concurrency: int = Field(3, ge=0)
 
     def build(self) -> RetryBudget:

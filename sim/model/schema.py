@@ -250,12 +250,17 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise ModelError(
             [f"not UTF-8 text (byte {exc.start}): save the model as UTF-8"], str(path)
         ) from None
+    return parse_model_text(text, str(path))
+
+
+def parse_model_text(text: str, source: str | None = None) -> dict[str, YamlValue]:
+    """A model's YAML text as plain data, turning YAML errors into ModelError."""
     try:
         data = parse_yaml(text)
     except YamlError as exc:
-        raise ModelError([str(exc)], str(path)) from None
+        raise ModelError([str(exc)], source) from None
     if not isinstance(data, dict):
-        raise ModelError(["(top level): a model must be a mapping of keys to values"], str(path))
+        raise ModelError(["(top level): a model must be a mapping of keys to values"], source)
     return data
 
 

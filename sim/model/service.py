@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.model.base import MAX_REPLICAS, Duration, PositiveDuration, Strict
+from sim.model.base import MAX_REPLICAS, Duration, PositiveDuration, Strict, unit
 from sim.model.controls import (
     CircuitBreakerSpec,
     CodelSpec,
@@ -198,13 +198,20 @@ class Service(Strict):
     """A pool of identical replicas, each with its own workers and bounded waiting room."""
 
     replicas: int | None = Field(
-        None, ge=1, le=MAX_REPLICAS, description="identical instances behind a balancer; default 1"
+        None,
+        ge=1,
+        le=MAX_REPLICAS,
+        description="identical instances behind a balancer; default 1",
+        json_schema_extra=unit("replicas", unset=1, knob=True),
     )
     autoscaling: Autoscaling | None = Field(
         None, description="HPA, schedule or step scaling instead of a fixed replica count"
     )
     workers: int | None = Field(
-        None, ge=1, description="requests served at once per replica (threads); default 1"
+        None,
+        ge=1,
+        description="requests served at once per replica (threads); default 1",
+        json_schema_extra=unit("workers", unset=1, knob=True),
     )
     queue: QueueSize = Field(
         100,
@@ -213,6 +220,7 @@ class Service(Strict):
             "(queue_full). 0 = no waiting room; 'unbounded' = no limit (stable loads only). "
             "Default 100, Tomcat's acceptCount."
         ),
+        json_schema_extra=unit("requests", minimum=0, knob=True),
     )
     work: Distribution = Field(description="own service time per request, seconds")
     calls: list[Call] = Field(default_factory=list, description="calls made after own work")
@@ -227,7 +235,10 @@ class Service(Strict):
     incidents: list[Incident] = Field(default_factory=list, description="windows of trouble")
     gc: GarbageCollection | None = Field(None, description="stop-the-world pauses per replica")
     cpus: int | None = Field(
-        None, ge=1, description="cores per replica; own work shares them (processor sharing)"
+        None,
+        ge=1,
+        description="cores per replica; own work shares them (processor sharing)",
+        json_schema_extra=unit("cores"),
     )
     pool: ThreadPool | None = Field(
         None, description="a Java ThreadPoolExecutor instead of a fixed number of workers"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.model.base import Duration, PositiveDuration, Strict, tagged_union
+from sim.model.base import Duration, PositiveDuration, Strict, tagged_union, unit
 from sim.model.controls import RetryPolicy
 from sim.model.distributions import Distribution
 
@@ -19,7 +19,7 @@ class PoissonArrivals(Strict):
     """Open-loop Poisson arrivals: independent, exponential gaps with mean 1/rate."""
 
     process: Literal["poisson"] = "poisson"
-    rate: float = Field(gt=0, description="requests per second")
+    rate: float = Field(gt=0, description="requests per second", json_schema_extra=unit("req/s"))
 
     @property
     def mean_rate(self) -> float:
@@ -31,7 +31,7 @@ class ConstantArrivals(Strict):
     """Open-loop arrivals exactly 1/rate seconds apart (a load generator's fixed pacing)."""
 
     process: Literal["constant"] = "constant"
-    rate: float = Field(gt=0, description="requests per second")
+    rate: float = Field(gt=0, description="requests per second", json_schema_extra=unit("req/s"))
 
     @property
     def mean_rate(self) -> float:
@@ -188,7 +188,11 @@ class Workload(Strict):
 
     arrivals: Arrivals | None = Field(None, description="open loop: the arrival process")
     users: int | None = Field(
-        None, ge=1, le=100_000, description="closed loop: users who wait, then think"
+        None,
+        ge=1,
+        le=100_000,
+        description="closed loop: users who wait, then think",
+        json_schema_extra=unit("users"),
     )
     think_time: Distribution | None = Field(None, description="closed loop: pause between requests")
     target: str | None = Field(

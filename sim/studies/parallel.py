@@ -7,6 +7,7 @@ runs it, in whatever order.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 import time
@@ -75,15 +76,24 @@ def _watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="queuefull-parent-watch", daemon=True).start()
 
 
+def new_pool(start_method: str | None = None) -> ProcessPoolExecutor:
+    """A new process pool over every local core whose workers exit with this process.
+    ``start_method`` ("spawn", "forkserver") suits a multi-threaded parent such as a web
+    server, where forking is unsafe; None takes the platform's default."""
+    context = multiprocessing.get_context(start_method) if start_method else None
+    return ProcessPoolExecutor(
+        max_workers=os.cpu_count() or 1,
+        mp_context=context,
+        initializer=_watch_parent,
+        initargs=(os.getpid(),),
+    )
+
+
 def local_pool() -> ProcessPoolExecutor:
     """A process pool over every local core, started once and reused."""
     global _local_pool
     if _local_pool is None:
-        _local_pool = ProcessPoolExecutor(
-            max_workers=os.cpu_count() or 1,
-            initializer=_watch_parent,
-            initargs=(os.getpid(),),
-        )
+        _local_pool = new_pool()
     return _local_pool
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.measure.results import SUMMARY_COLUMNS, Results
@@ -141,3 +142,27 @@ def sweep(
     table.attrs["interrupted"] = batch.interrupted
     table.attrs["incomplete"] = not batch.complete
     return table
+
+
+KNEE_MIN_BEND = 0.1
+"""How far (in the unit square) the curve must bend away from its chord to have a knee."""
+
+
+def knee(values: Sequence[float], means: Sequence[float]) -> float | None:
+    """The knee of a metric along a swept knob (Kneedle): with both axes scaled to [0, 1],
+    the value whose point lies farthest from the straight line between the ends. None when
+    the curve is nearly straight or has fewer than three finite points."""
+    pairs = sorted(
+        (float(x), float(y)) for x, y in zip(values, means, strict=True) if math.isfinite(y)
+    )
+    if len(pairs) < 3:
+        return None
+    x = np.array([p[0] for p in pairs])
+    y = np.array([p[1] for p in pairs])
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    xs, ys = (x - x[0]) / (x[-1] - x[0]), (y - y.min()) / np.ptp(y)
+    chord = ys[0] + (ys[-1] - ys[0]) * xs
+    distance = np.abs(ys - chord) / math.hypot(1.0, ys[-1] - ys[0])
+    best = int(np.argmax(distance))
+    return float(x[best]) if distance[best] >= KNEE_MIN_BEND else None

@@ -9,6 +9,7 @@ import pytest
 from typing_extensions import TypeAliasType
 
 import sim
+import sim.studies.compare
 from sim.studies.check import CheckResult
 
 PUBLIC = [
@@ -19,6 +20,8 @@ PUBLIC = [
     sim.sweep,
     sim.find_capacity,
     sim.check,
+    sim.compare,
+    sim.studies.compare.differences,
     *[m for _, m in inspect.getmembers(sim.Results, inspect.isfunction) if m.__name__[0] != "_"],
     sim.Results.from_json,
     sim.Results.from_outputs,
@@ -47,6 +50,6 @@ def test_public_signature_has_no_any(function):
 
 
 def test_result_classes_are_typed():
-    for cls in (sim.Capacity, CheckResult):
+    for cls in (sim.Capacity, CheckResult, sim.Comparison):
         hints = typing.get_type_hints(cls)
         assert hints and not [n for n, h in hints.items() if _mentions_any(h, set())]
