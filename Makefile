@@ -1,11 +1,12 @@
-# Two set-up commands: `make run` and `make test`. Both create .venv on first use.
+# Two set-up commands: `make run` and `make test`. Both create .venv on first use;
+# `make app` serves the studio on localhost:8501 the same way.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODEL  ?= models/default.yaml
 
-.PHONY: run test bench fuzz lint clean
+.PHONY: run app test bench fuzz lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +17,17 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/queuefull run $(MODEL) --plot out/default.png
 
+app: $(STAMP)
+	$(BIN)/streamlit run app.py --server.port 8501 --server.address localhost \
+		--server.headless true --browser.gatherUsageStats false
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_coverage.py --seeds 600
+	$(BIN)/python benchmarks/bench_studio.py
 
 fuzz: $(STAMP)
 	QUEUEFULL_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest -q -p no:xdist tests/studies/test_fuzz.py
@@ -29,7 +35,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies
+	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,183 @@
+"""The run's story in a few lines: the headline, the key numbers with their intervals, the
+SLO badges, and the closed-form estimate beside the simulation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sim import analytic
+from sim.measure.display import format_interval, format_value
+from sim.measure.output import END_TO_END
+from sim.measure.registry import METRICS
+from sim.measure.results import Results
+from sim.model import SLO, Model
+from sim.outcomes import REJECTIONS
+from sim.studies.capacity import Capacity
+from sim.studies.check import SLOResult
+from sim.studies.verdict import Verdict
+
+KEY_METRICS = ("throughput", "rejection_rate", "latency_p50", "latency_p99", "queue_depth_mean")
+"""The numbers the Run tab leads with (end to end; queue depth summed over services)."""
+
+DISAGREE = 0.10
+"""Relative gap beyond which an estimate outside the simulation's interval is flagged."""
+
+
+def _value(results: Results, metric: str, service: str = END_TO_END) -> float:
+    try:
+        return results.get(metric, service)
+    except KeyError:
+        return math.nan
+
+
+def load_text(model: Model) -> str:
+    """The offered load as a person says it: ``90 req/s`` or ``200 users``."""
+    workload = model.workload
+    if workload.users is not None:
+        return f"{workload.users} users"
+    if workload.arrivals is not None:
+        return f"{workload.arrivals.mean_rate:g} req/s"
+    return "its workload"
+
+
+def top_reason(results: Results, service: str = END_TO_END) -> str | None:
+    """The rejection reason with the largest share, if anything was refused."""
+    shares = {r: _value(results, f"rejected_{r}", service) for r in REJECTIONS}
+    shares = {r: v for r, v in shares.items() if math.isfinite(v) and v > 0}
+    return max(shares, key=shares.__getitem__).replace("_", " ") if shares else None
+
+
+def slo_text(verdicts: list[SLOResult]) -> str:
+    """``all SLOs pass``, ``1 of 2 SLOs fail``, ``no SLOs``..."""
+    if not verdicts:
+        return "no SLOs"
+    failing = sum(v.verdict == Verdict.FAIL for v in verdicts)
+    unsure = sum(v.verdict == Verdict.INCONCLUSIVE for v in verdicts)
+    if failing:
+        return f"{failing} of {len(verdicts)} SLOs fail"
+    if unsure:
+        return f"{unsure} of {len(verdicts)} SLOs inconclusive"
+    return "all SLOs pass"
+
+
+def headline(model: Model, results: Results, verdicts: list[SLOResult]) -> str:
+    """One sentence: ``checkout-api at 90 req/s: 0.9 % refused (queue full), p99 527ms
+    [523ms, 530ms], all SLOs pass``."""
+    refused = _value(results, "rejection_rate")
+    reason = top_reason(results)
+    p99 = results.row("latency_p99", END_TO_END)
+    parts = [f"{format_value(refused, 'fraction')} refused" + (f" ({reason})" if reason else "")]
+    if math.isfinite(p99["mean"]):
+        parts.append(
+            f"p99 {format_value(p99['mean'], 's')} {format_interval(p99.ci_low, p99.ci_high, 's')}"
+        )
+    parts.append(slo_text(verdicts))
+    return f"{model.name} at {load_text(model)}: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Card:
+    """One headline number: label, value, interval, and the metric's meaning."""
+
+    label: str
+    value: str
+    interval: str
+    help: str
+
+
+def cards(results: Results) -> list[Card]:
+    """The key numbers end to end, each with its 95 % interval."""
+    out = []
+    for metric in KEY_METRICS:
+        try:
+            row = results.row(metric, END_TO_END)
+        except KeyError:
+            continue
+        unit = METRICS[metric].unit
+        out.append(
+            Card(
+                metric,
+                format_value(row["mean"], unit),
+                "95 % CI " + format_interval(row.ci_low, row.ci_high, unit),
+                METRICS[metric].description,
+            )
+        )
+    return out
+
+
+def estimate_table(model: Model, results: Results) -> tuple[pd.DataFrame | None, str]:
+    """The closed-form estimate of the entry service beside the simulation, and a note:
+    the method, or why there is none, and which metrics disagree (the system is then not
+    behaving like the simple queue the formula assumes)."""
+    try:
+        estimate = analytic.estimate(model)
+    except (ValueError, ZeroDivisionError) as exc:
+        return None, f"No closed form for this model: {exc}."
+    service = model.entry if len(model.services) > 1 else END_TO_END
+    rows, disagree = [], []
+    for metric, raw in estimate.metrics.items():
+        if metric not in METRICS:
+            continue
+        predicted = 0.0 if abs(raw) < 1e-12 else raw  # Erlang tails below any reading
+        where = service if metric not in ("offered_rate",) else END_TO_END
+        try:
+            row = results.row(metric, where)
+        except KeyError:
+            continue
+        low, high = float(row.ci_low), float(row.ci_high)
+        gap = abs(predicted - row["mean"]) / max(abs(predicted), abs(row["mean"]), 1e-9)
+        outside = math.isfinite(low) and not (low <= predicted <= high)
+        flag = bool(outside and gap > DISAGREE)
+        if flag:
+            disagree.append(metric)
+        unit = METRICS[metric].unit
+        rows.append(
+            {
+                "metric": metric,
+                "estimate": format_value(predicted, unit),
+                "simulation": format_value(row["mean"], unit),
+                "95 % CI": format_interval(low, high, unit),
+                "disagree": flag,
+            }
+        )
+    kind = "exact" if estimate.exact else "approximate"
+    note = f"{estimate.method} ({kind})"
+    if estimate.notes:
+        note += "; " + "; ".join(estimate.notes)
+    if disagree:
+        note += (
+            f". The simulation disagrees on {', '.join(disagree)}: the system does not behave "
+            "like this simple queue (retries, limits, incidents, calls or variability the "
+            "formula leaves out)."
+        )
+    return pd.DataFrame(rows), note
+
+
+def slo_phrase(slos: list[SLO]) -> str:
+    """``latency_p99 <= 200ms and rejection_rate <= 1.00%`` (end-to-end ones unprefixed)."""
+    parts = []
+    for slo in slos:
+        unit = METRICS[slo.metric].unit if slo.metric in METRICS else ""
+        name = slo.metric if slo.service == END_TO_END else f"{slo.service}.{slo.metric}"
+        if slo.max is not None:
+            parts.append(f"{name} <= {format_value(slo.max, unit)}")
+        if slo.min is not None:
+            parts.append(f"{name} >= {format_value(slo.min, unit)}")
+    return " and ".join(parts)
+
+
+def capacity_sentence(found: Capacity, slos: list[SLO], model: Model) -> str:
+    """``You need 14 services.api.workers for latency_p99 <= 200ms at 5000 req/s (13 did
+    not meet it)``, or why the search found no edge."""
+    if found.value is None:
+        return f"No answer: {found.message}."
+    value = f"{found.value:g}"
+    unsure = f" ({found.failing:g} was not shown to meet it)" if found.failing is not None else ""
+    if found.goal == "min":
+        return (
+            f"You need {found.path} = {value} for {slo_phrase(slos)} at {load_text(model)}{unsure}."
+        )
+    return f"Up to {found.path} = {value} meets {slo_phrase(slos)}{unsure}."

@@ -1,0 +1,124 @@
+"""The What-if tab: one knob swept (curves, bands, SLO line, knee) or two (heatmap)."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+import sim
+from sim.measure.output import END_TO_END
+from sim.measure.registry import METRICS
+from sim.model import Model, ModelError
+from sim.plots import sweep_figure
+from sim.studies.budget import estimate_work
+from sim.studies.sweep import knee
+from sim.studio import charts
+from sim.studio.commands import command
+from sim.studio.knobs import knob_map
+from sim.studio.state import PageState
+from studio.runtime import SWEEP_METRICS, executor, over_budget, running
+from studio.session import model_file, slo_threshold
+
+
+@st.fragment
+def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
+    """One knob: metric curves with bands, SLO line and knee. Two knobs: a heatmap."""
+    available = knob_map(model)
+    paths = list(available)
+    entry_workers = f"services.{model.entry}.workers"
+    two = st.radio("Vary", ["one knob", "two knobs"], horizontal=True, key="whatif_mode") == (
+        "two knobs"
+    )
+    chosen = [
+        st.selectbox(
+            "Knob",
+            paths,
+            index=paths.index(entry_workers) if entry_workers in paths else 0,
+            key="whatif_knob",
+        )
+    ]
+    if two:
+        second = [p for p in paths if p != chosen[0]]
+        chosen.append(st.selectbox("Second knob", second, key="whatif_knob2"))
+    points = 10 if not two else 5
+    vary: dict[str, list[float]] = {}
+    for index, path in enumerate(chosen):
+        knob = available[path]
+        span = knob.span(points)
+        a, b, c = st.columns(3)
+        low = a.number_input("from", value=span[0], key=f"whatif_low{index}:{path}:{knob.value:g}")
+        high = b.number_input("to", value=span[-1], key=f"whatif_high{index}:{path}:{knob.value:g}")
+        count = c.number_input(
+            "points", 2, 40, len(span), key=f"whatif_n{index}:{path}:{knob.value:g}"
+        )
+        values = [low + i * (high - low) / (count - 1) for i in range(int(count))]
+        values = [knob.clamp(v) for v in values]
+        vary[path] = sorted(set(values))
+    metrics = st.multiselect(
+        "Metrics", SWEEP_METRICS, ["latency_p99", "rejection_rate"], key="whatif_metrics"
+    )
+    service = st.selectbox("Service", [END_TO_END, *model.services], key="whatif_service")
+    per_point = st.number_input("Replications per point", 2, 100, min(reps, 3), key="whatif_reps")
+    total_points = math.prod(len(v) for v in vary.values())
+    work = sum(estimate_work(model, int(per_point)) for _ in range(total_points))
+    cli = command(
+        "sweep", model_file(page), {**page.overrides, "seed": seed}, int(per_point), vary=vary
+    )
+    st.caption(f"{total_points} points x {per_point} replications, common random numbers.")
+    clicked = st.button("Run sweep", type="primary", key="run_sweep")
+    if clicked and not over_budget(work, cli + f" --budget {work * 1.1:.3g}"):
+        try:
+            with running(f"sweep of {total_points} points", "cancel_sweep") as bar:
+                table = sim.sweep(
+                    model,
+                    vary=vary,
+                    replications=int(per_point),
+                    seed=seed,
+                    executor=executor(),
+                    progress=bar,
+                    budget=math.inf,
+                )
+            st.session_state.sweep = (vary, table)
+        except ModelError as exc:  # a point clashes with another field
+            st.error("Some points are not valid models:\n\n" + "\n".join(exc.lines))
+    if "sweep" not in st.session_state:
+        return
+    swept, table = st.session_state.sweep
+    if list(swept) != list(vary):
+        st.caption("The last sweep varied other knobs: run again to see these.")
+        return
+    if len(swept) == 1:
+        path = chosen[0]
+        for metric in metrics or ["latency_p99"]:
+            rows = table[(table.service == service) & (table.metric == metric)]
+            if rows.empty:
+                continue
+            bend = knee(rows[path].tolist(), rows["mean"].tolist())
+            threshold = slo_threshold(model, metric, service)
+            st.altair_chart(
+                charts.sweep_chart(rows, path, metric, METRICS[metric].unit, threshold, bend)
+            )
+            if bend is not None:
+                st.caption(f"{metric}: knee at {path} = {bend:g}")
+        st.caption(charts.BAND_NOTE + " Dashed: the SLO threshold.")
+    else:
+        metric = (metrics or ["latency_p99"])[0]
+        rows = table[(table.service == service) & (table.metric == metric)]
+        threshold = slo_threshold(model, metric, service)
+        st.altair_chart(
+            charts.heatmap_chart(
+                rows, chosen[0], chosen[1], metric, METRICS[metric].unit, threshold
+            )
+        )
+    st.dataframe(table[table.service == service], hide_index=True)
+    a, b = st.columns(2)
+    a.download_button("Sweep CSV", table.to_csv(index=False).encode(), "sweep.csv", "text/csv")
+    b.download_button(
+        "Sweep PNG",
+        charts.png(sweep_figure(table, chosen[0], metrics or ["latency_p99"], service)),
+        "sweep.png",
+        "image/png",
+    )
+    st.caption("The same sweep from a terminal:")
+    st.code(cli, language="bash")

@@ -1,0 +1,242 @@
+"""The studio's main flows, driven without a browser by Streamlit's AppTest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+QUICK = {"replications": "3", "set.horizon": "200", "set.warmup": "20"}
+"""A short run, so each flow takes seconds."""
+
+
+@pytest.fixture(autouse=True)
+def inline(monkeypatch):
+    """Replications in the test's process: the same numbers as the pool, bit for bit."""
+    monkeypatch.setenv("QUEUEFULL_STUDIO_EXECUTOR", "inline")
+    monkeypatch.delenv("QUEUEFULL_STUDIO_BUDGET", raising=False)
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def params(at: AppTest) -> dict[str, str]:
+    """The page's query parameters, one value each."""
+    return {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
+
+
+def set_numbers(at: AppTest, values: dict[str, float]) -> None:
+    """Set number inputs by key (without rerunning)."""
+    for key, value in values.items():
+        at.number_input(key=key).set_value(value)
+
+
+def summary_value(at: AppTest, metric: str, service: str = "all") -> float:
+    for frame in at.dataframe:
+        table = frame.value
+        if {"service", "metric", "mean"} <= set(table.columns):
+            row = table[(table.service == service) & (table.metric == metric)]
+            if not row.empty:
+                return float(row["mean"].iloc[0])
+    raise AssertionError(f"no {service}.{metric} in the page's tables")
+
+
+def test_default_page_shows_the_default_model_run():
+    at = open_page()
+    assert not at.exception
+    headline = at.subheader[0].value
+    assert headline.startswith("checkout-api at 90 req/s:")
+    assert "refused (queue full)" in headline and "all SLOs pass" in headline
+    labels = [m.label for m in at.metric]
+    assert {"throughput", "rejection_rate", "latency_p99"} <= set(labels)
+    assert 0.3 < summary_value(at, "latency_p99") < 0.8
+    assert params(at)["model"] == "default"
+
+
+def test_more_workers_lowers_p99_and_refusals():
+    at = open_page(QUICK)
+    p99, refused = summary_value(at, "latency_p99"), summary_value(at, "rejection_rate")
+    at.number_input(key="knob:services.api.workers").set_value(14).run()
+    assert not at.exception
+    assert summary_value(at, "latency_p99") < p99
+    assert summary_value(at, "rejection_rate") < refused
+    assert params(at)["set.services.api.workers"] == "14"
+    assert "workers: 14" in at.text_area(key="yaml_editor").value  # the editor follows
+
+
+def test_editing_the_yaml_moves_the_knobs():
+    at = open_page(QUICK)
+    text = at.text_area(key="yaml_editor").value.replace("workers: 10", "workers: 12")
+    at.text_area(key="yaml_editor").set_value(text).run()
+    assert not at.exception and not at.error
+    assert at.number_input(key="knob:services.api.workers").value == 12
+    assert params(at)["model"] == "custom"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "name: x\nworkload: {arrivals: {process: poisson, rate: 10}}\n"
+            "services: {api: {workers: 0, work: {distribution: exponential, mean: 0.1}}}\n",
+            "services.api.workers",
+        ),
+        (
+            "name: x\nworkload: {arrivals: {process: poisson, rate: 10}}\n"
+            "services: {api: {wokers: 2, work: {distribution: exponential, mean: 0.1}}}\n",
+            "did you mean 'workers'",
+        ),
+        ("services: [unclosed\n", "line"),
+    ],
+)
+def test_bad_yaml_shows_the_dotted_path_not_a_traceback(text, expected):
+    at = open_page(QUICK)
+    at.text_area(key="yaml_editor").set_value(text).run()
+    assert not at.exception
+    messages = " ".join(e.value for e in at.error)
+    assert expected in messages
+    assert "Traceback" not in messages
+    assert at.text_area(key="yaml_editor").value == text  # the draft stays for fixing
+
+
+@pytest.mark.slow
+def test_one_knob_sweep_produces_its_table():
+    at = open_page(QUICK)
+    set_numbers(
+        at,
+        {
+            "whatif_low0:services.api.workers:10": 8,
+            "whatif_high0:services.api.workers:10": 12,
+            "whatif_n0:services.api.workers:10": 3,
+            "whatif_reps": 2,
+        },
+    )
+    at.button(key="run_sweep").click().run()
+    assert not at.exception
+    tables = [f.value for f in at.dataframe if "services.api.workers" in f.value.columns]
+    assert tables, "no sweep table"
+    table = tables[0]
+    assert sorted(table["services.api.workers"].unique()) == [8, 10, 12]
+    p99 = table[table.metric == "latency_p99"].sort_values("services.api.workers")["mean"]
+    assert p99.is_monotonic_decreasing  # common random numbers: a smooth curve
+    assert any("queuefull sweep models/default.yaml" in c.value for c in at.code)
+
+
+@pytest.mark.slow
+def test_compare_shows_both_variants_with_differences():
+    at = open_page(QUICK)
+    at.text_area(key="compare_text0").set_value("services.api.workers: 14\n")
+    at.button(key="run_compare").click().run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "**baseline**" in text and "**variant 1**" in text
+    frames = [f.value for f in at.dataframe if "significant" in f.value.columns]
+    assert frames
+    diffs = frames[0]
+    p99 = diffs[(diffs.metric == "latency_p99") & (diffs.service == "all")]
+    assert bool(p99.significant.iloc[0]) and p99.better.iloc[0] == "better"
+
+
+@pytest.mark.slow
+def test_capacity_answers_in_one_click():
+    at = open_page(QUICK)
+    set_numbers(
+        at,
+        {
+            "capacity_low:services.api.workers:10": 6,
+            "capacity_high:services.api.workers:10": 14,
+            "capacity_reps": 5,
+        },
+    )
+    at.button(key="run_capacity").click().run()
+    assert not at.exception
+    sentence = [s.value for s in at.subheader if s.value.startswith("You need")]
+    assert sentence and "services.api.workers" in sentence[0] and "at 90 req/s" in sentence[0]
+
+
+@pytest.mark.slow
+def test_url_state_round_trips():
+    query = {
+        "model": "slow_database",
+        "set.services.api.workers": "30",
+        **QUICK,
+    }
+    at = open_page(query)
+    assert not at.exception
+    assert at.selectbox(key="model_choice").value == "slow_database"
+    assert at.number_input(key="knob:services.api.workers").value == 30
+    assert at.number_input(key="replications_input").value == 3
+    assert params(at) == query
+    # an edited model travels in the link too
+    edited = at.text_area(key="yaml_editor").value.replace("name: slow-database", "name: mine")
+    at.text_area(key="yaml_editor").set_value(edited).run()
+    shared = params(at)
+    again = open_page(shared)
+    assert again.text_area(key="yaml_editor").value == edited
+    assert again.subheader[0].value.startswith("mine at 100 req/s")
+
+
+def test_a_damaged_link_still_opens():
+    at = open_page({"model": "no_such_model", "set.services.api.workers": "{{", **QUICK})
+    assert not at.exception
+    notes = " ".join(w.value for w in at.warning)
+    assert "no_such_model" in notes and "set.services.api.workers" in notes
+
+
+def test_over_budget_action_is_refused_with_the_command(monkeypatch):
+    monkeypatch.setenv("QUEUEFULL_STUDIO_BUDGET", "1000")
+    at = open_page({"set.services.api.workers": "12"})
+    assert not at.exception
+    assert any("over the page's budget" in w.value for w in at.warning)
+    commands = [c.value for c in at.code]
+    assert any(
+        c.startswith("queuefull run models/default.yaml --set services.api.workers=12")
+        and "--budget" in c
+        for c in commands
+    )
+    assert not at.metric  # nothing was simulated
+
+
+def test_a_knob_moved_too_far_names_the_field_and_can_be_moved_back():
+    start = "services.recommendations.incidents.0.start"
+    at = open_page({"model": "breaker_saves_pool", f"set.{start}": "700", **QUICK})
+    assert not at.exception
+    assert "services.recommendations.incidents.0.end" in " ".join(e.value for e in at.error)
+    knob = at.number_input(key=f"knob:{start}")
+    assert knob.value == 700
+    knob.set_value(300.0).run()
+    assert not at.exception and not at.error
+    assert at.subheader[0].value.startswith("breaker-saves-pool at 100 req/s")
+
+
+@pytest.mark.slow
+def test_two_knob_sweep_draws_a_heatmap():
+    at = open_page(QUICK)
+    at.radio(key="whatif_mode").set_value("two knobs").run()
+    at.selectbox(key="whatif_knob2").set_value("services.api.queue").run()
+    set_numbers(
+        at,
+        {
+            "whatif_low0:services.api.workers:10": 9,
+            "whatif_high0:services.api.workers:10": 11,
+            "whatif_n0:services.api.workers:10": 2,
+            "whatif_low1:services.api.queue:20": 10,
+            "whatif_high1:services.api.queue:20": 30,
+            "whatif_n1:services.api.queue:20": 2,
+            "whatif_reps": 2,
+        },
+    )
+    at.button(key="run_sweep").click().run()
+    assert not at.exception
+    tables = [f.value for f in at.dataframe if "services.api.queue" in f.value.columns]
+    assert tables
+    grid = tables[0][["services.api.workers", "services.api.queue"]].drop_duplicates()
+    assert len(grid) == 4
