@@ -35,7 +35,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio
+	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio sim/diagnose
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -7,6 +7,7 @@ results.summary          # tidy DataFrame: service, metric, mean, ci_low, ci_hig
 """
 
 from sim import analytic
+from sim.diagnose import Diagnosis, diagnose
 from sim.measure.results import Results
 from sim.model import Model, ModelError, UnstableError, apply_overrides, from_dict, load
 from sim.studies.capacity import Capacity, find_capacity
@@ -18,6 +19,7 @@ from sim.studies.sweep import sweep
 __all__ = [
     "Capacity",
     "Comparison",
+    "Diagnosis",
     "Model",
     "ModelError",
     "Results",
@@ -26,6 +28,7 @@ __all__ = [
     "apply_overrides",
     "check",
     "compare",
+    "diagnose",
     "find_capacity",
     "from_dict",
     "load",

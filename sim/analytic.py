@@ -302,9 +302,12 @@ def mmck_response_quantile(lam: float, mean: float, c: int, k: int, q: float) ->
     """The ``q``-quantile of the response time of accepted requests in M/M/c/K (FIFO).
 
     An arrival admitted with n in system (PASTA) is served at once when n < c, else after
-    n - c + 1 departures at rate c/mean (an Erlang wait), then its own exponential service.
+    m = n - c + 1 departures at rate a = c/mean (an Erlang(m, a) wait), then its own
+    exponential service at rate b = 1/mean. The sum's survival is closed: for a > b,
+    P(E + S > t) = Q(m, a t) + e^(-b t) (a / (a - b))^m P(m, (a - b) t) with the regularized
+    incomplete gamma functions P and Q; for c = 1 (a = b) it is Erlang(m + 1, b)'s, Q(m + 1, b t).
     """
-    from scipy import integrate, optimize, stats  # slow to import: only when asked
+    from scipy import optimize, special  # slow to import: only when asked
 
     if not 0 < q < 1:
         raise ValueError("q must lie strictly between 0 and 1")
@@ -312,16 +315,22 @@ def mmck_response_quantile(lam: float, mean: float, c: int, k: int, q: float) ->
     p = np.array([math.prod(lam / (min(i, c) * mu) for i in range(1, n + 1)) for n in range(k + 1)])
     p /= p.sum()
     admitted = p[:k] / (1 - p[k])
+    waits = np.arange(1, max(k - c, 0) + 1)  # m = n - c + 1 for n = c .. k - 1
+    weights = admitted[c:k]
+    a, b = c * mu, mu
 
     def survival(t: float) -> float:
-        total = admitted[: min(c, k)].sum() * math.exp(-mu * t)
-        for n in range(c, k):
-            wait = stats.gamma(a=n - c + 1, scale=1 / (c * mu))
-            inside, _ = integrate.quad(
-                lambda w, wait=wait: wait.pdf(w) * math.exp(-mu * (t - w)), 0, t
-            )
-            total += admitted[n] * (wait.sf(t) + inside)
-        return total
+        total = admitted[: min(c, k)].sum() * math.exp(-b * t)
+        if waits.size == 0:
+            return float(total)
+        if c == 1:
+            tails = special.gammaincc(waits + 1, b * t)
+        else:
+            with np.errstate(divide="ignore"):
+                log_mix = waits * math.log(a / (a - b)) - b * t
+                mix = np.exp(log_mix + np.log(special.gammainc(waits, (a - b) * t)))
+            tails = special.gammaincc(waits, a * t) + mix
+        return float(total + np.dot(weights, tails))
 
     upper = mean
     while survival(upper) > 1 - q:

@@ -7,6 +7,7 @@ import streamlit as st
 from sim.model import Model, ModelError
 from studio.capacity_tab import capacity_tab
 from studio.compare_tab import compare_tab
+from studio.diagnose_tab import diagnose_tab
 from studio.model_tab import model_tab
 from studio.run_tab import run_tab
 from studio.session import effective, state, write_url
@@ -25,8 +26,8 @@ def main() -> None:
         errors = exc.lines
     reps, seed = sidebar(page, model)
     write_url(page)
-    run, whatif, compare, capacity, edit = st.tabs(
-        ["Run", "What-if", "Compare", "Capacity", "Model"]
+    run, whatif, compare, capacity, diagnose, edit = st.tabs(
+        ["Run", "What-if", "Compare", "Capacity", "Diagnose", "Model"]
     )
     with edit:
         model_tab(page, model, errors)
@@ -45,3 +46,5 @@ def main() -> None:
         compare_tab(page, model, reps, seed)
     with capacity:
         capacity_tab(page, model, reps, seed)
+    with diagnose:
+        diagnose_tab(page, model, reps, seed)

@@ -10,6 +10,7 @@ from sim.measure.display import format_interval, format_value
 from sim.measure.output import END_TO_END
 from sim.measure.registry import METRICS
 from sim.model import Model, ModelError
+from sim.model.windows import disturbances
 from sim.plots import timeseries_figure
 from sim.studies.budget import BudgetError, estimate_work
 from sim.studies.check import judge
@@ -18,7 +19,6 @@ from sim.studio.commands import command
 from sim.studio.files import model_yaml, results_csv, results_json
 from sim.studio.graph import graph_dot
 from sim.studio.state import PageState
-from sim.studio.windows import disturbances
 from studio.runtime import is_cached, over_budget, running, simulate
 from studio.session import effective, model_file
 

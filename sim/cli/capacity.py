@@ -13,10 +13,12 @@ from sim.cli.common import (
     common_options,
     finite,
     overrides,
+    parse_slo,
     progress,
     set_option,
+    slo_option,
 )
-from sim.model import ModelError, load
+from sim.model import load
 from sim.studies.capacity import find_capacity
 
 ORDER = 3
@@ -32,13 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="e.g. workload.arrivals.rate or services.api.workers",
     )
-    p_cap.add_argument(
-        "--slo",
-        action="append",
-        default=[],
-        metavar="[SERVICE.]METRIC<=X",
-        help="bounds to meet (default: the model's slo block)",
-    )
+    slo_option(p_cap, "bounds to meet (default: the model's slo block)")
     p_cap.add_argument("--low", type=finite)
     p_cap.add_argument("--high", type=finite)
     set_option(p_cap)
@@ -47,24 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p_cap.set_defaults(func=cmd_capacity)
 
 
-def _parse_slo(text: str) -> dict[str, object]:
-    """``[service.]metric<=value`` or ``>=``."""
-    for op, key in (("<=", "max"), (">=", "min")):
-        if op in text:
-            name, _, value = text.partition(op)
-            service, _, metric = name.strip().rpartition(".")
-            try:
-                bound = float(value)
-            except ValueError:
-                break
-            return {"metric": metric, "service": service or "all", key: bound}
-    raise ModelError([f"--slo {text}: expected [service.]metric<=value or >=value"])
-
-
 def cmd_capacity(args: argparse.Namespace) -> int:
     """Find the largest load or the smallest resource meeting the SLOs."""
     model = load(args.model, overrides(args.set))
-    slos = [_parse_slo(text) for text in args.slo] or None
+    slos = [parse_slo(text) for text in args.slo] or None
     with Dask(args.dask) as client:
         answer = find_capacity(
             model,

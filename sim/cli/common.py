@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.model import parse_assignment
+from sim.model import ModelError, parse_assignment
 from sim.studies.budget import BUDGET_VARIABLE, DEFAULT_BUDGET
 
 EXIT_OK, EXIT_MODEL, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
@@ -134,3 +134,24 @@ def common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     budget_option(parser)
+
+
+def parse_slo(text: str) -> dict[str, object]:
+    """``[service.]metric<=value`` or ``>=``."""
+    for op, key in (("<=", "max"), (">=", "min")):
+        if op in text:
+            name, _, value = text.partition(op)
+            service, _, metric = name.strip().rpartition(".")
+            try:
+                bound = float(value)
+            except ValueError:
+                break
+            return {"metric": metric, "service": service or "all", key: bound}
+    raise ModelError([f"--slo {text}: expected [service.]metric<=value or >=value"])
+
+
+def slo_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--slo [SERVICE.]METRIC<=X``, repeatable (read with :func:`parse_slo`)."""
+    parser.add_argument(
+        "--slo", action="append", default=[], metavar="[SERVICE.]METRIC<=X", help=help_text
+    )

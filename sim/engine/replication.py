@@ -14,7 +14,7 @@ from sim.engine.clock import advance
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
 from sim.engine.workload import Clients
-from sim.measure.edges import open_fraction
+from sim.measure.edges import open_fraction, opens
 from sim.measure.output import END_TO_END, ReplicationOutput, edge_name
 from sim.measure.recorders import Recorder
 from sim.measure.recovery import recovery_time, trigger_window
@@ -127,6 +127,9 @@ def measure(system: System, replication: int) -> ReplicationOutput:
             if breakers:
                 metrics[edge_key]["breaker_open_fraction"] = float(
                     np.mean([open_fraction(b.transitions, warmup, horizon) for b in breakers])
+                )
+                metrics[edge_key]["breaker_opens"] = float(
+                    np.mean([opens(b.transitions, warmup, horizon) for b in breakers])
                 )
                 series[edge_key] = _breaker_series(breakers, recorders[name].nbins, width, horizon)
     window = trigger_window(model)

@@ -17,7 +17,7 @@ def format_value(value: float, unit: str) -> str:
     if unit == "s":
         return format_duration(value)
     if unit == "fraction":
-        return f"{value:.2%}" if value >= 1e-4 or value == 0 else f"{value:.2e}"
+        return f"{value:.2%}" if abs(value) >= 1e-4 or value == 0 else f"{value:.2e}"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:,.4g}"

@@ -65,3 +65,8 @@ def open_fraction(transitions: list[tuple[float, str]], start: float, stop: floa
             total += hi - lo
         state, since = new, t
     return total / (stop - start) if stop > start else math.nan
+
+
+def opens(transitions: list[tuple[float, str]], start: float, stop: float) -> float:
+    """Times a breaker opened in [start, stop): many opens, each short, is flapping."""
+    return float(sum(1 for t, new in transitions if new == "OPEN" and start <= t < stop))

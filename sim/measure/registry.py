@@ -80,6 +80,7 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("call_circuit_open_rate", "fraction", "lower", "attempts refused by a breaker"),
     Metric("retry_amplification", "ratio", "lower", "attempts / logical calls"),
     Metric("breaker_open_fraction", "fraction", "lower", "share of time a breaker was open"),
+    Metric("breaker_opens", "count", "lower", "times a breaker opened in the window (flapping)"),
     Metric("attempts_per_request", "ratio", "lower", "attempts / requests, end to end"),
     Metric("concurrency_limit_mean", "requests", "neither", "concurrency limit, time-average"),
     Metric("recovery_time", "s", "lower", "seconds from a trigger's end to recovery"),

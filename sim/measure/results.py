@@ -111,6 +111,14 @@ class Results:
         """The mean of one metric (end to end unless a service is named)."""
         return float(self.row(metric, service)["mean"])
 
+    def mean(self, metric: str, service: str = "all") -> float:
+        """Like :meth:`get`, but NaN where the run has no such metric (a service without a
+        breaker has no breaker_open_fraction) instead of a KeyError."""
+        try:
+            return self.get(metric, service)
+        except KeyError:
+            return math.nan
+
     def row(self, metric: str, service: str = "all") -> pd.Series:
         """The summary row of one metric: mean, ci_low, ci_high, unit."""
         match = self.summary[(self.summary.service == service) & (self.summary.metric == metric)]

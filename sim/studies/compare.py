@@ -104,6 +104,21 @@ def compare(
     with the same seed and replications, and compare each with the first."""
     if len(variants) < 2:
         raise ValueError("compare needs at least two variants (the first is the baseline)")
+    results = run_variants(model, variants, replications, seed, executor, progress, budget)
+    return Comparison(results, differences(results, metrics, services))
+
+
+def run_variants(
+    model: Model,
+    variants: Mapping[str, Mapping[str, YamlValue]],
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: ExecutorArg = None,
+    progress: ProgressArg = None,
+    budget: float | None = None,
+) -> dict[str, Results]:
+    """Each variant's results, all in one batch on the same seeds (common random numbers).
+    Every variant is validated and the whole batch checked against the budget first."""
     reps = replications or starting_replications(model)
     seed = model.seed if seed is None else seed
     model, _ = resolve_warmup_within(model, reps, seed, len(variants), budget, executor, progress)
@@ -111,7 +126,7 @@ def compare(
     work = sum(estimate_work(m, reps) for m in models.values())
     enforce(work, budget, f"{len(models)} variants x {reps:,} replications")
     tasks = [(m, r, seed) for m in models.values() for r in range(reps)]
-    batch = run_tasks(tasks, executor, Progress(len(tasks), "compare", progress))
+    batch = run_tasks(tasks, executor, Progress(len(tasks), "variants", progress))
     if batch.interrupted:
         raise KeyboardInterrupt
     results: dict[str, Results] = {}
@@ -120,4 +135,4 @@ def compare(
         if len(chunk) < reps:
             raise RuntimeError(f"{name}: replications were lost with their worker process")
         results[name] = Results.from_outputs(variant, seed, chunk)
-    return Comparison(results, differences(results, metrics, services))
+    return results

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.measure.stats import t_quantile
-from sim.studio.windows import Window
+from sim.model.windows import Window
 
 LayeredChart = alt.LayerChart | alt.FacetChart
 """What the chart builders return: a layered Vega-Lite chart."""

@@ -46,8 +46,8 @@ def _service_label(name: str, service: Service, results: Results | None) -> list
     )
     lines = [name, f"{service.most_workers} workers, queue {service.queue}, {replicas}"]
     if results is not None:
-        busy = _metric(results, "utilization", name)
-        refused = _metric(results, "rejection_rate", name)
+        busy = results.mean("utilization", name)
+        refused = results.mean("rejection_rate", name)
         lines.append(f"{busy:.0%} busy, {refused:.1%} refused")
     return lines
 
@@ -63,13 +63,6 @@ def _call_label(call: Call) -> list[str]:
     if call.probability < 1 or call.count > 1:
         parts.append(f"{call.probability:g} x {call.count}")
     return [", ".join(parts)]
-
-
-def _metric(results: Results, metric: str, service: str) -> float:
-    try:
-        return results.get(metric, service)
-    except KeyError:
-        return math.nan
 
 
 def graph_dot(model: Model, results: Results | None = None) -> str:
@@ -89,12 +82,12 @@ def graph_dot(model: Model, results: Results | None = None) -> str:
         f'  {CLIENTS} [label={_quote(source)}, shape=oval, fillcolor="#ffffff"];',
     ]
     for name, service in model.services.items():
-        fill = utilisation_colour(_metric(results, "utilization", name)) if results else "#ffffff"
+        fill = utilisation_colour(results.mean("utilization", name)) if results else "#ffffff"
         label = _service_label(name, service, results)
         lines.append(f"  {_quote(name)} [label={_quote(*label)}, fillcolor={_quote(fill)}];")
     entry_label = ""
     if results is not None:
-        entry_label = f"{_metric(results, 'rejection_rate', END_TO_END):.1%} refused"
+        entry_label = f"{results.mean('rejection_rate', END_TO_END):.1%} refused"
     lines.append(f"  {CLIENTS} -> {_quote(model.entry)} [label={_quote(entry_label)}];")
     for name, service in model.services.items():
         for _, calls in call_lists(name, service):
@@ -102,7 +95,7 @@ def graph_dot(model: Model, results: Results | None = None) -> str:
                 colour = "#555555"
                 label = _call_label(call)
                 if results is not None:
-                    failing = _metric(results, "call_failure_rate", edge_name(name, call.to))
+                    failing = results.mean("call_failure_rate", edge_name(name, call.to))
                     colour = failure_colour(failing)
                     if math.isfinite(failing):
                         label.append(f"{failing:.1%} failed")

@@ -26,13 +26,6 @@ DISAGREE = 0.10
 """Relative gap beyond which an estimate outside the simulation's interval is flagged."""
 
 
-def _value(results: Results, metric: str, service: str = END_TO_END) -> float:
-    try:
-        return results.get(metric, service)
-    except KeyError:
-        return math.nan
-
-
 def load_text(model: Model) -> str:
     """The offered load as a person says it: ``90 req/s`` or ``200 users``."""
     workload = model.workload
@@ -45,7 +38,7 @@ def load_text(model: Model) -> str:
 
 def top_reason(results: Results, service: str = END_TO_END) -> str | None:
     """The rejection reason with the largest share, if anything was refused."""
-    shares = {r: _value(results, f"rejected_{r}", service) for r in REJECTIONS}
+    shares = {r: results.mean(f"rejected_{r}", service) for r in REJECTIONS}
     shares = {r: v for r, v in shares.items() if math.isfinite(v) and v > 0}
     return max(shares, key=shares.__getitem__).replace("_", " ") if shares else None
 
@@ -66,7 +59,7 @@ def slo_text(verdicts: list[SLOResult]) -> str:
 def headline(model: Model, results: Results, verdicts: list[SLOResult]) -> str:
     """One sentence: ``checkout-api at 90 req/s: 0.9 % refused (queue full), p99 527ms
     [523ms, 530ms], all SLOs pass``."""
-    refused = _value(results, "rejection_rate")
+    refused = results.mean("rejection_rate")
     reason = top_reason(results)
     p99 = results.row("latency_p99", END_TO_END)
     parts = [f"{format_value(refused, 'fraction')} refused" + (f" ({reason})" if reason else "")]

@@ -21,6 +21,7 @@ PUBLIC = [
     sim.find_capacity,
     sim.check,
     sim.compare,
+    sim.diagnose,
     sim.studies.compare.differences,
     *[m for _, m in inspect.getmembers(sim.Results, inspect.isfunction) if m.__name__[0] != "_"],
     sim.Results.from_json,

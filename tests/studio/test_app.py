@@ -240,3 +240,18 @@ def test_two_knob_sweep_draws_a_heatmap():
     assert tables
     grid = tables[0][["services.api.workers", "services.api.queue"]].drop_duplicates()
     assert len(grid) == 4
+
+
+@pytest.mark.slow
+def test_diagnose_tab_names_the_bottleneck_and_ranks_fixes():
+    at = open_page({**QUICK, "set.workload.arrivals.rate": "130"})
+    at.number_input(key="diagnose_reps").set_value(2)
+    at.button(key="run_diagnose").click().run()
+    assert not at.exception
+    headings = [s.value for s in at.subheader]
+    assert any(h.startswith("checkout-api: ") and "FAIL" in h for h in headings)
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Where it fills**: api" in text
+    fixes = [f.value for f in at.dataframe if "effect" in f.value.columns]
+    assert fixes and fixes[0].effect.iloc[0] == "helps"
+    assert any(c.value.startswith("queuefull diagnose models/default.yaml") for c in at.code)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import sim
+from sim.model.windows import disturbances
 from sim.studio.cache import BoundedCache
 from sim.studio.commands import command
 from sim.studio.files import catalogue, results_csv, results_json, story
@@ -18,7 +19,6 @@ from sim.studio.graph import graph_dot
 from sim.studio.knobs import knob_map, knobs
 from sim.studio.state import CUSTOM, PageState, from_query, pack_text, to_query
 from sim.studio.summary import capacity_sentence, estimate_table, headline
-from sim.studio.windows import disturbances
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"

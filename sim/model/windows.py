@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.model import Model, ProfileArrivals
-from sim.model.workload import Spike
+from sim.model.schema import Model
+from sim.model.workload import ProfileArrivals, Spike
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,268 @@
+"""Candidate fixes, generated from the model and what its run showed: each a patch of
+dotted paths that a variant applies. The short-term ones of the troubleshooting
+literature (more workers or replicas, a bigger queue, an edge rate limit, a breaker and
+timeout on the slow call, jittered backoff with a budget) and the long-term ones (faster
+work, caching, asynchronous calls, autoscaling that starts sooner, a larger heap)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sim.measure.results import Results
+from sim.model import Model, YamlValue
+from sim.model.distributions import mean_of
+from sim.model.graph import call_lists
+from sim.model.scaling import HPASpec
+from sim.model.service import Call, Service
+
+MAX_FIXES = 8
+"""Candidates tried at most: each is a full run of the model."""
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change to try: its name, whether it is a short- or long-term fix, the patch and why."""
+
+    name: str
+    term: str  # "short" or "long"
+    patch: dict[str, YamlValue]
+    why: str
+
+
+def _more_workers(name: str, service: Service) -> Fix | None:
+    if service.pool is not None:
+        return None
+    workers = service.most_workers
+    more = max(workers + 1, math.ceil(workers * 1.5))
+    return Fix(
+        f"{name}: workers {workers} -> {more}",
+        "short",
+        {f"services.{name}.workers": more},
+        "more threads where the queue fills",
+    )
+
+
+def _more_replicas(name: str, service: Service) -> Fix | None:
+    if service.autoscaling is not None:
+        return None
+    replicas = service.initial_replicas
+    more = replicas + max(1, math.ceil(replicas * 0.5))
+    return Fix(
+        f"{name}: replicas {replicas} -> {more}",
+        "short",
+        {f"services.{name}.replicas": more},
+        "more instances behind the balancer",
+    )
+
+
+def _bigger_queue(name: str, service: Service) -> Fix | None:
+    if service.queue == "unbounded":
+        return None
+    queue = int(service.queue)
+    bigger = max(queue * 4, queue + 50)
+    return Fix(
+        f"{name}: queue {queue} -> {bigger}",
+        "short",
+        {f"services.{name}.queue": bigger},
+        "the popular fix: more waiting room",
+    )
+
+
+def _edge_limit(model: Model, results: Results) -> Fix | None:
+    entry = model.services[model.entry]
+    if entry.rate_limit is not None or model.workload.closed:
+        return None
+    served = results.mean("throughput", model.entry)
+    busy = results.mean("utilization", model.entry)
+    if not (math.isfinite(served) and math.isfinite(busy)) or busy <= 0.05:
+        return None
+    rate = round(0.9 * served / min(busy, 1.0), 1)
+    return Fix(
+        f"{model.entry}: rate limit {rate:g} req/s at the edge",
+        "short",
+        {
+            f"services.{model.entry}.rate_limit": {
+                "kind": "token_bucket",
+                "rate": rate,
+                "burst": max(round(rate / 5), 1),
+            }
+        },
+        "refuse the excess at once (429) instead of queueing it",
+    )
+
+
+def _slow_calls(model: Model, root: str) -> list[tuple[str, str, int]]:
+    """(list path, caller, index) of every sync call into ``root``."""
+    found = []
+    for name, service in model.services.items():
+        for path, calls in call_lists(name, service):
+            for index, call in enumerate(calls):
+                if call.to == root and call.mode == "sync":
+                    found.append((path, name, index))
+    return found
+
+
+def _breaker(model: Model, root: str, results: Results) -> Fix | None:
+    nominal = mean_of(model.services[root].work_for(model.workload.class_names[0]))
+    threshold = max(0.1, round(5 * nominal, 3))
+    patch: dict[str, YamlValue] = {}
+    for path, _, index in _slow_calls(model, root):
+        call = _call(model, path, index)
+        if call.circuit_breaker is not None:
+            continue
+        patch[f"{path}.{index}.circuit_breaker"] = {
+            "failure_rate_threshold": 50,
+            "slow_call_rate_threshold": 50,
+            "slow_call_duration_threshold": threshold,
+            "sliding_window_size": 20,
+            "minimum_number_of_calls": 10,
+            "wait_duration_in_open_state": 10,
+            "automatic_transition_from_open_to_half_open_enabled": True,
+        }
+        if call.timeout is None or call.timeout > 4 * threshold:
+            patch[f"{path}.{index}.timeout"] = 4 * threshold
+    if not patch:
+        return None
+    return Fix(
+        f"breaker and timeout on calls to {root}",
+        "short",
+        patch,
+        f"fail fast once calls to {root} are slow (over {threshold:g}s), keeping the workers",
+    )
+
+
+def _call(model: Model, path: str, index: int) -> Call:
+    name = path.split(".")[1]
+    return dict(call_lists(name, model.services[name]))[path][index]
+
+
+def _backoff(model: Model) -> Fix | None:
+    patch: dict[str, YamlValue] = {}
+    if model.workload.retries is not None and model.workload.retries.budget is None:
+        patch.update(
+            {
+                "workload.retries.jitter": "full",
+                "workload.retries.base": 0.2,
+                "workload.retries.cap": 5.0,
+                "workload.retries.budget": {"budget_percent": 20},
+            }
+        )
+    for name, service in model.services.items():
+        for path, calls in call_lists(name, service):
+            for index, call in enumerate(calls):
+                if call.retries is not None and call.retries.budget is None:
+                    patch[f"{path}.{index}.retries.jitter"] = "full"
+                    patch[f"{path}.{index}.retries.budget"] = {"budget_percent": 20}
+    if not patch:
+        return None
+    return Fix(
+        "jittered backoff and a retry budget",
+        "short",
+        patch,
+        "retries that spread out and stop at 20 % of the load (AWS jitter, Envoy's budget)",
+    )
+
+
+def _faster_work(name: str, service: Service) -> Fix | None:
+    work = service.work
+    patch: dict[str, YamlValue] = {}
+    for field in ("mean", "p50", "p99", "value"):
+        current = getattr(work, field, None)
+        if isinstance(current, float):
+            patch[f"services.{name}.work.{field}"] = round(current * 0.7, 6)
+    if not patch:
+        return None
+    return Fix(f"{name}: work 30 % faster", "long", patch, "optimise the slow code or query")
+
+
+def _cache(model: Model, root: str) -> Fix | None:
+    patch: dict[str, YamlValue] = {
+        f"{path}.{index}.cache_hit_ratio": 0.5
+        for path, _, index in _slow_calls(model, root)
+        if _call(model, path, index).cache_hit_ratio == 0
+    }
+    if not patch:
+        return None
+    return Fix(
+        f"cache half the calls to {root}", "long", patch, "a cache in front of the slow call"
+    )
+
+
+def _asynchronous(model: Model, root: str) -> Fix | None:
+    patch: dict[str, YamlValue] = {
+        f"{path}.{index}.mode": "async" for path, _, index in _slow_calls(model, root)
+    }
+    if not patch:
+        return None
+    return Fix(
+        f"call {root} asynchronously",
+        "long",
+        patch,
+        "free the worker while the call is out (non-blocking I/O)",
+    )
+
+
+def _autoscaling(name: str, service: Service) -> list[Fix]:
+    spec = service.autoscaling
+    if not isinstance(spec, HPASpec):
+        return []
+    delay = mean_of(spec.provisioning_delay)
+    fixes = []
+    if delay > 5:
+        fixes.append(
+            Fix(
+                f"{name}: replicas ready in 5 s, not {delay:g} s",
+                "long",
+                {f"services.{name}.autoscaling.provisioning_delay": 5.0},
+                "a smaller image, pre-pulled, faster readiness",
+            )
+        )
+    fixes.append(
+        Fix(
+            f"{name}: scale at {spec.target * 0.67:.2g}, not {spec.target:g}",
+            "short",
+            {f"services.{name}.autoscaling.target": round(spec.target * 0.67, 3)},
+            "scale out earlier, paying for more idle replicas",
+        )
+    )
+    return fixes
+
+
+def _heap(name: str, service: Service) -> Fix | None:
+    gc = service.gc
+    if gc is None:
+        return None
+    if gc.young_gen is not None:
+        patch: dict[str, YamlValue] = {f"services.{name}.gc.young_gen": gc.young_gen * 4}
+    elif gc.interval is not None:
+        patch = {f"services.{name}.gc.interval": gc.interval * 4}
+    else:
+        return None
+    return Fix(f"{name}: 4x the young generation", "long", patch, "collect a quarter as often")
+
+
+def candidates(model: Model, results: Results, neck: str, root: str) -> list[Fix]:
+    """The fixes worth trying for a bottleneck at ``neck`` whose cause is at ``root``,
+    most specific first, at most MAX_FIXES."""
+    services = model.services
+    found: list[Fix | None] = [
+        _breaker(model, root, results) if root != neck else None,
+        _backoff(model),
+        *_autoscaling(neck, services[neck]),
+        _heap(neck, services[neck]),
+        _more_workers(neck, services[neck]),
+        _more_replicas(root, services[root])
+        if root != neck
+        else _more_replicas(neck, services[neck]),
+        _edge_limit(model, results),
+        _bigger_queue(neck, services[neck]),
+        _faster_work(root, services[root]),
+        _cache(model, root) if root != neck else None,
+        _asynchronous(model, root) if root != neck else None,
+    ]
+    unique: dict[str, Fix] = {}
+    for fix in found:
+        if fix is not None and fix.name not in unique:
+            unique[fix.name] = fix
+    return list(unique.values())[:MAX_FIXES]

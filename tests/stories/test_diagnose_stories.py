@@ -1,0 +1,87 @@
+"""Each shipped story gets the diagnosis its header tells, and the fix it names ranks
+first (or the popular wrong fix is called harmful). Shortened where the story allows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sim
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+pytestmark = pytest.mark.slow
+
+
+def diagnose(name: str, fixes: bool = True, **overrides: object) -> sim.Diagnosis:
+    model = sim.load(MODELS / f"{name}.yaml", overrides)
+    return sim.diagnose(model, replications=2, progress=False, fixes=fixes)
+
+
+def kinds(found: sim.Diagnosis) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for finding in [*found.chain, *found.mechanisms]:
+        out.setdefault(finding.kind, []).append(finding)
+    return out
+
+
+def rank(found: sim.Diagnosis, words: str) -> int:
+    return next(i for i, t in enumerate(found.fixes) if words in t.fix.name)
+
+
+def test_slow_database_blames_db_not_the_gateway():
+    found = diagnose("slow_database", horizon=560)
+    assert found.root.service == "db" and "incident at 300-420 s" in found.root.text
+    assert [f.service for f in kinds(found)["symptom"]] == ["gateway"]
+    assert found.fixes[0].effect == "helps"
+    assert any(w in found.fixes[0].fix.name for w in ("calls to db", "db: work"))
+    queue = found.fixes[rank(found, "queue")]
+    assert queue.effect == "harmful"  # more waiting room behind held threads: later 503s
+
+
+def test_retry_storm_is_retries_and_non_recovery_and_backoff_fixes_it():
+    found = diagnose("retry_storm", horizon=600)
+    found_kinds = kinds(found)
+    assert found_kinds["retry_amplification"][0].figure > 2
+    assert found_kinds["non_recovery"][0].figure < 0.5
+    assert rank(found, "backoff") < rank(found, "workers")
+    assert found.fixes[rank(found, "backoff")].effect == "helps"
+    assert "db incident" in " ".join(f.text for f in found_kinds["trigger"])
+
+
+def test_gc_storm_names_garbage_collection():
+    found = diagnose("gc_storm", horizon=600)
+    assert kinds(found)["gc"][0].figure > 0.1
+    assert found.fixes[0].effect == "helps"
+    assert found.fixes[rank(found, "queue")].effect == "harmful"
+
+
+def test_autoscale_lag_names_the_provisioning_gap():
+    found = diagnose("autoscale_lag", fixes=False, horizon=700)
+    lag = kinds(found)["autoscaling_lag"][0]
+    assert lag.service == "api" and lag.figure > 0.5
+    assert "provisioning" in found.report()
+
+
+def test_breaker_saves_pool_ranks_the_breaker_first():
+    found = diagnose(
+        "breaker_saves_pool", **{"services.api.classes.recommend.calls.0.circuit_breaker": None}
+    )
+    assert found.root.service == "recommendations"
+    assert "breaker" in found.fixes[0].fix.name and found.fixes[0].effect == "helps"
+
+
+def test_flash_sale_ranks_the_edge_limit_or_replicas_first():
+    found = diagnose("flash_sale", horizon=500, **{"services.api.rate_limit": None})
+    best = found.fixes[0].fix.name
+    assert "rate limit" in best or "replicas" in best
+
+
+def test_default_reports_its_headroom_against_the_closed_form():
+    found = diagnose("default", horizon=400)
+    assert found.healthy and found.headroom is not None
+    room = found.headroom
+    assert room.analytic_method == "M/M/c/K"
+    assert room.current <= room.limit <= room.analytic * 1.02
+    assert "Headroom: the SLOs hold up to" in found.report()
+    assert room.first == "api" and "api saturates first" in found.report()
