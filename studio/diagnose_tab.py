@@ -82,7 +82,7 @@ def diagnose_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
     _report(found.report())
     if found.fixes:
         table = _fixes_table(found)
-        colours = {"helps": "#d9f0d3", "harmful": "#fddbc7"}
+        colours = {"helps": "#d9f0d3", "mixed": "#fff7bc", "harmful": "#fddbc7"}
         st.dataframe(
             table.style.apply(
                 lambda row: [f"background-color: {colours.get(row.effect, '')}"] * len(row),

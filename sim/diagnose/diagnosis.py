@@ -26,6 +26,10 @@ from sim.studies.verdict import Verdict
 
 AS_IS = "as is"
 
+MIXED = 0.5
+"""A fix with SLO metrics both better and worse whose net score is within this of zero is
+mixed (a trade), not a help nor a harm."""
+
 GUARDS = [SLO(metric="success_rate", service="all", min=0.0)]
 """Watched under every fix even without an SLO on it: a fix that turns refusals into
 errors (a breaker with nothing to fall back on) shows its price here."""
@@ -56,7 +60,7 @@ class TriedFix:
     changes: list[Change]
     workers_added: int
     replica_seconds_added: float
-    effect: str  # "helps", "harmful", "no clear effect"
+    effect: str  # "helps", "mixed", "no clear effect" or "harmful"
     score: float
 
     @property
@@ -120,6 +124,9 @@ class Diagnosis:
             lines.append(f"Best fix: {_fix_line(helpful[0])}")
             for tried in helpful[1:3]:
                 lines.append(f"Then: {_fix_line(tried)}")
+        for tried in self.fixes:
+            if tried.effect == "mixed":
+                lines.append(f"A trade: {_fix_line(tried)}")
         for tried in self.fixes:
             if tried.effect == "harmful":
                 lines.append(f"Makes it worse: {_fix_line(tried)}")
@@ -273,10 +280,13 @@ def _try(
             )
         )
     passes = sum(v.verdict == Verdict.PASS for v in verdicts)
-    worse = any(c.effect == "worse" for c in changes)
-    better = any(c.effect == "better" for c in changes)
-    if passes < baseline_passes or (worse and score < 0):
+    judged = [c for c in changes if not c.slo.endswith("(watched)")]
+    worse = any(c.effect == "worse" for c in judged)
+    better = any(c.effect == "better" for c in judged)
+    if passes < baseline_passes or (worse and score <= -MIXED):
         effect = "harmful"
+    elif worse and better and score < MIXED:
+        effect = "mixed"  # one SLO metric bought with another, about evenly
     elif better and score > 0:
         effect = "helps"
     else:
@@ -325,7 +335,7 @@ def diagnose(
     )  # fmt: skip
     baseline_passes = sum(v.verdict == Verdict.PASS for v in verdicts)
     tried = [_try(fix, slos, results, outcomes[fix.name], baseline_passes) for fix in chosen]
-    order = {"helps": 0, "no clear effect": 1, "harmful": 2}
+    order = {"helps": 0, "mixed": 1, "no clear effect": 2, "harmful": 3}
     # Equal evidence (scores within a tenth): a configuration change today before code.
     found.fixes = sorted(
         tried,

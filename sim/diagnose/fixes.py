@@ -58,7 +58,13 @@ def _more_replicas(name: str, service: Service) -> Fix | None:
 
 def _bigger_queue(name: str, service: Service) -> Fix | None:
     if service.queue == "unbounded":
-        return None
+        bound = 2 * service.most_workers
+        return Fix(
+            f"{name}: bound the queue at {bound}",
+            "short",
+            {f"services.{name}.queue": bound},
+            "refuse at once what would wait without end",
+        )
     queue = int(service.queue)
     bigger = max(queue * 4, queue + 50)
     return Fix(
@@ -89,6 +95,28 @@ def _edge_limit(model: Model, results: Results) -> Fix | None:
             }
         },
         "refuse the excess at once (429) instead of queueing it",
+    )
+
+
+def _edge_concurrency(model: Model) -> Fix | None:
+    entry = model.services[model.entry]
+    if entry.concurrency_limit is not None:
+        return None
+    workers = entry.most_workers * entry.initial_replicas
+    holding = mean_of(entry.work_for(model.workload.class_names[0]))
+    return Fix(
+        f"{model.entry}: adaptive concurrency limit at the edge",
+        "short",
+        {
+            f"services.{model.entry}.concurrency_limit": {
+                "kind": "aimd",
+                "initial_limit": workers,
+                "min_limit": max(1, workers // 4),
+                "max_limit": workers * 4,
+                "timeout": max(0.1, round(20 * holding, 3)),
+            }
+        },
+        "Netflix's AIMD limit: fewer requests in progress once responses slow down (503)",
     )
 
 
@@ -257,6 +285,7 @@ def candidates(model: Model, results: Results, neck: str, root: str) -> list[Fix
         else _more_replicas(neck, services[neck]),
         _edge_limit(model, results),
         _bigger_queue(neck, services[neck]),
+        _edge_concurrency(model),
         _faster_work(root, services[root]),
         _cache(model, root) if root != neck else None,
         _asynchronous(model, root) if root != neck else None,

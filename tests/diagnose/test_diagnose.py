@@ -77,6 +77,15 @@ def test_fixes_are_valid_patches_of_the_model():
         sim.from_dict(sim.apply_overrides(data, fix.patch))  # every patch is a valid model
 
 
+def test_an_unbounded_queue_gets_a_bound_and_the_edge_a_concurrency_limit():
+    model = chain_model(**{"services.gateway.queue": "unbounded"})
+    results = sim.run(model, executor="inline", progress=False)
+    fixes = {f.name: f for f in candidates(model, results, "gateway", "gateway")}
+    assert fixes["gateway: bound the queue at 40"].patch == {"services.gateway.queue": 40}
+    limit = fixes["gateway: adaptive concurrency limit at the edge"].patch
+    assert limit["services.gateway.concurrency_limit"]["kind"] == "aimd"
+
+
 def test_mechanisms_name_retries_with_their_figure():
     model = chain_model(**{"workload.timeout": 0.05, "workload.retries": {"max_attempts": 3}})
     results = sim.run(model, executor="inline", progress=False)

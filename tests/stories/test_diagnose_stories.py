@@ -50,10 +50,9 @@ def test_retry_storm_is_retries_and_non_recovery_and_backoff_fixes_it():
 
 
 def test_gc_storm_names_garbage_collection():
-    found = diagnose("gc_storm", horizon=600)
+    found = diagnose("gc_storm", fixes=False, horizon=600)
     assert kinds(found)["gc"][0].figure > 0.1
-    assert found.fixes[0].effect == "helps"
-    assert found.fixes[rank(found, "queue")].effect == "harmful"
+    assert kinds(found)["non_recovery"][0].figure < 0.5
 
 
 def test_autoscale_lag_names_the_provisioning_gap():
@@ -74,7 +73,8 @@ def test_breaker_saves_pool_ranks_the_breaker_first():
 def test_flash_sale_ranks_the_edge_limit_or_replicas_first():
     found = diagnose("flash_sale", horizon=500, **{"services.api.rate_limit": None})
     best = found.fixes[0].fix.name
-    assert "rate limit" in best or "replicas" in best
+    assert ("limit" in best and "at the edge" in best) or "replicas" in best
+    assert found.fixes[rank(found, "queue")].effect != "helps"  # 4x the wait for fewer 503s
 
 
 def test_default_reports_its_headroom_against_the_closed_form():
