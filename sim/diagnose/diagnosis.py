@@ -16,8 +16,7 @@ from sim.measure.display import format_interval, format_value
 from sim.measure.registry import METRICS
 from sim.measure.results import Results
 from sim.model import SLO, Model, YamlValue
-from sim.studies.capacity import _slo
-from sim.studies.check import SLOResult, judge
+from sim.studies.check import SLOResult, as_slos, judge
 from sim.studies.compare import differences, run_variants
 from sim.studies.parallel import ExecutorArg
 from sim.studies.progress import ProgressArg
@@ -312,7 +311,7 @@ def diagnose(
     (if an SLO is not met) or search its headroom (if every SLO is), all on common random
     numbers. ``slo`` defaults to the model's own; ``fixes=False`` stops after the
     findings (one run instead of one per fix)."""
-    slos = [_slo(s, i) for i, s in enumerate(slo)] if slo is not None else list(model.slo)
+    slos = as_slos(slo) if slo is not None else list(model.slo)
     reps = replications or starting_replications(model)
     results = run(model, reps, executor=executor, progress=progress, budget=budget)
     verdicts = judge(results, slos)

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError
 
 from sim.measure.results import Results
 from sim.model import SLO, Model, ModelError
-from sim.model.base import YamlValue, error_lines
+from sim.model.base import YamlValue
 from sim.studies.budget import enforce, estimate_work
-from sim.studies.check import judge
+from sim.studies.check import as_slos, judge
 from sim.studies.parallel import ExecutorArg
 from sim.studies.progress import ProgressArg
 from sim.studies.run import replicate, starting_replications
@@ -49,15 +48,6 @@ def _value_at(model: Model, path: str) -> Any:
     return node
 
 
-def _slo(value: SLO | Mapping[str, YamlValue], index: int) -> SLO:
-    if isinstance(value, SLO):
-        return value
-    try:
-        return SLO.model_validate(value)
-    except ValidationError as exc:
-        raise ModelError([f"slo.{index}.{line}" for line in error_lines(exc)]) from None
-
-
 def _evaluations(low: float, high: float, integer: bool, tolerance: float) -> int:
     """Points a bisection from ``low`` to ``high`` evaluates at most: both ends, then halves."""
     steps = (high - low) if integer else (high - low) / (tolerance * max(abs(low), abs(high)))
@@ -85,7 +75,7 @@ def find_capacity(
     numbers), so the verdicts are monotone in the knob. A point passes only when every
     SLO's whole interval meets its bound: an inconclusive point counts as not passing.
     """
-    slos = [_slo(s, index) for index, s in enumerate(slo or model.slo)]
+    slos = as_slos(slo or model.slo)
     if not slos:
         raise ModelError(["slo: capacity search needs at least one SLO"])
     current = _value_at(model, vary)

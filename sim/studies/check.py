@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 from scipy import stats
 
 from sim.measure.registry import METRICS
 from sim.measure.results import Results
-from sim.model import SLO, Model
+from sim.model import SLO, Model, ModelError, YamlValue
+from sim.model.base import error_lines
 from sim.studies.parallel import ExecutorArg
 from sim.studies.progress import ProgressArg
 from sim.studies.run import preflight, replicate_until, resolve_warmup, starting_replications
@@ -27,6 +30,21 @@ PASS, FAIL, INCONCLUSIVE = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
 
 WATCHED = (("all", "latency_p99"), ("all", "rejection_rate"), ("all", "success_rate"))
 """Metrics compared with a baseline besides the SLOs (which way is good: the registry's)."""
+
+
+def as_slos(values: Sequence[SLO | Mapping[str, YamlValue]]) -> list[SLO]:
+    """SLOs given as SLO objects or plain mappings (``{"metric": ..., "max": ...}``),
+    validated; a bad one is a ModelError naming ``slo.N.field``."""
+    slos = []
+    for index, value in enumerate(values):
+        if isinstance(value, SLO):
+            slos.append(value)
+            continue
+        try:
+            slos.append(SLO.model_validate(value))
+        except ValidationError as exc:
+            raise ModelError([f"slo.{index}.{line}" for line in error_lines(exc)]) from None
+    return slos
 
 
 def verdict(slo: SLO, mean: float, low: float, high: float) -> Verdict:
