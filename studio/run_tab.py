@@ -50,8 +50,8 @@ def run_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
         return
     verdicts = judge(results, model.slo)
     st.subheader(summary.headline(model, results, verdicts))
-    columns = st.columns(len(summary.cards(results)) or 1)
-    for column, card in zip(columns, summary.cards(results), strict=False):
+    cards = summary.cards(results)
+    for column, card in zip(st.columns(len(cards) or 1), cards, strict=False):
         column.metric(card.label, card.value, help=card.help)
         column.caption(card.interval)
     if verdicts:
