@@ -220,7 +220,7 @@ class ServiceRuntime:
         self.arrival_count += 1
         effect = effect_at(self.incidents, arrived) if self.incidents else NO_EFFECT
         if effect.down is not None:
-            return (yield from self._down(effect.down, info, counted))
+            return (yield from self._down(effect, info, counted))
         if self.rate_limiter is not None or self.concurrency is not None:
             refusal = yield from self._admit(arrived, info, counted)
             if refusal is not None:
@@ -242,11 +242,15 @@ class ServiceRuntime:
         )
 
     def _down(
-        self, down: str, info: RequestInfo, counted: bool
+        self, effect: Effect, info: RequestInfo, counted: bool
     ) -> Generator[simpy.Event, object, str]:
-        """An incident has the service down: fail at once, or never answer (hang)."""
-        if down == _HANG:
-            yield self.env.event()  # never answered: the caller's timeout decides
+        """An incident has the service down: fail at once, or hang until the window closes.
+
+        A hung request gets no answer while the service is down; when it comes back (a
+        restart) its connection is reset, so every caller still waiting fails at once.
+        """
+        if effect.down == _HANG:
+            yield self.env.timeout(effect.down_until - self.env.now)
         self.recorder.failed(self.env.now, outcomes.ERROR, counted, info.cls)
         return outcomes.ERROR
 

@@ -109,8 +109,8 @@ class Incident(Strict):
     down: Literal["fail_fast", "hang"] | None = Field(
         None,
         description=(
-            "fail_fast: every request fails at once (error); hang: requests are never "
-            "answered, callers wait for their timeout"
+            "fail_fast: every request fails at once (error); hang: requests get no answer "
+            "until the window ends, then their connections are reset (error)"
         ),
     )
 

@@ -26,6 +26,7 @@ class Effect:
     error_rate: float = 0.0
     down: str | None = None
     added: tuple[int, ...] = ()  # indexes of incidents whose added_latency applies
+    down_until: float = 0.0  # when the last active ``down`` window closes
 
 
 NO_EFFECT = Effect()
@@ -35,17 +36,20 @@ def effect_at(incidents: Sequence[Incident], now: float) -> Effect:
     """Combined effect of the incidents active at ``now`` (windows are [start, stop)).
 
     Slowdowns multiply, error rates combine as independent failures, ``fail_fast``
-    beats ``hang`` when both are down.
+    beats ``hang`` when both are down, and ``down_until`` is when the last of the down
+    windows closes (when a hung request's connection is reset).
     """
     active = [i for i, inc in enumerate(incidents) if inc.start <= now < inc.stop]
     if not active:
         return NO_EFFECT
-    slowdown, survive, down = 1.0, 1.0, None
+    slowdown, survive, down, down_until = 1.0, 1.0, None, 0.0
     for i in active:
         inc = incidents[i]
         slowdown *= inc.slowdown
         survive *= 1 - inc.error_rate
         if inc.down == "fail_fast" or (inc.down == "hang" and down is None):
             down = inc.down
+        if inc.down is not None:
+            down_until = max(down_until, inc.stop)
     added = tuple(i for i in active if incidents[i].added_latency is not None)
-    return Effect(slowdown, 1 - survive, down, added)
+    return Effect(slowdown, 1 - survive, down, added, down_until)

@@ -310,6 +310,30 @@ def test_hanging_service_holds_callers_until_their_timeout():
     assert res.get("call_latency_p99", "api->third_party") == pytest.approx(2.0)
 
 
+def test_a_hang_ends_with_every_waiting_connection_reset_at_once():
+    model = graph(
+        {
+            "api": {"workers": 500, "work": constant(0.001), "calls": [{"to": "third_party"}]},
+            "third_party": {
+                "workers": 50,
+                "work": constant(0.05),
+                "incidents": [{"start": 100, "end": 130, "down": "hang"}],
+            },
+        },
+        rate=10.0,
+        horizon=300,
+        warmup=0,
+        replications=1,
+    )
+    res = sim.run(model)
+    assert res.get("error_rate", "third_party") == pytest.approx(30 / 300, abs=0.03)
+    assert res.get("downstream_failure_rate", "api") == pytest.approx(30 / 300, abs=0.03)
+    assert res.get("in_flight_end") == 0  # nobody is left hanging
+    ts = res.timeseries[res.timeseries.service == "third_party"].set_index("time")
+    failing = ts.index[ts.failures > 0]
+    assert len(failing) == 1 and failing[0] <= 130 < failing[0] + model.bin_width  # all at 130
+
+
 @pytest.mark.slow
 def test_least_request_beats_random_at_high_load():
     def p99(policy: str) -> float:
