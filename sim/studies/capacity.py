@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from sim.measure.results import Results
-from sim.model import SLO, Model, ModelError
+from sim.model import SLO, Model, ModelError, UnstableError
 from sim.model.base import YamlValue
 from sim.studies.budget import enforce, estimate_work
 from sim.studies.check import as_slos, judge
@@ -37,6 +37,15 @@ class Capacity:
     failing: float | None
     evaluations: pd.DataFrame
     message: str
+
+
+def _point(model: Model, vary: str, value: float) -> Model | UnstableError:
+    """The model at one value of the knob, or the error that says it has no steady state
+    there (an unbounded queue offered more than its workers serve): no SLO holds there."""
+    try:
+        return build(model, {vary: value})
+    except UnstableError as exc:
+        return exc
 
 
 def _value_at(model: Model, path: str) -> Any:
@@ -73,7 +82,9 @@ def find_capacity(
     replicas), the smallest. Bisection follows, on whole numbers for integer knobs, to
     ``tolerance`` (relative) otherwise. Every point uses the same seeds (common random
     numbers), so the verdicts are monotone in the knob. A point passes only when every
-    SLO's whole interval meets its bound: an inconclusive point counts as not passing.
+    SLO's whole interval meets its bound: an inconclusive point counts as not passing, and
+    so does a value where the model has no steady state (an unbounded queue offered more
+    than its workers serve), noted in ``evaluations``.
     """
     slos = as_slos(slo or model.slo)
     if not slos:
@@ -102,14 +113,19 @@ def find_capacity(
     reps = replications or starting_replications(model)
     model, _ = resolve_warmup_within(model, reps, model.seed, 2, budget, executor, progress)
     evaluations = _evaluations(low, high, integer, tolerance)
-    work = max(estimate_work(build(model, {vary: end}), reps) for end in (low, high))
+    ends = [_point(model, vary, end) for end in (low, high)]
+    work = max((estimate_work(p, reps) for p in ends if isinstance(p, Model)), default=0.0)
     enforce(work * evaluations, budget, f"up to {evaluations} points x {reps} replications")
     rows: list[dict[str, Any]] = []
     cache: dict[float, Verdict] = {}
 
     def passes(value: float) -> bool:
         if value not in cache:
-            point = build(model, {vary: value})
+            point = _point(model, vary, value)
+            if isinstance(point, UnstableError):
+                cache[value] = Verdict.FAIL
+                rows.append({vary: value, "verdict": Verdict.FAIL, "note": point.lines[0]})
+                return False
             outputs = replicate(point, range(reps), model.seed, executor, progress)
             results = Results.from_outputs(point, model.seed, outputs)
             verdicts = judge(results, slos)

@@ -10,12 +10,32 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import Protocol, TextIO
 
 ProgressArg = bool | None | Callable[[int, int], None]
 """What a study's ``progress`` argument takes."""
 
 SHOW_AFTER = 1.0  # seconds: quick runs print nothing
+
+
+class _Bar(Protocol):
+    """What this module uses of a tqdm bar."""
+
+    def update(self, n: float | None = 1) -> bool | None: ...
+    def close(self) -> None: ...
+
+
+def _notebook_bar(total: int, label: str) -> _Bar:
+    """tqdm's widget bar in a notebook; its text bar where ipywidgets is missing."""
+    try:
+        from tqdm.notebook import tqdm as widget
+
+        bar: _Bar = widget(total=total, desc=label, delay=SHOW_AFTER, leave=False)
+    except ImportError:  # tqdm.notebook says "IProgress not found" without ipywidgets
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=label, delay=SHOW_AFTER, leave=False)
+    return bar
 
 
 class Progress:
@@ -27,11 +47,14 @@ class Progress:
         self.total = total
         self.done = 0
         self._callback = progress if callable(progress) else None
-        self._bar = None
+        self._bar: _Bar | None = None
         if self._callback is None and progress is not False:
+            notebook = stream is None and "ipykernel" in sys.modules
             stream = stream or sys.stderr
-            interactive = getattr(stream, "isatty", lambda: False)() or "ipykernel" in sys.modules
-            if progress is True or interactive:
+            interactive = getattr(stream, "isatty", lambda: False)() or notebook
+            if notebook:
+                self._bar = _notebook_bar(total, label)
+            elif progress is True or interactive:
                 from tqdm import tqdm  # imported when a bar is drawn
 
                 self._bar = tqdm(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
@@ -148,6 +149,17 @@ def test_progress_bar_shows_time_left(monkeypatch):
     assert quiet.getvalue() == ""  # not a terminal
 
 
+def test_in_a_notebook_the_progress_bar_is_a_widget(monkeypatch):
+    import ipykernel
+    from tqdm.notebook import tqdm as widget_bar
+
+    monkeypatch.setitem(sys.modules, "ipykernel", ipykernel)  # as inside a Jupyter kernel
+    bar = Progress(4, "sweep")
+    assert isinstance(bar._bar, widget_bar)
+    bar.advance(4)
+    bar.close()
+
+
 def test_progress_is_reported_through_a_callback():
     calls = []
     model = _mmck(horizon=100)
@@ -239,3 +251,19 @@ def test_capacity_reports_a_range_that_never_or_always_passes():
     assert always.value is None and "widen the range" in always.message
     with pytest.raises(sim.ModelError, match="at least one SLO"):
         sim.find_capacity(model, "services.api.workers")
+
+
+def test_capacity_search_counts_an_unstable_point_as_failing():
+    """Past the stable range an unbounded queue has no steady state: a failing point,
+    not an error that ends the search (diagnose's headroom search crossed it)."""
+    model = single_service(8.0, exponential(0.1), workers=1, horizon=300, warmup=30, replications=3)
+    found = sim.find_capacity(
+        model,
+        "workload.arrivals.rate",
+        [{"metric": "latency_mean", "service": "api", "max": 0.5}],
+        low=2,
+        high=20,
+    )
+    assert found.goal == "max" and 5 < found.value < 9  # M/M/1: W = 0.5 s at 8/s
+    unstable = found.evaluations[found.evaluations["workload.arrivals.rate"] == 20].iloc[0]
+    assert unstable.verdict == "fail" and "grow without end" in unstable.note
