@@ -139,9 +139,13 @@ def root_cause(model: Model, results: Results, neck: Finding) -> list[Finding]:
     found: list[Finding] = []
     windows = disturbances(model)
     chain, name = [neck.service], neck.service
+    held_on: tuple[str, float] | None = None  # a healthy callee the origin's workers wait on
     while (step := _waiting_on(model, results, name)) is not None and step[1] >= 0.5:
         callee, share = step
         if callee in chain:
+            break
+        if not _troubled(model, results, callee, windows):
+            held_on = step  # the wait is the callee's normal time: the trouble is up here
             break
         found.append(
             Finding(
@@ -157,7 +161,9 @@ def root_cause(model: Model, results: Results, neck: Finding) -> list[Finding]:
     origin = chain[-1]
     ratio = _window_ratio(results, origin, [w for w in windows if w.label.startswith(origin)])
     load = offered_load(model).get(origin, math.nan)
-    if math.isfinite(ratio) and ratio > 1.5:
+    if held_on is not None:
+        found.append(_held_on_a_healthy_callee(model, results, origin, *held_on))
+    elif math.isfinite(ratio) and ratio > 1.5:
         window = next(w for w in windows if w.label.startswith(origin))
         text = (
             f"{origin}: its p99 rose {ratio:.1f}x during the incident at "
@@ -193,6 +199,53 @@ def root_cause(model: Model, results: Results, neck: Finding) -> list[Finding]:
                 )
             )
     return found
+
+
+def _reachable(model: Model, start: str) -> set[str]:
+    """``start`` and every service it reaches through calls."""
+    seen, frontier = {start}, [start]
+    while frontier:
+        name = frontier.pop()
+        for _, calls in call_lists(name, model.services[name]):
+            for call in calls:
+                if call.to not in seen:
+                    seen.add(call.to)
+                    frontier.append(call.to)
+    return seen
+
+
+def _troubled(model: Model, results: Results, name: str, windows: list[Window]) -> bool:
+    """Whether waiting on ``name`` could be its fault: it is saturated or overloaded, or
+    trouble is staged on it or on anything it calls."""
+    below = _reachable(model, name)
+    staged = any(w.label.split(" ")[0] in below for w in windows)
+    return staged or saturation(results, name) >= BUSY or offered_load(model).get(name, 0) >= 1
+
+
+def _held_on_a_healthy_callee(
+    model: Model, results: Results, name: str, callee: str, share: float
+) -> Finding:
+    """The origin's own pool is too small for how long a request holds it, most of that
+    spent waiting on a callee that is itself fine: a connection pool or the workers."""
+    busy = saturation(results, callee)
+    held = _finite(results.mean("call_latency_mean", edge_name(name, callee)))
+    pool = model.services[name].connection_pools.get(callee)
+    if pool is not None and refusals(results, name).get("pool_full", 0) > 0:
+        text = (
+            f"{name}: its {pool.max_connections} connections to {callee} are too few: each "
+            f"call holds one for {held * 1000:.0f} ms on average while {callee} is "
+            f"{busy:.0%} busy"
+        )
+        inner = _waiting_on(model, results, callee)
+        if inner is not None and inner[1] >= 0.5:
+            text += f", {inner[1]:.0%} of it spent in {callee}'s calls to {inner[0]}"
+        return Finding("root_cause", name, share, text, {"waiting_share": share})
+    workers = model.services[name].most_workers
+    text = (
+        f"{name}: its {workers} workers are too few: a request holds one {share:.0%} of the "
+        f"time waiting on {callee}, which is {busy:.0%} busy"
+    )
+    return Finding("root_cause", name, share, text, {"waiting_share": share})
 
 
 def _callers_of(model: Model, target: str) -> set[str]:

@@ -43,6 +43,46 @@ def _more_workers(name: str, service: Service) -> Fix | None:
     )
 
 
+def _pool_fixes(model: Model, results: Results, neck: str) -> list[Fix]:
+    """Where the neck's connection pools refuse: more connections, and (when the callee
+    makes calls of its own while the connection is held) those calls made first, outside
+    the connection: the HikariCP advice against holding a connection across slow I/O."""
+    if results.mean("rejected_pool_full", neck) <= 0:
+        return []
+    service, fixes = model.services[neck], []
+    for callee, pool in service.connection_pools.items():
+        more = pool.max_connections * 2
+        fixes.append(
+            Fix(
+                f"{neck}: connections to {callee} {pool.max_connections} -> {more}",
+                "short",
+                {f"services.{neck}.connection_pools.{callee}.max_connections": more},
+                "more connections, if the callee can take the calls",
+            )
+        )
+        inner = [c for c in model.services[callee].calls if c.mode == "sync"]
+        where = [i for i, c in enumerate(service.calls) if c.to == callee]
+        if inner and where:
+            dumped = [c.model_dump(mode="json", exclude_none=True) for c in service.calls]
+            moved = [c.model_dump(mode="json", exclude_none=True) for c in inner]
+            calls = dumped[: where[0]] + moved + dumped[where[0] :]
+            left = [
+                c.model_dump(mode="json", exclude_none=True)
+                for c in model.services[callee].calls
+                if c.mode != "sync"
+            ]
+            targets = ", ".join(sorted({c.to for c in inner}))
+            fixes.append(
+                Fix(
+                    f"{neck}: call {targets} before taking a connection to {callee}",
+                    "long",
+                    {f"services.{neck}.calls": calls, f"services.{callee}.calls": left},
+                    "do not hold a pooled connection across a slow call",
+                )
+            )
+    return fixes
+
+
 def _more_replicas(name: str, service: Service) -> Fix | None:
     if service.autoscaling is not None:
         return None
@@ -276,6 +316,7 @@ def candidates(model: Model, results: Results, neck: str, root: str) -> list[Fix
     services = model.services
     found: list[Fix | None] = [
         _breaker(model, root, results) if root != neck else None,
+        *_pool_fixes(model, results, neck),
         _backoff(model),
         *_autoscaling(neck, services[neck]),
         _heap(neck, services[neck]),
