@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import sim
+from sim.reference import model_header
 
 MODELS = sorted(Path("models").glob("*.yaml"))
 
@@ -14,7 +15,11 @@ MODELS = sorted(Path("models").glob("*.yaml"))
 @pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)
 def test_every_model_validates_and_has_a_header(path: Path):
     sim.load(path)
-    assert path.read_text().startswith("# "), "each model opens with a comment saying what it shows"
+    assert path.read_text().startswith(f"# {path.stem}: "), "the header opens with its story"
+    header = model_header(path)
+    assert {"story", "look", "fix", "verdict"} <= header.keys(), "say Look at:, Fix:, Verdict:"
+    assert header["verdict"].split()[0] in ("pass", "fail")
+    assert sim.load(path).slo, "every model has an slo block its verdict is judged on"
 
 
 def _bins(res: sim.Results, service: str, start: float, stop: float):
@@ -24,15 +29,14 @@ def _bins(res: sim.Results, service: str, start: float, stop: float):
 
 @pytest.mark.slow
 def test_gc_storm_never_recovers_but_would_without_memory_pressure():
-    storm = sim.run(sim.load("models/gc_storm.yaml", {"replications": 3}))
+    short = {"replications": 3, "horizon": 700}
+    storm = sim.run(sim.load("models/gc_storm.yaml", short))
     assert _bins(storm, "api", 60, 300).rejections.max() == 0
-    after = _bins(storm, "api", 450, 900)
+    after = _bins(storm, "api", 450, 700)
     assert after.rejections.mean() > 10  # still shedding long after the slowdown ended
     assert after.gc_paused.mean() > 0.2
     calm = sim.run(
-        sim.load(
-            "models/gc_storm.yaml", {"replications": 3, "services.api.gc.pause_per_held_request": 0}
-        )
+        sim.load("models/gc_storm.yaml", {**short, "services.api.gc.pause_per_held_request": 0})
     )
     assert calm.get("rejection_rate", "api") == 0
     assert calm.get("gc_paused_fraction", "api") < 0.02
