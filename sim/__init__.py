@@ -14,7 +14,7 @@ from sim.studies.capacity import Capacity, find_capacity
 from sim.studies.check import check
 from sim.studies.compare import Comparison, compare
 from sim.studies.run import run
-from sim.studies.sweep import sweep
+from sim.studies.sweep import knee, sweep
 
 __all__ = [
     "Capacity",
@@ -31,6 +31,7 @@ __all__ = [
     "diagnose",
     "find_capacity",
     "from_dict",
+    "knee",
     "load",
     "run",
     "sweep",
