@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MODEL  ?= models/default.yaml
 
-.PHONY: run app test bench fuzz lint clean
+.PHONY: run app test docs figures bench fuzz lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ app: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
+docs: $(STAMP)
+	$(BIN)/python -m sim.reference docs/reference
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+figures: $(STAMP)
+	$(BIN)/python tools/figures.py
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_coverage.py --seeds 600
@@ -35,7 +42,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio sim/diagnose
+	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio sim/diagnose sim/reference.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out site .pytest_cache

@@ -102,7 +102,9 @@ class StaticConcurrency(Strict):
     """A fixed limit on requests in progress at the service."""
 
     kind: Literal["static"] = "static"
-    max_concurrency: int = Field(ge=1)
+    max_concurrency: int = Field(
+        ge=1, description="requests served at once; the rest are refused (503)"
+    )
 
     def build(self) -> StaticLimit:
         """The pure policy."""
@@ -112,16 +114,18 @@ class StaticConcurrency(Strict):
 class AdaptiveLimitSpec(Strict):
     """The bounds every Netflix concurrency-limits algorithm shares."""
 
-    initial_limit: int = Field(20, ge=1)
-    min_limit: int = Field(20, ge=1)
-    max_limit: int = Field(200, ge=1)
+    initial_limit: int = Field(20, ge=1, description="the limit at start")
+    min_limit: int = Field(20, ge=1, description="the limit never goes below this")
+    max_limit: int = Field(200, ge=1, description="the limit never goes above this")
 
 
 class AIMDConcurrency(AdaptiveLimitSpec):
     """Netflix concurrency-limits' AIMDLimit."""
 
     kind: Literal["aimd"] = "aimd"
-    backoff_ratio: float = Field(0.9, gt=0, lt=1)
+    backoff_ratio: float = Field(
+        0.9, gt=0, lt=1, description="on a drop the limit is multiplied by this"
+    )
     timeout: PositiveDuration = Field(5.0, description="an rtt above this counts as a drop")
 
     def build(self) -> AIMDLimit:
@@ -135,10 +139,14 @@ class Gradient2Concurrency(AdaptiveLimitSpec):
     """Netflix concurrency-limits' Gradient2Limit."""
 
     kind: Literal["gradient2"] = "gradient2"
-    smoothing: float = Field(0.2, gt=0, le=1)
-    rtt_tolerance: float = Field(1.5, ge=1)
-    long_window: int = Field(600, ge=1)
-    queue_size: int = Field(4, ge=0)
+    smoothing: float = Field(0.2, gt=0, le=1, description="weight of each new limit estimate")
+    rtt_tolerance: float = Field(
+        1.5, ge=1, description="long-term rtt over short-term rtt tolerated before backing off"
+    )
+    long_window: int = Field(600, ge=1, description="samples in the long-term rtt average")
+    queue_size: int = Field(
+        4, ge=0, description="headroom added to the gradient's limit (Gradient2's queueSize)"
+    )
 
     def build(self) -> Gradient2Limit:
         """The pure policy."""
@@ -172,15 +180,27 @@ class CircuitBreakerSpec(Strict):
     slow_call_rate_threshold: float = Field(
         100.0, gt=0, le=100, description="slow-call rate that opens it", json_schema_extra=unit("%")
     )
-    slow_call_duration_threshold: PositiveDuration = Field(60.0)
-    sliding_window_type: Literal["COUNT_BASED", "TIME_BASED"] = "COUNT_BASED"
+    slow_call_duration_threshold: PositiveDuration = Field(
+        60.0, description="a call slower than this counts as slow"
+    )
+    sliding_window_type: Literal["COUNT_BASED", "TIME_BASED"] = Field(
+        "COUNT_BASED", description="window of the last N calls, or of the last N seconds"
+    )
     sliding_window_size: int = Field(
         100, ge=1, le=100_000, description="calls, or seconds if TIME_BASED"
     )
-    minimum_number_of_calls: int = Field(100, ge=1)
-    wait_duration_in_open_state: PositiveDuration = Field(60.0)
-    permitted_number_of_calls_in_half_open_state: int = Field(10, ge=1)
-    automatic_transition_from_open_to_half_open_enabled: bool = False
+    minimum_number_of_calls: int = Field(
+        100, ge=1, description="calls in the window before rates are judged"
+    )
+    wait_duration_in_open_state: PositiveDuration = Field(
+        60.0, description="time open before half-open"
+    )
+    permitted_number_of_calls_in_half_open_state: int = Field(
+        10, ge=1, description="trial calls while half-open"
+    )
+    automatic_transition_from_open_to_half_open_enabled: bool = Field(
+        False, description="go half-open when the wait ends, not on the next call"
+    )
     max_wait_duration_in_half_open_state: Duration = Field(0.0, description="0 = off")
     fallback: Distribution | None = Field(
         None, description="while open, answer from a fallback taking this long (else fail fast)"
@@ -228,8 +248,16 @@ RETRYABLE: tuple[Retryable, ...] = get_args(Retryable)
 class RetryBudgetSpec(Strict):
     """Envoy's retry budget."""
 
-    budget_percent: float = Field(20.0, ge=0, le=100, json_schema_extra=unit("%"))
-    min_retry_concurrency: int = Field(3, ge=0)
+    budget_percent: float = Field(
+        20.0,
+        ge=0,
+        le=100,
+        json_schema_extra=unit("%"),
+        description="retries in flight as a share of requests in flight",
+    )
+    min_retry_concurrency: int = Field(
+        3, ge=0, description="retries always allowed in flight, whatever the budget"
+    )
 
     def build(self) -> RetryBudget:
         """Envoy's budget with these limits."""
@@ -239,8 +267,12 @@ class RetryBudgetSpec(Strict):
 class RetryThrottlingSpec(Strict):
     """gRPC's retryThrottling."""
 
-    max_tokens: float = Field(10.0, gt=0)
-    token_ratio: float = Field(0.1, gt=0)
+    max_tokens: float = Field(
+        10.0, gt=0, description="token bucket size; retries stop below half of it"
+    )
+    token_ratio: float = Field(
+        0.1, gt=0, description="tokens a success adds back (a failure takes 1)"
+    )
 
     def build(self) -> RetryThrottle:
         """gRPC's token counter, full at the start."""
@@ -257,13 +289,15 @@ class RetryPolicy(Strict):
     max_attempts: int = Field(3, ge=1, description="attempts in all, the first included")
     base: Duration = Field(0.1, description="first backoff, seconds")
     cap: Duration = Field(20.0, description="longest backoff, seconds")
-    multiplier: float = Field(2.0, ge=1)
-    jitter: Literal["none", "full", "equal", "decorrelated"] = "full"
+    multiplier: float = Field(2.0, ge=1, description="each backoff is this many times the last")
+    jitter: Literal["none", "full", "equal", "decorrelated"] = Field(
+        "full", description="randomness in each backoff (AWS)"
+    )
     retry_on: list[Retryable] = Field(
         default_factory=lambda: list(RETRYABLE), description="outcomes that are retried"
     )
-    budget: RetryBudgetSpec | None = None
-    throttling: RetryThrottlingSpec | None = None
+    budget: RetryBudgetSpec | None = Field(None, description="Envoy's retry budget")
+    throttling: RetryThrottlingSpec | None = Field(None, description="gRPC's retry throttling")
     respect_retry_after: bool = Field(False, description="wait as Retry-After says on 429/503")
     hedging_delay: PositiveDuration | None = Field(
         None, description="gRPC hedging: send another copy every hedging_delay; first success wins"
@@ -316,8 +350,10 @@ QueueTimeoutField = Annotated[QueueTimeout, BeforeValidator(_queue_timeout)]
 class CodelSpec(Strict):
     """CoDel for request queues (folly)."""
 
-    target: PositiveDuration = Field(0.005)
-    interval: PositiveDuration = Field(0.1)
+    target: PositiveDuration = Field(0.005, description="acceptable standing queue delay")
+    interval: PositiveDuration = Field(
+        0.1, description="window in which the delay must dip under target"
+    )
 
 
 Discipline = Literal["fifo", "lifo", "adaptive_lifo"]

@@ -166,7 +166,7 @@ class MixtureComponent(Strict):
     """One branch of a mixture: a weight and a distribution, written side by side."""
 
     weight: float = Field(gt=0, description="relative weight; weights need not sum to 1")
-    spec: Any = Field(alias="~spec")
+    spec: Any = Field(alias="~spec", description="the component's distribution")
 
     @model_validator(mode="before")
     @classmethod
@@ -195,7 +195,9 @@ class Mixture(Strict):
     """A weighted mix of distributions: e.g. 95 % cache hits at 2 ms, 5 % misses at 80 ms."""
 
     distribution: Literal["mixture"] = "mixture"
-    components: list[MixtureComponent] = Field(min_length=1)
+    components: list[MixtureComponent] = Field(
+        min_length=1, description="distributions with weights, e.g. cache hits and misses"
+    )
 
     @property
     def probabilities(self) -> list[float]:

@@ -29,17 +29,21 @@ requests waiting, arrivals per second."""
 class PolicySpec(Strict):
     """An HPA scaling policy: ``type`` Pods or Percent, ``value`` per ``period_seconds``."""
 
-    type: Literal["Pods", "Percent"]
-    value: int = Field(ge=1)
-    period_seconds: PositiveDuration
+    type: Literal["Pods", "Percent"] = Field(description="count pods, or percent of current")
+    value: int = Field(ge=1, description="pods, or percent of current replicas")
+    period_seconds: PositiveDuration = Field(description="the window the value applies to")
 
 
 class RulesSpec(Strict):
     """``behavior.scale_up`` or ``behavior.scale_down``; unset fields keep Kubernetes' defaults."""
 
-    stabilization_window_seconds: Duration | None = None
-    policies: list[PolicySpec] | None = None
-    select_policy: Literal["Max", "Min", "Disabled"] | None = None
+    stabilization_window_seconds: Duration | None = Field(
+        None, description="act on the most cautious recommendation of this window"
+    )
+    policies: list[PolicySpec] | None = Field(None, description="how fast replicas may change")
+    select_policy: Literal["Max", "Min", "Disabled"] | None = Field(
+        None, description="which policy wins when several apply"
+    )
 
     def rules(self, default: ScalingRules) -> ScalingRules:
         """The pure policy's rules, defaults filled in."""
@@ -59,8 +63,8 @@ class RulesSpec(Strict):
 class BehaviorSpec(Strict):
     """HPA v2 ``behavior``."""
 
-    scale_up: RulesSpec | None = None
-    scale_down: RulesSpec | None = None
+    scale_up: RulesSpec | None = Field(None, description="rules for adding replicas")
+    scale_down: RulesSpec | None = Field(None, description="rules for removing replicas")
 
 
 class ProvisioningSpec(Strict):
@@ -83,13 +87,19 @@ class HPASpec(ProvisioningSpec):
     """Kubernetes HPA v2 with its names and defaults."""
 
     kind: Literal["hpa"] = "hpa"
-    min_replicas: int = Field(1, ge=1)
-    max_replicas: int = Field(ge=1, le=MAX_REPLICAS)
-    metric: ScalingMetric = "utilization"
+    min_replicas: int = Field(1, ge=1, description="fewest replicas (and the count at t=0)")
+    max_replicas: int = Field(ge=1, le=MAX_REPLICAS, description="most replicas")
+    metric: ScalingMetric = Field("utilization", description="what the target is compared with")
     target: float = Field(gt=0, description="target value of the metric per replica")
-    sync_period: PositiveDuration = Field(15.0)
-    tolerance: float = Field(0.1, ge=0)
-    behavior: BehaviorSpec | None = None
+    sync_period: PositiveDuration = Field(
+        15.0, description="seconds between evaluations (--horizontal-pod-autoscaler-sync-period)"
+    )
+    tolerance: float = Field(
+        0.1, ge=0, description="no change while current/target is within 1 +- tolerance"
+    )
+    behavior: BehaviorSpec | None = Field(
+        None, description="scale-up and scale-down rules (HPA v2)"
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> HPASpec:
@@ -129,15 +139,17 @@ class HPASpec(ProvisioningSpec):
 class ScheduledReplicas(Strict):
     """From ``at`` on, ``replicas`` are wanted."""
 
-    at: Duration
-    replicas: int = Field(ge=1, le=MAX_REPLICAS)
+    at: Duration = Field(description="seconds from the start of the run")
+    replicas: int = Field(ge=1, le=MAX_REPLICAS, description="replicas from this time on")
 
 
 class ScheduleSpec(ProvisioningSpec):
     """Scheduled scaling: the replica count by time (a cron-driven scale-up before a sale)."""
 
     kind: Literal["schedule"] = "schedule"
-    schedule: list[ScheduledReplicas] = Field(min_length=1)
+    schedule: list[ScheduledReplicas] = Field(
+        min_length=1, description="the replica count from each time on"
+    )
 
     @property
     def initial(self) -> int:
@@ -149,16 +161,18 @@ class ScheduleSpec(ProvisioningSpec):
 class StepAdjustment(Strict):
     """Scale out by ``adjustment`` while the metric is in [lower, upper)."""
 
-    lower: float = Field(ge=0)
-    upper: float | None = None
-    adjustment: int = Field(ge=1)
+    lower: float = Field(ge=0, description="the step applies from this metric value")
+    upper: float | None = Field(
+        None, description="the step applies below this metric value (none: no upper end)"
+    )
+    adjustment: int = Field(ge=1, description="replicas added")
 
 
 class ScaleIn(Strict):
     """Scale in by ``adjustment`` while the metric is under ``threshold``."""
 
-    threshold: float = Field(ge=0)
-    adjustment: int = Field(1, ge=1)
+    threshold: float = Field(ge=0, description="scale in while the metric is under this")
+    adjustment: int = Field(1, ge=1, description="replicas removed")
 
 
 class StepScalingSpec(ProvisioningSpec):
@@ -166,13 +180,17 @@ class StepScalingSpec(ProvisioningSpec):
     average is compared with the steps; after an action, nothing happens for ``cooldown``."""
 
     kind: Literal["step_scaling"] = "step_scaling"
-    min_replicas: int = Field(1, ge=1)
-    max_replicas: int = Field(ge=1, le=MAX_REPLICAS)
-    metric: ScalingMetric = "queue_depth"
-    evaluation_period: PositiveDuration = Field(60.0)
-    cooldown: Duration = Field(300.0)
-    scale_out: list[StepAdjustment] = Field(min_length=1)
-    scale_in: ScaleIn | None = None
+    min_replicas: int = Field(1, ge=1, description="fewest replicas (and the count at t=0)")
+    max_replicas: int = Field(ge=1, le=MAX_REPLICAS, description="most replicas")
+    metric: ScalingMetric = Field("queue_depth", description="the alarm's metric")
+    evaluation_period: PositiveDuration = Field(
+        60.0, description="seconds between alarm evaluations"
+    )
+    cooldown: Duration = Field(300.0, description="seconds of no action after an action")
+    scale_out: list[StepAdjustment] = Field(
+        min_length=1, description="steps: how many replicas to add at which metric values"
+    )
+    scale_in: ScaleIn | None = Field(None, description="when and how far to scale in")
 
     @property
     def initial(self) -> int:

@@ -111,8 +111,12 @@ class Precision(Strict):
         default_factory=lambda: ["all.latency_mean"],
         description="service.metric names that must reach the precision",
     )
-    min_replications: int = Field(4, ge=2)
-    max_replications: int = Field(64, ge=2)
+    min_replications: int = Field(
+        4, ge=2, description="replications run before precision is judged"
+    )
+    max_replications: int = Field(
+        64, ge=2, description="stop here even if the precision is not reached"
+    )
 
     @model_validator(mode="after")
     def _order(self) -> Precision:
@@ -159,7 +163,7 @@ class Model(Strict):
         False,
         description="a request whose caller has given up is dropped when a worker picks it up",
     )
-    workload: Workload
+    workload: Workload = Field(description="the traffic: arrivals or users, classes, retries")
     services: dict[str, Service] = Field(min_length=1, description="services by name")
 
     @model_validator(mode="after")

@@ -43,17 +43,17 @@ class Step(Strict):
     """From ``at`` on, the base rate is ``rate``."""
 
     kind: Literal["step"] = "step"
-    at: Duration
-    rate: float = Field(ge=0)
+    at: Duration = Field(description="seconds from the start of the run")
+    rate: float = Field(ge=0, description="the new rate, requests per second")
 
 
 class Ramp(Strict):
     """The base rate moves linearly to ``rate`` between ``start`` and ``end``, then stays."""
 
     kind: Literal["ramp"] = "ramp"
-    start: Duration
-    end: Duration
-    rate: float = Field(ge=0)
+    start: Duration = Field(description="the ramp starts, seconds")
+    end: Duration = Field(description="the ramp reaches rate, seconds")
+    rate: float = Field(ge=0, description="the rate at end, requests per second")
 
     @model_validator(mode="after")
     def _order(self) -> Ramp:
@@ -66,9 +66,9 @@ class Spike(Strict):
     """The rate is multiplied by ``factor`` for ``duration`` from ``start`` (a flash sale)."""
 
     kind: Literal["spike"] = "spike"
-    start: Duration
-    duration: PositiveDuration
-    factor: float = Field(gt=0)
+    start: Duration = Field(description="the spike starts, seconds")
+    duration: PositiveDuration = Field(description="how long it lasts, seconds")
+    factor: float = Field(gt=0, description="the rate is multiplied by this meanwhile")
 
     @property
     def stop(self) -> float:
@@ -80,9 +80,9 @@ class Sine(Strict):
     """The rate is multiplied by 1 + amplitude x sin(2 pi (t + phase) / period) (a daily cycle)."""
 
     kind: Literal["sine"] = "sine"
-    period: PositiveDuration
-    amplitude: float = Field(gt=0, le=1)
-    phase: Duration = 0.0
+    period: PositiveDuration = Field(description="one cycle, seconds (86400: a day)")
+    amplitude: float = Field(gt=0, le=1, description="swing as a fraction of the rate")
+    phase: Duration = Field(0.0, description="shift of the cycle, seconds")
 
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ class TraceArrivals(Strict):
     or a column named ``time``; relative paths are read from the model file's folder."""
 
     process: Literal["trace"] = "trace"
-    file: str = Field(min_length=1)
+    file: str = Field(min_length=1, description="timestamps, relative to the model file")
     time_scale: float = Field(1.0, gt=0, description="0.5 replays twice as fast")
     loop: bool = Field(False, description="start again when the trace ends")
 

@@ -33,10 +33,10 @@ def one_service(service: dict[str, Any], rate: float, **top: Any) -> sim.Model:
 
 @pytest.mark.slow
 def test_intervals_cover_the_truth_93_to_97_percent():
-    """600 seeds of M/M/2/6 (8 replications of 600 s each): mean latency, rejection rate
-    and the exact p99 of the response time. The full-size check (1,200 s) is
-    benchmarks/bench_coverage.py."""
-    found = bench_coverage.coverage(seeds=600, horizon=600, replications=8)
+    """600 seeds of M/M/2/6 (6 replications of 400 s each): mean latency, rejection rate
+    and the exact p99 of the response time. The full-size check (1,200 s, where the
+    warm-up's bias is smaller still) is benchmarks/bench_coverage.py."""
+    found = bench_coverage.coverage(seeds=600, horizon=400, replications=6)
     for metric, result in found.items():
         assert 0.93 <= result["coverage"] <= 0.97, (metric, result)
 
