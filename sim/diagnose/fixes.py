@@ -47,7 +47,7 @@ def _pool_fixes(model: Model, results: Results, neck: str) -> list[Fix]:
     """Where the neck's connection pools refuse: more connections, and (when the callee
     makes calls of its own while the connection is held) those calls made first, outside
     the connection: the HikariCP advice against holding a connection across slow I/O."""
-    if results.mean("rejected_pool_full", neck) <= 0:
+    if not results.mean("rejected_pool_full", neck) > 0:  # NaN: no pool refused anything
         return []
     service, fixes = model.services[neck], []
     for callee, pool in service.connection_pools.items():
