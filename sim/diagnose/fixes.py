@@ -45,12 +45,11 @@ def _more_workers(name: str, service: Service) -> Fix | None:
 
 def _pool_fixes(model: Model, results: Results, neck: str) -> list[Fix]:
     """Where the neck's connection pools refuse: more connections, and (when the callee
-    makes calls of its own while the connection is held) those calls made first, outside
-    the connection: the HikariCP advice against holding a connection across slow I/O."""
+    makes calls of its own while the connection is held) those calls made first."""
     if not results.mean("rejected_pool_full", neck) > 0:  # NaN: no pool refused anything
         return []
-    service, fixes = model.services[neck], []
-    for callee, pool in service.connection_pools.items():
+    fixes: list[Fix | None] = []
+    for callee, pool in model.services[neck].connection_pools.items():
         more = pool.max_connections * 2
         fixes.append(
             Fix(
@@ -60,27 +59,32 @@ def _pool_fixes(model: Model, results: Results, neck: str) -> list[Fix]:
                 "more connections, if the callee can take the calls",
             )
         )
-        inner = [c for c in model.services[callee].calls if c.mode == "sync"]
-        where = [i for i, c in enumerate(service.calls) if c.to == callee]
-        if inner and where:
-            dumped = [c.model_dump(mode="json", exclude_none=True) for c in service.calls]
-            moved = [c.model_dump(mode="json", exclude_none=True) for c in inner]
-            calls = dumped[: where[0]] + moved + dumped[where[0] :]
-            left = [
-                c.model_dump(mode="json", exclude_none=True)
-                for c in model.services[callee].calls
-                if c.mode != "sync"
-            ]
-            targets = ", ".join(sorted({c.to for c in inner}))
-            fixes.append(
-                Fix(
-                    f"{neck}: call {targets} before taking a connection to {callee}",
-                    "long",
-                    {f"services.{neck}.calls": calls, f"services.{callee}.calls": left},
-                    "do not hold a pooled connection across a slow call",
-                )
-            )
-    return fixes
+        fixes.append(_calls_outside_the_connection(model, neck, callee))
+    return [fix for fix in fixes if fix is not None]
+
+
+def _calls_outside_the_connection(model: Model, neck: str, callee: str) -> Fix | None:
+    """The callee's sync calls made by the neck before it takes the connection: the
+    HikariCP advice against holding a pooled connection across slow I/O."""
+    calls, inside = model.services[neck].calls, model.services[callee].calls
+    held = [c for c in inside if c.mode == "sync"]
+    where = next((i for i, c in enumerate(calls) if c.to == callee), None)
+    if not held or where is None:
+        return None
+    moved = [*calls[:where], *held, *calls[where:]]
+    left = [c for c in inside if c.mode != "sync"]
+    targets = ", ".join(sorted({c.to for c in held}))
+    return Fix(
+        f"{neck}: call {targets} before taking a connection to {callee}",
+        "long",
+        {f"services.{neck}.calls": _plain(moved), f"services.{callee}.calls": _plain(left)},
+        "do not hold a pooled connection across a slow call",
+    )
+
+
+def _plain(calls: list[Call]) -> list[YamlValue]:
+    """Calls as a model file writes them."""
+    return [c.model_dump(mode="json", exclude_none=True) for c in calls]
 
 
 def _more_replicas(name: str, service: Service) -> Fix | None:
