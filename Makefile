@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/queuefull run $(MODEL) --plot out/default.png
+	$(BIN)/queuefull run $(MODEL) --plot --html
 
 app: $(STAMP)
 	$(BIN)/streamlit run app.py --server.port 8501 --server.address localhost \
@@ -42,7 +42,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio sim/diagnose sim/reference.py
+	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio sim/diagnose sim/report sim/reference.py
 
 clean:
 	rm -rf $(VENV) out site .pytest_cache

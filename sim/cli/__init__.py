@@ -5,7 +5,8 @@ arguments, and ``ORDER``, its place in the help. A new command is one new module
 
 Exit codes: 0 success (check: every SLO passed), 1 a model is invalid or unstable (check:
 an SLO failed or regressed), 2 bad command-line usage, 3 (check) an SLO stayed
-inconclusive, 4 incomplete (a worker process died twice), 130 interrupted, 141 the reader
+inconclusive, 4 incomplete (a worker process died twice), 130 interrupted (Ctrl-C), 143
+terminated (SIGTERM), 141 the reader
 of the output went away (``| head``).
 """
 
@@ -23,16 +24,17 @@ import pandas as pd
 from sim.cli.common import (
     EXIT_BROKEN_PIPE,
     EXIT_INCOMPLETE,
-    EXIT_INTERRUPTED,
     EXIT_MODEL,
     EXIT_USAGE,
+    interrupted_code,
+    stop_on_sigterm,
 )
 from sim.engine.clock import StalledError
 from sim.model import ModelError, UnstableError
 from sim.studies.budget import BudgetError
 from sim.studies.parallel import WorkerLost
 
-_SHARED = {"common", "report"}  # modules of the package that are not commands
+_SHARED = {"common"}  # modules of the package that are not commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,9 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``queuefull`` command; returns the exit code."""
     pd.set_option("display.width", 160)
-    args = build_parser().parse_args(argv)
-    if getattr(args, "metric", "absent") is None:
-        args.metric = ["latency_p99", "rejection_rate"]
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(words)
+    args.argv = words  # what reproduces the run (the HTML report quotes it)
+    stop_on_sigterm()
     try:
         return args.func(args)
     except ModelError as exc:
@@ -79,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_MODEL
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted_code()
     except MemoryError:
         print("queuefull: out of memory: lower the horizon, rate or replications", file=sys.stderr)
         return EXIT_MODEL

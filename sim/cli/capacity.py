@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sim.cli.common import (
     EXIT_FAIL,
@@ -19,7 +20,9 @@ from sim.cli.common import (
     slo_option,
 )
 from sim.model import load
+from sim.report.terminal import render_capacity, use_colour
 from sim.studies.capacity import find_capacity
+from sim.studies.check import as_slos
 
 ORDER = 3
 
@@ -59,6 +62,5 @@ def cmd_capacity(args: argparse.Namespace) -> int:
             progress=progress(args),
             budget=budget(args),
         )
-    print(answer.evaluations.to_string(index=False))
-    print(answer.message)
+    print(render_capacity(answer, as_slos(slos or model.slo), use_colour(sys.stdout)))
     return EXIT_OK if answer.value is not None else EXIT_FAIL

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from sim.cli.common import (
@@ -19,9 +20,9 @@ from sim.cli.common import (
     set_option,
     writable,
 )
-from sim.cli.report import print_verdicts
 from sim.measure.results import Results
 from sim.model import Model, ModelError, load
+from sim.report.terminal import render_checks, use_colour
 from sim.studies.check import CheckResult, check, junit_xml, verdict_table
 from sim.studies.verdict import Verdict
 
@@ -80,7 +81,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 placeholder = Model.model_construct(name=Path(path).stem)
                 checks.append(CheckResult(path, placeholder, None, error=str(exc)))
     table = verdict_table(checks)
-    print_verdicts(table)
+    print(render_checks(checks, use_colour(sys.stdout)))
     if args.junit:
         writable(args.junit).write_text(junit_xml(checks))
         print(f"wrote {args.junit}")

@@ -14,6 +14,32 @@ from sim.studies.budget import BUDGET_VARIABLE, DEFAULT_BUDGET
 EXIT_OK, EXIT_MODEL, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
 EXIT_FAIL = EXIT_MODEL
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+_terminated = False
+
+
+def stop_on_sigterm() -> None:
+    """Treat SIGTERM (a CI job cancelled, ``kill``) as Ctrl-C: the command stops the same
+    way, writes what finished and stops its workers, then exits 143 instead of 130."""
+    import signal
+    import threading
+
+    def terminated(signum: int, frame: object) -> None:
+        global _terminated
+        _terminated = True
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminated)
+
+
+def interrupted_code() -> int:
+    """143 after SIGTERM, 130 after Ctrl-C."""
+    return EXIT_TERMINATED if _terminated else EXIT_INTERRUPTED
+
+
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a reader that went away
 
 
@@ -112,7 +138,8 @@ def set_option(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="PATH=VALUE",
-        help="override a field by dotted path, e.g. services.api.workers=12",
+        help="override a field by dotted path, e.g. services.api.workers=12; list items by "
+        "index: services.api.calls.0.timeout=1s or services.api.calls[0].timeout=1s",
     )
 
 

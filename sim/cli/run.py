@@ -1,8 +1,12 @@
-"""``queuefull run``: run one model and report its summary."""
+"""``queuefull run`` and ``queuefull report``: run one model and report it on the terminal,
+and as files (JSON, CSV, a PNG of its time series, one HTML page)."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
+from pathlib import Path
 
 from sim.cli.common import (
     EXIT_OK,
@@ -15,26 +19,61 @@ from sim.cli.common import (
     set_option,
     writable,
 )
-from sim.cli.report import summary_table
+from sim.measure.results import Results
 from sim.model import load
+from sim.report.summary import Report, build_report
+from sim.report.terminal import render_report, use_colour
 from sim.studies.run import run
 
 ORDER = 0
+OUT = Path("out")
+"""Where ``--plot`` and ``--html`` write without a file name: ``out/<model file>.png``."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``queuefull run`` to the command line."""
+    """Add ``queuefull run`` and ``queuefull report`` to the command line."""
     p_run = sub.add_parser("run", help="run a model and print its summary")
-    p_run.add_argument("model", help="capacity model (YAML)")
-    set_option(p_run)
-    p_run.add_argument("--replications", type=at_least(1), help="override the model's replications")
-    p_run.add_argument("--all", action="store_true", help="show zero failure fractions too")
-    p_run.add_argument("--seed", type=at_least(0), help="override the model's seed")
-    p_run.add_argument("--json", metavar="FILE", help="write results as JSON")
-    p_run.add_argument("--csv", metavar="FILE", help="write the summary as CSV")
-    p_run.add_argument("--plot", metavar="FILE.png", help="write queue depth and latency over time")
-    common_options(p_run)
+    _options(p_run)
     p_run.set_defaults(func=cmd_run)
+    p_report = sub.add_parser(
+        "report", help="run a model and write its report as one HTML page (and print it)"
+    )
+    _options(p_report)
+    p_report.set_defaults(func=cmd_run, html_default=True)
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="capacity model (YAML)")
+    set_option(parser)
+    parser.add_argument(
+        "--replications", type=at_least(1), help="override the model's replications"
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="show every row: zeros, repeats, detail and raw counts"
+    )
+    parser.add_argument("--seed", type=at_least(0), help="override the model's seed")
+    parser.add_argument("--json", metavar="FILE", help="write results as JSON")
+    parser.add_argument("--csv", metavar="FILE", help="write the summary as CSV")
+    parser.add_argument(
+        "--plot",
+        nargs="?",
+        const="",
+        metavar="FILE.png",
+        help="write the time series as a PNG (default out/<model file>.png)",
+    )
+    parser.add_argument(
+        "--html",
+        nargs="?",
+        const="",
+        metavar="FILE.html",
+        help="write one self-contained HTML report (default out/<model file>.html)",
+    )
+    common_options(parser)
+
+
+def output_path(given: str, model_path: str, suffix: str) -> str:
+    """``given``, or ``out/<model file stem><suffix>`` when no name was given."""
+    return given or str(OUT / f"{Path(model_path).stem}{suffix}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -49,6 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress=progress(args),
             budget=budget(args),
         )
+    report = build_report(results, show_all=args.all)
+    html = args.html
+    if html is None and getattr(args, "html_default", False):
+        html = ""  # queuefull report: the page is the point
     # files first: a reader that stops early (| head) must not cost the outputs asked for
     written = []
     if args.json:
@@ -57,22 +100,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.csv:
         results.summary.to_csv(writable(args.csv), index=False)
         written.append(args.csv)
-    if args.plot:
+    if args.plot is not None:
         from sim.plots import save_timeseries
 
-        written.append(str(save_timeseries(results, args.plot)))
-    warmup = (
-        f"warm-up {results.warmup_cut:g}s, chosen by MSER-5"
-        if results.warmup_cut is not None
-        else f"warm-up {model.warmup:g}s"
-    )
-    print(
-        f"{model.name}: {results.replications} replications x {model.horizon:g}s "
-        f"({warmup}), seed {results.seed}"
-    )
-    print(summary_table(results, show_all=args.all))
-    for warning in results.warnings:
-        print(f"warning: {warning}")
+        written.append(str(save_timeseries(results, output_path(args.plot, args.model, ".png"))))
+    if html is not None:
+        path = writable(output_path(html, args.model, ".html"))
+        path.write_text(_html(results, report, args), encoding="utf-8")
+        written.append(str(path))
+    print(render_report(report, use_colour(sys.stdout)))
     if results.precision is not None:
         for rec in results.precision.itertuples():
             state = "reached" if rec.reached else "NOT reached"
@@ -83,3 +119,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     return EXIT_OK
+
+
+def _html(results: Results, report: Report, args: argparse.Namespace) -> str:
+    """The HTML report of this run: everything shown, the plots, the model as written."""
+    from sim.plots import timeseries_figure
+    from sim.report.html import html_page
+
+    text = Path(args.model).read_text(encoding="utf-8", errors="replace")
+    if args.set:
+        text += "\n# overridden on the command line:\n" + "".join(f"#   {a}\n" for a in args.set)
+    command = shlex.join(["queuefull", *getattr(args, "argv", [])]) or "queuefull run"
+    figures = [("Over time: means across replications, bands their 95 % intervals",
+                timeseries_figure(results))]  # fmt: skip
+    return html_page(report, figures, text, command)

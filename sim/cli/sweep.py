@@ -9,12 +9,12 @@ import sys
 
 from sim.cli.common import (
     EXIT_INCOMPLETE,
-    EXIT_INTERRUPTED,
     EXIT_OK,
     Dask,
     at_least,
     budget,
     common_options,
+    interrupted_code,
     overrides,
     progress,
     set_option,
@@ -22,6 +22,7 @@ from sim.cli.common import (
 )
 from sim.measure.registry import UNITS
 from sim.model import Model, ModelError, load, parse_assignment
+from sim.report.terminal import render_sweep
 from sim.studies.sweep import MAX_POINTS, sweep
 
 ORDER = 1
@@ -45,9 +46,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--metric",
         action="append",
         metavar="NAME",
-        help="metrics to show and plot (default latency_p99, rejection_rate)",
+        help="metrics to show and plot (default latency_p99 and rejection_rate; for an "
+        "--edge, call_latency_p99 and call_failure_rate)",
     )
-    p_sweep.add_argument("--service", default="all", help="whose metrics (default: all)")
+    p_sweep.add_argument(
+        "--service",
+        action="append",
+        metavar="NAME",
+        help="whose metrics: a service, or all (end to end, the default); repeatable",
+    )
+    p_sweep.add_argument(
+        "--edge",
+        action="append",
+        default=[],
+        metavar="CALLER->CALLEE",
+        help="a call edge's metrics (call_rate, call_failure_rate, ...); repeatable",
+    )
     p_sweep.add_argument("--csv", metavar="FILE")
     p_sweep.add_argument("--json", metavar="FILE")
     p_sweep.add_argument("--plot", metavar="FILE.png")
@@ -90,7 +104,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a grid of model changes and report each chosen metric against the knobs."""
     model = load(args.model, overrides(args.set))
     vary = dict(parse_vary(text) for text in args.vary)
-    check_choices(model, args.metric, args.service)
+    names = chosen_names(model, args.service, args.edge)
+    if not args.metric:
+        args.metric = ["latency_p99", "rejection_rate"] if args.service or not args.edge else []
+        args.metric += ["call_latency_p99", "call_failure_rate"] if args.edge else []
+    check_choices(model, args.metric, names)
     with Dask(args.dask) as client:
         table = sweep(
             model,
@@ -111,18 +129,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.plot and not table.empty:
         from sim.plots import save_sweep
 
-        written.append(
-            str(save_sweep(table, next(iter(vary)), args.metric, args.plot, args.service))
-        )
-    chosen = table[(table.service == args.service) & table.metric.isin(args.metric)]
-    if not chosen.empty:
-        view = chosen.pivot_table(index=list(vary), columns="metric", values="mean", sort=False)
-        print(view[[m for m in args.metric if m in view.columns]].to_string())
+        written.append(str(save_sweep(table, next(iter(vary)), args.metric, args.plot, names)))
+    if not table.empty:
+        print(render_sweep(table, list(vary), names, args.metric))
     for path in written:
         print(f"wrote {path}")
     if table.attrs.get("interrupted"):
         print("interrupted: the outputs hold the points that finished", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupted_code()
     if table.attrs.get("incomplete"):
         print(
             "incomplete: a worker process died twice; the outputs hold the points that finished",
@@ -132,15 +146,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def check_choices(model: Model, metrics: list[str], service: str) -> None:
-    """Refuse a --metric or --service the results will not have, with the names they will."""
+def chosen_names(model: Model, services: list[str] | None, edges: list[str]) -> list[str]:
+    """The services and call edges whose metrics a sweep shows (``all`` when none named);
+    ``--edge`` must name a call edge, ``--service`` a service or ``all``."""
+    known = model.result_names
+    edge_names = {name for name in known if "->" in name}
+    for edge in edges:
+        if edge.replace(" ", "") not in edge_names:
+            raise ModelError([f"--edge {edge[:60]}: {unknown(edge, edge_names, 'call edges')}"])
+    plain = known - edge_names
+    for service in services or []:
+        if service not in plain:
+            raise ModelError([f"--service {service[:60]}: {unknown(service, plain, 'known')}"])
+    names = [*(services or []), *(edge.replace(" ", "") for edge in edges)]
+    return names or ["all"]
+
+
+def check_choices(model: Model, metrics: list[str], names: list[str]) -> None:
+    """Refuse a --metric the results will not have, with the names they will."""
     known = set(UNITS)
     for metric in metrics:
         if metric not in known:
             raise ModelError([f"--metric {metric[:60]}: {unknown(metric, known, 'metrics')}"])
-    services = model.result_names
-    if service not in services:
-        raise ModelError([f"--service {service[:60]}: {unknown(service, services, 'known')}"])
 
 
 def unknown(name: str, known: set[str], what: str) -> str:

@@ -1,6 +1,6 @@
 """The metric registry: every summary metric once, with its unit, which way is better and
 what it means. Result tables (in this order), the terminal report (what it hides when
-zero), SLO validation, baseline comparisons and the README's metric table all read it;
+as detail), SLO validation, baseline comparisons and the README's metric table all read it;
 a metric a replication reports that is not registered here is an error, never dropped.
 """
 
@@ -22,8 +22,8 @@ class Metric:
     unit: str
     better: Better
     description: str
-    hidden_when_zero: bool = False  # a failure share: left out of the terminal table when 0
-    count: bool = False  # bookkeeping: left out of the terminal table unless asked for
+    detail: bool = False  # secondary: the terminal report shows it with --all only
+    count: bool = False  # bookkeeping: the terminal report shows it with --all only
 
 
 def _rejections() -> list[Metric]:
@@ -33,7 +33,6 @@ def _rejections() -> list[Metric]:
             "fraction",
             "lower",
             f"refused or shed as {reason} / arrivals",
-            hidden_when_zero=True,
         )
         for reason in outcomes.REJECTIONS
     ]
@@ -46,24 +45,30 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("success_rate", "fraction", "higher", "ok / arrivals"),
     Metric("rejection_rate", "fraction", "lower", "rejected / arrivals, all reasons"),
     *_rejections(),
-    Metric("timeout_rate", "fraction", "lower", "gave up on a call / arrivals", True),
-    Metric("error_rate", "fraction", "lower", "failed with an error / arrivals", True),
-    Metric("downstream_failure_rate", "fraction", "lower", "failed because a callee failed", True),
+    Metric("timeout_rate", "fraction", "lower", "gave up on a call / arrivals"),
+    Metric("error_rate", "fraction", "lower", "failed with an error / arrivals"),
+    Metric("downstream_failure_rate", "fraction", "lower", "failed because a callee failed"),
     Metric("latency_mean", "s", "lower", "arrival to response of completed requests, mean"),
     Metric("latency_p50", "s", "lower", "arrival to response, median (pooled)"),
-    Metric("latency_p90", "s", "lower", "arrival to response, 90th percentile (pooled)"),
+    Metric(
+        "latency_p90", "s", "lower", "arrival to response, 90th percentile (pooled)", detail=True
+    ),
     Metric("latency_p99", "s", "lower", "arrival to response, 99th percentile (pooled)"),
     Metric("latency_p999", "s", "lower", "arrival to response, 99.9th percentile (pooled)"),
     Metric("queue_wait_mean", "s", "lower", "time waiting for a worker, mean"),
     Metric("queue_depth_mean", "requests", "lower", "number waiting, time-average"),
     Metric("queue_depth_max", "requests", "lower", "number waiting, peak"),
-    Metric("in_system_mean", "requests", "neither", "waiting plus in service, time-average"),
+    Metric(
+        "in_system_mean",
+        "requests",
+        "neither",
+        "waiting plus in service, time-average",
+        detail=True,
+    ),
     Metric("utilization", "fraction", "neither", "busy workers / workers, time-average"),
     Metric("cpu_utilization", "fraction", "neither", "busy cores / cores (with cpus)"),
     Metric("gc_paused_fraction", "fraction", "lower", "share of time in a GC pause"),
-    Metric(
-        "wasted_work", "fraction", "lower", "busy worker time on requests nobody waited for", True
-    ),
+    Metric("wasted_work", "fraction", "lower", "busy worker time on requests nobody waited for"),
     Metric("imbalance", "ratio", "lower", "busiest replica's requests / mean per replica"),
     Metric("replicas_mean", "replicas", "neither", "ready replicas, time-average"),
     Metric("replica_seconds", "replica-s", "lower", "replica-seconds of every replica (cost)"),
@@ -75,8 +80,8 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("call_rate", "req/s", "neither", "attempts on a call edge per second"),
     Metric("call_latency_mean", "s", "lower", "call latency as the caller sees it, mean"),
     Metric("call_latency_p99", "s", "lower", "call latency as the caller sees it, p99 (pooled)"),
-    Metric("call_failure_rate", "fraction", "lower", "failed attempts / attempts", True),
-    Metric("call_timeout_rate", "fraction", "lower", "timed-out attempts / attempts", True),
+    Metric("call_failure_rate", "fraction", "lower", "failed attempts / attempts"),
+    Metric("call_timeout_rate", "fraction", "lower", "timed-out attempts / attempts"),
     Metric("call_circuit_open_rate", "fraction", "lower", "attempts refused by a breaker"),
     Metric("retry_amplification", "ratio", "lower", "attempts / logical calls"),
     Metric("breaker_open_fraction", "fraction", "lower", "share of time a breaker was open"),

@@ -42,6 +42,7 @@ from sim.model.schema import (
     load,
     parse_assignment,
     parse_model_text,
+    path_keys,
     read_yaml,
 )
 from sim.model.service import Call, Service
@@ -90,5 +91,6 @@ __all__ = [
     "mean_of",
     "parse_assignment",
     "parse_model_text",
+    "path_keys",
     "read_yaml",
 ]

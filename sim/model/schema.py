@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -281,17 +282,27 @@ def load(path: str | Path, overrides: Mapping[str, YamlValue] | None = None) -> 
     return model
 
 
+_INDEX = re.compile(r"\[\s*(\d+)\s*\]")
+
+
+def path_keys(path: str) -> list[str]:
+    """The keys of a dotted path, list indices given dotted or in brackets:
+    ``services.api.calls[0].timeout`` -> ``["services", "api", "calls", "0", "timeout"]``."""
+    return _INDEX.sub(r".\1", path.strip()).split(".")
+
+
 def apply_overrides(
     data: Mapping[str, YamlValue], overrides: Mapping[str, YamlValue], source: str | None = None
 ) -> dict[str, YamlValue]:
     """Return a copy of ``data`` with each ``dotted.path`` set to its value.
 
-    List items are addressed by index (``workload.classes.0.weight``). Missing mappings on
-    the way are created, so the schema, not this function, judges whether a path exists.
+    List items are addressed by index, dotted or in brackets (``workload.classes.0.weight``
+    or ``workload.classes[0].weight``). Missing mappings on the way are created, so the
+    schema, not this function, judges whether a path exists.
     """
     result = copy.deepcopy(dict(data))
     for path, value in overrides.items():
-        keys = path.split(".")
+        keys = path_keys(path)
         node: Any = result
         for depth, key in enumerate(keys):
             last = depth == len(keys) - 1

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from sim.measure.results import Results
-from sim.model import SLO, Model, ModelError, UnstableError
+from sim.model import SLO, Model, ModelError, UnstableError, path_keys
 from sim.model.base import YamlValue
 from sim.studies.budget import enforce, estimate_work
 from sim.studies.check import as_slos, judge
@@ -28,7 +28,8 @@ class Capacity:
     ``value`` is the best value shown to meet every SLO (the largest for a load, the
     smallest for a resource), or None; the true threshold lies between ``value`` and
     ``failing``, the nearest value that did not pass. ``evaluations`` lists every point
-    tried with its verdict and the SLO metrics' means and intervals.
+    tried with its verdict and each SLO metric's mean (column named by the SLO) and 95 %
+    interval (``<slo> low``, ``<slo> high``). ``replications``: how many each point ran.
     """
 
     path: str
@@ -37,6 +38,7 @@ class Capacity:
     failing: float | None
     evaluations: pd.DataFrame
     message: str
+    replications: int = 0
 
 
 def _point(model: Model, vary: str, value: float) -> Model | UnstableError:
@@ -50,7 +52,7 @@ def _point(model: Model, vary: str, value: float) -> Model | UnstableError:
 
 def _value_at(model: Model, path: str) -> Any:
     node: Any = model.model_dump(mode="json", exclude_none=True)
-    for key in path.split("."):
+    for key in path_keys(path):
         node = node[int(key)] if isinstance(node, list) else node.get(key)
         if node is None:
             return None
@@ -134,7 +136,8 @@ def find_capacity(
             row = {vary: value, "verdict": overall}
             for v in verdicts:
                 row[v.slo.label] = v.mean
-                row[f"{v.slo.label} ci"] = f"[{v.ci_low:.4g}, {v.ci_high:.4g}]"
+                row[f"{v.slo.label} low"] = v.ci_low
+                row[f"{v.slo.label} high"] = v.ci_high
             rows.append(row)
         return cache[value] == Verdict.PASS
 
@@ -142,7 +145,8 @@ def find_capacity(
 
     def done(message: str, value: float | None, failing: float | None, goal: str) -> Capacity:
         table = pd.DataFrame(rows).sort_values(vary, ignore_index=True)
-        return Capacity(vary, goal, value, failing, table, message)
+        used = f"; {reps} replications at each of {len(rows)} points"
+        return Capacity(vary, goal, value, failing, table, message + used, reps)
 
     if at_low and at_high:
         return done(f"the SLOs hold across [{low}, {high}]: widen the range", None, None, "?")
@@ -162,5 +166,8 @@ def find_capacity(
         else:
             bad = middle
     word = "largest" if goal == "max" else "smallest"
-    message = f"{word} {vary} meeting the SLOs: {good} (not shown to meet them at {bad})"
+    message = (
+        f"{word} {vary} meeting the SLOs: {good:g} (they hold at {good:g} and were not shown "
+        f"to hold at {bad:g}, the nearest value tested beyond it)"
+    )
     return done(message, good, bad, goal)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -65,7 +66,10 @@ class Batch:
 
 def _watch_parent(parent: int) -> None:
     """Pool initializer: exit when the parent dies (a CI step killed, a terminal closed),
-    instead of simulating on as an orphan."""
+    instead of simulating on as an orphan. Ctrl-C is the parent's to handle (it stops the
+    pool), and SIGTERM ends a worker outright, whatever handler the parent forked it with."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def watch() -> None:
         while True:
@@ -102,6 +106,22 @@ def _reset_local_pool() -> None:
     if _local_pool is not None:
         _local_pool.shutdown(wait=False, cancel_futures=True)
     _local_pool = None
+
+
+def _stop_local_pool() -> None:
+    """Stop the local pool now, killing its workers mid-replication: on Ctrl-C a worker
+    would otherwise finish the replication it holds (and the one queued behind it) before
+    the process can exit, which for a long horizon is many seconds."""
+    pool = _local_pool
+    if pool is None:
+        return
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+    else:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+    _reset_local_pool()
 
 
 def _simulate(model_data: dict[str, Any], replication: int, seed: int) -> ReplicationOutput:
@@ -191,7 +211,7 @@ def run_tasks(
         return batch
     except KeyboardInterrupt:
         if chosen is _local_pool:
-            _reset_local_pool()  # its workers got the interrupt too
+            _stop_local_pool()
         batch.interrupted = True
         return batch
     finally:

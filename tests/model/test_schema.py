@@ -195,6 +195,21 @@ def test_overrides_by_dotted_path():
     assert BASE["services"]["api"]["workers"] == 2  # the original is untouched
 
 
+def test_list_items_by_dotted_or_bracketed_index():
+    with_calls = sim.apply_overrides(
+        BASE,
+        {
+            "services.db": {"workers": 1, "work": {"distribution": "constant", "value": "1ms"}},
+            "services.api.calls": [{"to": "db", "timeout": "1s"}, {"to": "db"}],
+        },
+    )
+    for path in ("services.api.calls.1.timeout", "services.api.calls[1].timeout"):
+        model = sim.from_dict(sim.apply_overrides(with_calls, {path: "250ms"}))
+        assert [c.timeout for c in model.services["api"].calls] == [1.0, 0.25]
+    with pytest.raises(sim.ModelError, match=r"services.api.calls.5: no list item 5"):
+        sim.apply_overrides(with_calls, {"services.api.calls[5].timeout": "1s"})
+
+
 @pytest.mark.parametrize(
     ("text", "path", "value"),
     [
