@@ -96,3 +96,24 @@ def test_incident_windows_are_half_open_and_combine():
     assert both.slowdown == 6 and both.error_rate == pytest.approx(0.75) and both.down == "hang"
     assert effect_at(incidents, 20).slowdown == 3
     assert effect_at(incidents, 25) is NO_EFFECT
+
+
+def test_breaker_windows_keep_running_totals_equal_to_a_recount():
+    from sim.policies.circuit_breaker import CountWindow, TimeWindow
+
+    rng = np.random.default_rng(4)
+    count, timed = CountWindow(25), TimeWindow(5)
+    now = 0.0
+    for _ in range(3000):
+        now += float(rng.exponential(0.05 if rng.random() < 0.9 else 3.0))
+        failed, slow = bool(rng.random() < 0.3), bool(rng.random() < 0.2)
+        count.record(now, failed, slow)
+        timed.record(now, failed, slow)
+        kept = list(count.outcomes)
+        assert count.totals(now) == (len(kept), sum(f for f, _ in kept), sum(s for _, s in kept))
+        later = now + float(rng.uniform(0, 6))
+        calls, failures, slows = timed.totals(later)
+        oldest = int(later // 1) - timed.size + 1
+        inside = [b for b in timed.buckets if b[0] >= oldest]
+        assert (calls, failures, slows) == tuple(sum(b[i] for b in inside) for i in (1, 2, 3))
+        now = later  # time only moves forward
