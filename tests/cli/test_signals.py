@@ -36,11 +36,19 @@ def group_members(group: int) -> list[int]:
     return alive
 
 
+def _as_from_a_terminal() -> None:
+    """In the child before exec: Ctrl-C at its default. A test run started in the
+    background (``cmd &`` in a script, as some CI runners do) inherits SIGINT ignored, and
+    a program rightly keeps ignoring it then."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(argv: list[str]) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "sim.cli", *argv, *LONG],
         cwd=ROOT,
         start_new_session=True,  # its own group: a terminal's Ctrl-C reaches all of it
+        preexec_fn=_as_from_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
