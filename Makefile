@@ -32,6 +32,7 @@ figures: $(STAMP)
 	$(BIN)/python tools/figures.py
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_engine.py
 	$(BIN)/python benchmarks/bench_coverage.py --seeds 600
 	$(BIN)/python benchmarks/bench_studio.py

@@ -19,8 +19,6 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-import pandas as pd
-
 from sim.cli.common import (
     EXIT_BROKEN_PIPE,
     EXIT_INCOMPLETE,
@@ -29,10 +27,7 @@ from sim.cli.common import (
     interrupted_code,
     stop_on_sigterm,
 )
-from sim.engine.clock import StalledError
 from sim.model import ModelError, UnstableError
-from sim.studies.budget import BudgetError
-from sim.studies.parallel import WorkerLost
 
 _SHARED = {"common"}  # modules of the package that are not commands
 
@@ -55,8 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``queuefull`` command; returns the exit code."""
-    pd.set_option("display.width", 160)
+    """Entry point of the ``queuefull`` command; returns the exit code.
+
+    Each command imports the engine, pandas and scipy only when it runs, so ``--help``
+    and ``validate`` start in a fraction of a second."""
     words = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(words)
     args.argv = words  # what reproduces the run (the HTML report quotes it)
@@ -64,11 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except ModelError as exc:
-        if isinstance(exc, UnstableError | BudgetError | StalledError):  # about the whole file
+        if _about_the_whole_file(exc):
             exc.source = exc.source or getattr(args, "model", None)
         print(str(exc), file=sys.stderr)
         return EXIT_MODEL
-    except WorkerLost as exc:
+    except RuntimeError as exc:
+        from sim.studies.parallel import WorkerLost
+
+        if not isinstance(exc, WorkerLost):
+            raise
         print(f"queuefull: {exc}", file=sys.stderr)
         return EXIT_INCOMPLETE
     except ValueError as exc:  # arguments that parse but make no sense together
@@ -86,6 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         print("queuefull: out of memory: lower the horizon, rate or replications", file=sys.stderr)
         return EXIT_MODEL
+
+
+def _about_the_whole_file(exc: ModelError) -> bool:
+    """Unstable, over the budget, or stalled: an error of the model as a whole, which
+    names the file rather than a field."""
+    from sim.engine.clock import StalledError
+    from sim.studies.budget import BudgetError
+
+    return isinstance(exc, UnstableError | BudgetError | StalledError)
 
 
 def _reader_gone() -> int:

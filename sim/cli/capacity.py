@@ -20,9 +20,6 @@ from sim.cli.common import (
     slo_option,
 )
 from sim.model import load
-from sim.report.terminal import render_capacity, use_colour
-from sim.studies.capacity import find_capacity
-from sim.studies.check import as_slos
 
 ORDER = 3
 
@@ -48,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_capacity(args: argparse.Namespace) -> int:
     """Find the largest load or the smallest resource meeting the SLOs."""
+    from sim.report.terminal import render_capacity, use_colour
+    from sim.studies.capacity import find_capacity
+    from sim.studies.check import as_slos
+
     model = load(args.model, overrides(args.set))
     slos = [parse_slo(text) for text in args.slo] or None
     with Dask(args.dask) as client:

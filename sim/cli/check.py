@@ -20,10 +20,7 @@ from sim.cli.common import (
     set_option,
     writable,
 )
-from sim.measure.results import Results
 from sim.model import Model, ModelError, load
-from sim.report.terminal import render_checks, use_colour
-from sim.studies.check import CheckResult, check, junit_xml, verdict_table
 from sim.studies.verdict import Verdict
 
 ORDER = 2
@@ -55,6 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Judge every model's SLOs; exit 0 pass, 1 fail, 3 inconclusive."""
+    from sim.measure.results import Results
+    from sim.report.terminal import render_checks, use_colour
+    from sim.studies.check import CheckResult, check, junit_xml, verdict_table
+
     baseline = Results.from_json(args.baseline) if args.baseline else None
     checks: list[CheckResult] = []
     with Dask(args.dask) as client:

@@ -18,7 +18,6 @@ from sim.cli.common import (
     slo_option,
     writable,
 )
-from sim.diagnose import diagnose
 from sim.measure.display import format_interval, format_value
 from sim.measure.registry import METRICS
 from sim.model import load
@@ -45,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     """Diagnose a model: the report first, then every fix tried with its evidence."""
+    from sim.diagnose import diagnose
+
     model = load(args.model, overrides(args.set))
     slos = [parse_slo(text) for text in args.slo] or None
     with Dask(args.dask) as client:

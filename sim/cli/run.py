@@ -7,6 +7,7 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim.cli.common import (
     EXIT_OK,
@@ -19,11 +20,11 @@ from sim.cli.common import (
     set_option,
     writable,
 )
-from sim.measure.results import Results
 from sim.model import load
-from sim.report.summary import Report, build_report
-from sim.report.terminal import render_report, use_colour
-from sim.studies.run import run
+
+if TYPE_CHECKING:
+    from sim.measure.results import Results
+    from sim.report.summary import Report
 
 ORDER = 0
 OUT = Path("out")
@@ -78,6 +79,10 @@ def output_path(given: str, model_path: str, suffix: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one model and report."""
+    from sim.report.summary import build_report
+    from sim.report.terminal import render_report, use_colour
+    from sim.studies.run import run
+
     model = load(args.model, overrides(args.set))
     with Dask(args.dask) as client:
         results = run(

@@ -22,8 +22,6 @@ from sim.cli.common import (
 )
 from sim.measure.registry import UNITS
 from sim.model import Model, ModelError, load, parse_assignment
-from sim.report.terminal import render_sweep
-from sim.studies.sweep import MAX_POINTS, sweep
 
 ORDER = 1
 
@@ -71,6 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def parse_vary(text: str) -> tuple[str, list[object]]:
     """``PATH=START:STOP:STEP`` (STOP included) or ``PATH=v1,v2,...``."""
+    from sim.studies.sweep import MAX_POINTS
+
     path, sep, spec = text.partition("=")
     if not sep or not path or not spec:
         raise ModelError([f"--vary {text}: expected PATH=START:STOP:STEP or PATH=v1,v2"])
@@ -102,6 +102,9 @@ def parse_vary(text: str) -> tuple[str, list[object]]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a grid of model changes and report each chosen metric against the knobs."""
+    from sim.report.terminal import render_sweep
+    from sim.studies.sweep import sweep
+
     model = load(args.model, overrides(args.set))
     vary = dict(parse_vary(text) for text in args.vary)
     names = chosen_names(model, args.service, args.edge)

@@ -7,7 +7,7 @@ import sys
 
 from sim.cli.common import EXIT_MODEL, EXIT_OK, budget, budget_option, overrides, set_option
 from sim.model import ModelError, load
-from sim.studies.run import preflight
+from sim.studies.preflight import preflight
 
 ORDER = 4
 

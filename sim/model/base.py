@@ -58,6 +58,7 @@ class Strict(BaseModel):
         strict=True,
         allow_inf_nan=False,
         validate_default=True,
+        defer_build=True,  # schemas are built on first use: --help never pays for them
     )
 
     @model_validator(mode="before")

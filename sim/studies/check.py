@@ -22,8 +22,9 @@ from sim.measure.results import Results
 from sim.model import SLO, Model, ModelError, YamlValue
 from sim.model.base import error_lines
 from sim.studies.parallel import ExecutorArg
+from sim.studies.preflight import preflight
 from sim.studies.progress import ProgressArg
-from sim.studies.run import preflight, replicate_until, resolve_warmup, starting_replications
+from sim.studies.run import replicate_until, resolve_warmup, starting_replications
 from sim.studies.verdict import Verdict
 
 PASS, FAIL, INCONCLUSIVE = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE

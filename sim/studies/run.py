@@ -3,63 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from sim.analytic import offered_load
 from sim.measure.output import ReplicationOutput
 from sim.measure.results import Results
 from sim.measure.stats import half_width
-from sim.model import AUTO, Model, ModelError, Precision, UnstableError
-from sim.model.service import UNBOUNDED
-from sim.studies.budget import check_budget
+from sim.model import AUTO, Model, Precision
 from sim.studies.parallel import ExecutorArg, WorkerLost, run_tasks
+from sim.studies.preflight import preflight
 from sim.studies.progress import Progress, ProgressArg
 from sim.studies.warmup import mser5
 
 PILOT_BINS = 1000
 """Time-series bins of the pilot run that chooses an automatic warm-up."""
-
-
-def check_stable(model: Model) -> None:
-    """Refuse a model whose unbounded queue would grow for ever (offered load >= capacity)."""
-    if model.workload.closed:
-        return  # a finite population cannot fill an unbounded queue without end
-    problems = []
-    for name, load in offered_load(model).items():
-        service = model.services[name]
-        sheds = service.queue_timeout is not None or service.codel is not None
-        if service.queue == UNBOUNDED and load >= 1 and not sheds:
-            problems.append(
-                f"services.{name}.queue: unbounded, but the offered load is {load:.0%} of "
-                "capacity: the queue would grow without end; bound the queue, or add "
-                "workers or replicas"
-            )
-    if problems:
-        raise UnstableError(problems)
-
-
-def preflight(
-    model: Model,
-    replications: int | Literal["auto"] | None = None,
-    points: int = 1,
-    budget: float | None = None,
-    source: str | None = None,
-) -> float:
-    """Every check a run makes before simulating (stability, the work budget): what
-    ``queuefull validate`` runs too. Returns the estimated work; errors name ``source``."""
-    asked = model.replications if replications is None else replications
-    wanted = asked if isinstance(asked, int) else (model.precision or Precision()).max_replications
-    if model.warmup == AUTO:
-        wanted *= 2  # the pilot run that chooses the cut
-    try:
-        check_stable(model)
-        return check_budget(model, wanted, points, budget)
-    except ModelError as exc:
-        exc.source = exc.source or source
-        raise
 
 
 def resolve_warmup(

@@ -16,8 +16,9 @@ from sim.model import Model, ModelError, apply_overrides, from_dict
 from sim.model.base import YamlValue
 from sim.studies.budget import enforce, estimate_work
 from sim.studies.parallel import ExecutorArg, run_tasks
+from sim.studies.preflight import check_stable, preflight
 from sim.studies.progress import Progress, ProgressArg
-from sim.studies.run import check_stable, preflight, resolve_warmup, starting_replications
+from sim.studies.run import resolve_warmup, starting_replications
 
 Point = dict[str, YamlValue]
 
