@@ -34,6 +34,7 @@ figures: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_parallel.py
 	$(BIN)/python benchmarks/bench_coverage.py --seeds 600
 	$(BIN)/python benchmarks/bench_studio.py
 

@@ -1,0 +1,55 @@
+"""Parallel efficiency of a sweep: a 20-point x 5-replication sweep of the default model,
+run in this process and then on every core. Efficiency = serial time / (cores x parallel
+time); target at least 85 % on two cores, with results identical to the serial run. Run
+with ``make bench``; a measurement, not a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+
+import sim  # noqa: E402
+
+TARGET = 0.85
+RATES = [60 + 2 * i for i in range(20)]
+
+
+def timed_sweep(executor: str) -> tuple[float, pd.DataFrame]:
+    """Wall seconds of the sweep on ``executor``, and its table."""
+    model = sim.load(ROOT / "models" / "default.yaml", {"horizon": 300, "warmup": 30})
+    start = time.perf_counter()
+    table = sim.sweep(
+        model,
+        {"workload.arrivals.rate": RATES},
+        replications=5,
+        executor=executor,
+        progress=False,
+    )
+    return time.perf_counter() - start, table
+
+
+def main() -> None:
+    """Print the serial and parallel times, the efficiency and whether results match."""
+    cores = os.cpu_count() or 1
+    timed_sweep("processes")  # start the pool once, as a long session would have it
+    serial, first = timed_sweep("inline")
+    parallel, second = timed_sweep("processes")
+    efficiency = serial / (cores * parallel)
+    same = first.equals(second)
+    print(f"20 points x 5 replications, {cores} cores")
+    print(f"serial   : {serial:6.2f} s")
+    print(f"parallel : {parallel:6.2f} s")
+    verdict = "met" if efficiency >= TARGET else "NOT met"
+    print(f"efficiency {efficiency:.0%} (target >= {TARGET:.0%}) {verdict}; identical: {same}")
+
+
+if __name__ == "__main__":
+    main()
