@@ -22,7 +22,7 @@ import copy
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -96,11 +96,15 @@ class SLO(Strict):
     @property
     def label(self) -> str:
         """How a verdict names it: ``all.latency_p99 <= 0.25``."""
+        return self.describe(lambda value: f"{value:g}")
+
+    def describe(self, number: Callable[[float], str]) -> str:
+        """``all.latency_p99 <= 250ms``: the SLO with its bounds written by ``number``."""
         bounds = []
         if self.min is not None:
-            bounds.append(f">= {self.min:g}")
+            bounds.append(f">= {number(self.min)}")
         if self.max is not None:
-            bounds.append(f"<= {self.max:g}")
+            bounds.append(f"<= {number(self.max)}")
         return f"{self.service}.{self.metric} {' and '.join(bounds)}"
 
 

@@ -46,12 +46,7 @@ def verdict_word(verdict: Verdict, colour: bool = False) -> str:
 def bounds_text(slo: SLO) -> str:
     """``all.latency_p99 <= 800ms``, the bound in the metric's unit."""
     unit = METRICS[slo.metric].unit if slo.metric in METRICS else ""
-    parts = []
-    if slo.min is not None:
-        parts.append(f">= {format_value(slo.min, unit)}")
-    if slo.max is not None:
-        parts.append(f"<= {format_value(slo.max, unit)}")
-    return f"{slo.service}.{slo.metric} {' and '.join(parts)}"
+    return slo.describe(lambda value: format_value(value, unit))
 
 
 def verdict_line(result: SLOResult, replications: int | None, colour: bool = False) -> str:
