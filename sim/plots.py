@@ -64,17 +64,17 @@ def _capacity_lines(ax: Axes, frame: pd.DataFrame, service: Service) -> None:
     if "replicas_ready" in frame:
         replicas = frame.groupby("time")["replicas_ready"].mean()
         times, count = replicas.index, replicas.to_numpy()
-        step = "post"
     else:
         count = np.array([float(service.replicas or 1)] * 2)
         times = pd.Index([frame.time.min(), frame.time.max() + 1e-9])
-        step = "post"
     workers = count * service.most_workers
-    ax.step(times, workers, where=step, color="black", linestyle="--", linewidth=1, label="workers")
+    ax.step(
+        times, workers, where="post", color="black", linestyle="--", linewidth=1, label="workers"
+    )
     if service.queue != "unbounded":
         limit = count * (service.most_workers + int(service.queue))
         ax.step(
-            times, limit, where=step, color="black", linestyle=":", linewidth=1.2,
+            times, limit, where="post", color="black", linestyle=":", linewidth=1.2,
             label="workers + queue (refusals start)",
         )  # fmt: skip
 

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from sim.measure.display import format_interval, format_value
-from sim.measure.registry import METRICS
+from sim.measure.registry import UNITS
 from sim.report.summary import Report, Row, Section
 from sim.report.terminal import bounds_text
 from sim.studies.verdict import Verdict
@@ -67,7 +67,7 @@ def _verdicts(report: Report) -> str:
         return '<p class="muted">The model has no <code>slo</code> block.</p>'
     rows = []
     for result in report.verdicts:
-        unit = _unit(result.slo.metric)
+        unit = UNITS.get(result.slo.metric, "")
         word = result.verdict.value
         note = ""
         if result.verdict == Verdict.INCONCLUSIVE:
@@ -80,10 +80,6 @@ def _verdicts(report: Report) -> str:
         )
     header = "<tr><th>verdict</th><th>SLO</th><th>mean</th><th>95 % CI</th><th></th></tr>"
     return "<table>" + header + "".join(rows) + "</table>"
-
-
-def _unit(metric: str) -> str:
-    return METRICS[metric].unit if metric in METRICS else ""
 
 
 def html_page(

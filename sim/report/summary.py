@@ -224,7 +224,7 @@ def _headline(rows: dict[str, dict[str, Row]], services: list[str]) -> list[Head
         lines.append(Headline("success", end["success_rate"]))
     if "rejection_rate" in end:
         reasons = [
-            f"{reason} {_percent(end[f'rejected_{reason}'].mean)}"
+            f"{reason} {format_value(end[f'rejected_{reason}'].mean, 'fraction')}"
             for reason in REJECTIONS
             if f"rejected_{reason}" in end and end[f"rejected_{reason}"].mean > 0
         ]
@@ -251,7 +251,3 @@ def _busiest(rows: dict[str, dict[str, Row]], services: list[str]) -> tuple[str,
         if metric in rows.get(name, {}) and math.isfinite(rows[name][metric].mean)
     ]
     return max(candidates, key=lambda item: item[1].mean, default=None)
-
-
-def _percent(value: float) -> str:
-    return format_value(value, "fraction")

@@ -10,7 +10,7 @@ from typing import TextIO
 import pandas as pd
 
 from sim.measure.display import format_interval, format_value
-from sim.measure.registry import METRICS
+from sim.measure.registry import UNITS
 from sim.model import SLO
 from sim.report.summary import Report, Row, Section
 from sim.studies.capacity import Capacity
@@ -45,14 +45,14 @@ def verdict_word(verdict: Verdict, colour: bool = False) -> str:
 
 def bounds_text(slo: SLO) -> str:
     """``all.latency_p99 <= 800ms``, the bound in the metric's unit."""
-    unit = METRICS[slo.metric].unit if slo.metric in METRICS else ""
+    unit = UNITS.get(slo.metric, "")
     return slo.describe(lambda value: format_value(value, unit))
 
 
 def verdict_line(result: SLOResult, replications: int | None, colour: bool = False) -> str:
     """``PASS  all.latency_p99 <= 800ms: 526ms [523ms, 530ms]``; an inconclusive verdict
     says how many replications it had and that its interval still straddles the bound."""
-    unit = METRICS[result.slo.metric].unit if result.slo.metric in METRICS else ""
+    unit = UNITS.get(result.slo.metric, "")
     numbers = format_value(result.mean, unit)
     interval = format_interval(result.ci_low, result.ci_high, unit)
     if interval != "-":
@@ -140,7 +140,7 @@ def render_checks(checks: Sequence[CheckResult], colour: bool = False) -> str:
         replications = item.results.replications if item.results is not None else None
         lines.extend(f"  {verdict_line(r, replications, colour)}" for r in item.slos)
         for reg in item.regressions:
-            unit = METRICS[reg.metric].unit if reg.metric in METRICS else ""
+            unit = UNITS.get(reg.metric, "")
             lines.append(
                 f"  {verdict_word(Verdict.FAIL, colour)}  baseline {reg.service}.{reg.metric}: "
                 f"{format_value(reg.baseline, unit)} -> {format_value(reg.current, unit)} "
@@ -210,7 +210,7 @@ def render_capacity(answer: Capacity, slos: Sequence[SLO], colour: bool = False)
         for slo in slos:
             if slo.label not in rec or rec[slo.label] != rec[slo.label]:  # unstable: no numbers
                 continue
-            unit = METRICS[slo.metric].unit if slo.metric in METRICS else ""
+            unit = UNITS.get(slo.metric, "")
             interval = format_interval(rec[f"{slo.label} low"], rec[f"{slo.label} high"], unit)
             cells.append(
                 f"{slo.service}.{slo.metric} {format_value(rec[slo.label], unit)} {interval}"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.measure.output import END_TO_END
-from sim.measure.registry import METRICS
+from sim.measure.registry import METRICS, UNITS
 from sim.measure.results import Results
 from sim.measure.stats import t_interval
 from sim.model import Model
@@ -74,7 +74,7 @@ def differences(
                         "ci_high": high,
                         "significant": bool(low > 0 or high < 0),
                         "better": _better(metric, diff, low, high),
-                        "unit": METRICS[metric].unit if metric in METRICS else "",
+                        "unit": UNITS.get(metric, ""),
                     }
                 )
     return pd.DataFrame(rows)

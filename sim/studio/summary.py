@@ -11,7 +11,7 @@ import pandas as pd
 from sim import analytic
 from sim.measure.display import format_interval, format_value
 from sim.measure.output import END_TO_END
-from sim.measure.registry import METRICS
+from sim.measure.registry import METRICS, UNITS
 from sim.measure.results import Results
 from sim.model import SLO, Model
 from sim.outcomes import REJECTIONS
@@ -154,7 +154,7 @@ def slo_phrase(slos: list[SLO]) -> str:
     """``latency_p99 <= 200ms and rejection_rate <= 1.00%`` (end-to-end ones unprefixed)."""
     parts = []
     for slo in slos:
-        unit = METRICS[slo.metric].unit if slo.metric in METRICS else ""
+        unit = UNITS.get(slo.metric, "")
         name = slo.metric if slo.service == END_TO_END else f"{slo.service}.{slo.metric}"
         if slo.max is not None:
             parts.append(f"{name} <= {format_value(slo.max, unit)}")
