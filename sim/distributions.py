@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -147,6 +148,22 @@ class Sampler:
         except StopIteration:
             self._it = iter(self._batch(self._rng, CHUNK).tolist())
             return next(self._it)
+
+    def take(self, n: int) -> np.ndarray:
+        """The next ``n`` draws, exactly those ``n`` calls would return (the rest of the
+        current chunk first, then whole chunks): a bulk consumer shares the stream."""
+        head = list(islice(self._it, n))
+        if len(head) == n:
+            return np.asarray(head, dtype=float)
+        missing = n - len(head)
+        whole, rest = divmod(missing, CHUNK)
+        parts = [np.asarray(head, dtype=float)]
+        parts += [self._batch(self._rng, CHUNK) for _ in range(whole + (rest > 0))]
+        if rest:
+            last = parts[-1]
+            parts[-1] = last[:rest]
+            self._it = iter(last[rest:].tolist())
+        return np.concatenate(parts)
 
     def many(self, n: int) -> np.ndarray:
         """``n`` fresh draws at once (not interleaved with single draws' buffer)."""

@@ -26,11 +26,13 @@ def single_service(
     replications: int = 10,
     seed: int = 1,
     arrivals: str = "poisson",
+    engine: str = "auto",
 ) -> sim.Model:
     """One service fed by open-loop arrivals."""
     return sim.from_dict(
         {
             "name": "test",
+            "engine": engine,
             "horizon": horizon,
             "warmup": warmup,
             "replications": replications,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Iterator
+from itertools import islice
 
 import numpy as np
 
@@ -38,11 +39,52 @@ def arrival_times(spec: ArrivalSpec, rng: np.random.Generator) -> Iterator[float
     raise TypeError(f"unknown arrival process {spec!r}")
 
 
-def _count(start: int) -> Iterator[int]:
+def arrival_chunks(
+    spec: ArrivalSpec, rng: np.random.Generator, until: float, size: int = 1 << 16
+) -> Iterator[np.ndarray]:
+    """The arrival instants before ``until`` as arrays of at most ``size``: the same
+    numbers, from the same stream, as :func:`arrival_times` gives one by one."""
+    if isinstance(spec, PoissonArrivals):
+        chunks = _poisson_chunks(spec.rate, rng)
+    elif isinstance(spec, ConstantArrivals):
+        chunks = (np.arange(k, k + CHUNK, dtype=float) / spec.rate for k in _count(1, CHUNK))
+    else:
+        chunks = _batched(arrival_times(spec, rng))
+    parts: list[np.ndarray] = []
+    held = 0
+    for chunk in chunks:
+        done = chunk.size < CHUNK or (chunk.size > 0 and chunk[-1] >= until)
+        chunk = chunk[: np.searchsorted(chunk, until)]
+        parts.append(chunk)
+        held += chunk.size
+        if held >= size or done:
+            joined = np.concatenate(parts)
+            for first in range(0, joined.size, size):
+                yield joined[first : first + size]
+            parts, held = [], 0
+        if done:
+            return
+
+
+def _batched(times: Iterator[float]) -> Iterator[np.ndarray]:
+    while True:
+        yield np.fromiter(islice(times, CHUNK), float)
+
+
+def _poisson_chunks(rate: float, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    # np.cumsum adds in order, as _poisson's running sum does: the same floats
+    t = 0.0
+    while True:
+        times = np.cumsum(np.concatenate(([t], rng.exponential(1.0 / rate, CHUNK))))[1:]
+        t = float(times[-1])
+        yield times
+
+
+def _count(start: int, step: int = 1) -> Iterator[int]:
     k = start
     while True:
         yield k
-        k += 1
+        k += step
 
 
 def _poisson(rate: float, rng: np.random.Generator) -> Iterator[float]:

@@ -18,7 +18,7 @@ from sim.measure.edges import open_fraction, opens
 from sim.measure.output import END_TO_END, ReplicationOutput, edge_name
 from sim.measure.recorders import Recorder
 from sim.measure.recovery import recovery_time, trigger_window
-from sim.model import Model
+from sim.model import Model, ModelError
 from sim.model.distributions import mean_of
 
 
@@ -54,23 +54,38 @@ class System:
     recorders (``all`` end to end too), and the autoscalers' scale events."""
 
     model: Model
-    env: simpy.Environment
+    env: simpy.Environment | None  # None on the fast path
     services: dict[str, ServiceRuntime]
     recorders: dict[str, Recorder]
     events: list[tuple[float, str, int, int]]
 
 
-def build(model: Model, streams: Streams) -> System:
-    """Services, recorders, autoscalers and clients of ``model``, ready to run."""
-    if not isinstance(model.warmup, float | int):
-        raise ValueError("warmup: auto must be resolved first (sim.studies.run.resolve_warmup)")
-    env = simpy.Environment()
+FAST, SIMPY = "fast", "simpy"
+
+
+def engine_for(model: Model) -> str:
+    """The engine that runs ``model``: its ``engine`` field, or with ``auto`` the fast path
+    whenever the model qualifies. A model forced onto the fast path that does not qualify
+    is refused, naming the field in the way."""
+    if model.engine == SIMPY:
+        return SIMPY
+    from sim.engine.fastpath import blocker
+
+    reason = blocker(model)
+    if reason is None:
+        return FAST
+    if model.engine == FAST:
+        raise ModelError([f"engine: fast needs a single FIFO station; {reason} is set"])
+    return SIMPY
+
+
+def make_recorders(model: Model) -> dict[str, Recorder]:
+    """An empty recorder per service, and ``all`` for the requests end to end."""
     classes = model.workload.class_names
-    width, warmup, horizon = model.bin_width, model.warmup, model.horizon
+    width, warmup, horizon = model.bin_width, float(model.warmup), model.horizon
     recorders = {END_TO_END: Recorder(END_TO_END, warmup, horizon, width, classes)}
-    services: dict[str, ServiceRuntime] = {}
     for name, spec in model.services.items():
-        recorder = Recorder(
+        recorders[name] = Recorder(
             name,
             warmup,
             horizon,
@@ -81,16 +96,28 @@ def build(model: Model, streams: Streams) -> System:
             gc=spec.gc is not None,
             scaled=spec.autoscaling is not None,
         )
-        recorders[name] = recorder
-        services[name] = ServiceRuntime(
-            env, name, spec, classes, streams, recorder, model.deadline_propagation
+    return recorders
+
+
+def build(model: Model, streams: Streams) -> System:
+    """Services, recorders, autoscalers and clients of ``model``, ready to run."""
+    if not isinstance(model.warmup, float | int):
+        raise ValueError("warmup: auto must be resolved first (sim.studies.run.resolve_warmup)")
+    env = simpy.Environment()
+    classes = model.workload.class_names
+    recorders = make_recorders(model)
+    services = {
+        name: ServiceRuntime(
+            env, name, spec, classes, streams, recorders[name], model.deadline_propagation
         )
+        for name, spec in model.services.items()
+    }
     events: list[tuple[float, str, int, int]] = []
     for service in services.values():
         service.connect(services)
         start_autoscaler(env, service, events)
     clients = Clients(env, model.workload, services[model.entry], streams, recorders[END_TO_END])
-    clients.start(horizon)
+    clients.start(model.horizon)
     return System(model, env, services, recorders, events)
 
 
@@ -170,8 +197,13 @@ def _breaker_series(
 
 
 def run_replication(model: Model, replication: int, seed: int) -> ReplicationOutput:
-    """Simulate ``model`` once, with the random streams of ``(seed, replication)``: build
-    the system, run it, measure it."""
+    """Simulate ``model`` once, with the random streams of ``(seed, replication)``: on the
+    exact fast path when the model qualifies (see :func:`engine_for`), else build the SimPy
+    system, run it, measure it."""
+    if engine_for(model) == FAST:
+        from sim.engine.fastpath import run_fast
+
+        return run_fast(model, replication, seed)
     system = build(model, Streams(seed, replication))
     simulate(system)
     return measure(system, replication)

@@ -30,3 +30,5 @@ class ReplicationOutput:
     scale_events: list[tuple[float, str, int, int]] = field(default_factory=list)
     histograms: dict[str, dict[str, Histogram]] = field(default_factory=dict)
     """service (or edge) -> "" for all its requests, or a class name -> latency histogram."""
+    engine: str = "simpy"
+    """Which engine ran it: ``simpy``, or ``fast`` (the exact single-station fast path)."""

@@ -51,7 +51,7 @@ def latency_metrics(latency: np.ndarray) -> dict[str, float]:
     return m
 
 
-_GAUGES = (
+GAUGES = (
     "queue",
     "busy",
     "in_system",
@@ -125,7 +125,7 @@ class Recorder:
     @property
     def gauges(self) -> tuple[Gauge, ...]:
         """Every time-weighted quantity of this recorder."""
-        return tuple(getattr(self, name) for name in _GAUGES)
+        return tuple(getattr(self, name) for name in GAUGES)
 
     def restart(self, now: float) -> None:
         """End of the warm-up: time averages start here."""
@@ -196,7 +196,7 @@ class Recorder:
         The run goes on after it only to follow counted requests to their end (the drain);
         the metrics read the frozen copies.
         """
-        for name in _GAUGES:
+        for name in GAUGES:
             self.final[name] = getattr(self, name).snapshot(now)
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -45,7 +45,8 @@ class Results:
     relative CI half-width and whether it reached the target. ``scale_events``: every change
     of an autoscaler's desired count (``replication, time, service, replicas_from,
     replicas_to``). ``warnings``: what the reader must know about the intervals (too few
-    replications). ``warmup_cut``: the warm-up chosen with ``warmup: auto``.
+    replications). ``warmup_cut``: the warm-up chosen with ``warmup: auto``. ``engine``:
+    which engine ran the replications, ``simpy`` or ``fast`` (the exact fast path).
     """
 
     model: Model
@@ -61,6 +62,7 @@ class Results:
     precision: pd.DataFrame | None = field(default=None, repr=False)
     warnings: list[str] = field(default_factory=list)
     warmup_cut: float | None = None
+    engine: str = "simpy"
 
     @classmethod
     def from_outputs(cls, model: Model, seed: int, outputs: list[ReplicationOutput]) -> Results:
@@ -105,6 +107,7 @@ class Results:
             by_class,
             events,
             warnings=replication_warnings(len(outputs)),
+            engine=outputs[0].engine if outputs else "simpy",
         )
 
     def get(self, metric: str, service: str = "all") -> float:
@@ -139,6 +142,7 @@ class Results:
             "replications": self.replications,
             "seed": self.seed,
             "confidence": CONFIDENCE,
+            "engine": self.engine,
             "warnings": list(self.warnings),
             **({"warmup_cut": self.warmup_cut} if self.warmup_cut is not None else {}),
             "summary": _records(self.summary),
@@ -191,6 +195,7 @@ class Results:
                 scale_events=_frame(data.get("scale_events", []), EVENT_COLUMNS),
                 warnings=[str(w) for w in data.get("warnings", [])],
                 warmup_cut=data.get("warmup_cut"),
+                engine=str(data.get("engine", "simpy")),
             )
         except (TypeError, ValueError) as exc:
             raise ModelError(

@@ -164,6 +164,11 @@ class Model(Strict):
     timeseries_bin: PositiveDuration | None = Field(
         None, description="width of time-series bins, seconds; default horizon / 100"
     )
+    engine: Literal["auto", "simpy", "fast"] = Field(
+        "auto",
+        description="auto: the exact fast path when the model is one FIFO station, else "
+        "SimPy; simpy or fast to choose",
+    )
     deadline_propagation: bool = Field(
         False,
         description="a request whose caller has given up is dropped when a worker picks it up",

@@ -76,13 +76,16 @@ class Report:
     sections: list[Section]
     hidden: Counter[str]
     warnings: list[str]
+    engine: str = "simpy"
 
     @property
     def title(self) -> str:
-        """``name: 8 replications x 600s (warm-up 60s), seed 7``."""
+        """``name: 8 replications x 600s (warm-up 60s), seed 7``, and ``, exact fast path``
+        when the fast path ran it."""
+        fast = ", exact fast path" if self.engine == "fast" else ""
         return (
             f"{self.model.name}: {self.replications} replications x {self.model.horizon:g}s "
-            f"({self.warmup}), seed {self.seed}"
+            f"({self.warmup}), seed {self.seed}{fast}"
         )
 
     @property
@@ -131,6 +134,7 @@ def build_report(results: Results, show_all: bool = False) -> Report:
         sections,
         hidden,
         list(results.warnings),
+        results.engine,
     )
 
 

@@ -92,10 +92,12 @@ def test_unbounded_queue_under_overload_is_refused_before_running():
     assert "services.api.queue" in message and "120%" in message
 
 
-def test_unbounded_queue_growing_without_end_stops_the_run(monkeypatch):
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
+def test_unbounded_queue_growing_without_end_stops_the_run(monkeypatch, engine):
     # A load just under capacity passes the static check; a tiny guard shows the runtime stop.
     monkeypatch.setattr("sim.engine.pool.MAX_UNBOUNDED_WAITING", 50)
     model = single_service(9.9, exponential(0.1), queue="unbounded", horizon=5000, replications=1)
+    model = model.model_copy(update={"engine": engine})
     with pytest.raises(sim.UnstableError, match=r"services\.api\.queue: more than 50 requests"):
         sim.run(model)
 

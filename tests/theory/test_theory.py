@@ -14,11 +14,15 @@ import sim
 from sim import analytic
 from tests.helpers import assert_agrees, assert_littles_law, exponential, single_service
 
+# Each single-station check runs on both engines: the SimPy engine and the exact fast path.
+ENGINES = pytest.mark.parametrize("engine", ["simpy", "fast"])
+
 
 @pytest.mark.slow
-def test_mm1_means_and_percentiles():
+@ENGINES
+def test_mm1_means_and_percentiles(engine):
     lam, mean = 8.0, 0.1  # rho = 0.8
-    res = sim.run(single_service(lam, exponential(mean), horizon=4000, warmup=200))
+    res = sim.run(single_service(lam, exponential(mean), horizon=4000, warmup=200, engine=engine))
     theory = analytic.mmc(lam, mean, 1)
     assert_agrees(res, "latency_mean", theory.W)
     assert_agrees(res, "queue_wait_mean", theory.Wq)
@@ -34,9 +38,10 @@ def test_mm1_means_and_percentiles():
 
 
 @pytest.mark.slow
-def test_mmc_erlang_c():
+@ENGINES
+def test_mmc_erlang_c(engine):
     lam, mean, c = 45.0, 0.2, 10  # a = 9 Erlangs, rho = 0.9
-    res = sim.run(single_service(lam, exponential(mean), workers=c, horizon=2000))
+    res = sim.run(single_service(lam, exponential(mean), workers=c, horizon=2000, engine=engine))
     theory = analytic.mmc(lam, mean, c)
     assert_agrees(res, "latency_mean", theory.W)
     assert_agrees(res, "queue_wait_mean", theory.Wq)
@@ -47,9 +52,12 @@ def test_mmc_erlang_c():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("lam", "c", "queue"), [(90.0, 10, 20), (120.0, 4, 6), (30.0, 2, 0)])
-def test_mmck_blocking_response_and_queue(lam, c, queue):
+@ENGINES
+def test_mmck_blocking_response_and_queue(lam, c, queue, engine):
     mean = 0.1 if c == 10 else 0.05
-    res = sim.run(single_service(lam, exponential(mean), workers=c, queue=queue, horizon=1500))
+    res = sim.run(
+        single_service(lam, exponential(mean), workers=c, queue=queue, horizon=1500, engine=engine)
+    )
     theory = analytic.mmck(lam, mean, c, c + queue)
     assert_agrees(res, "rejection_rate", theory.rejection)
     assert_agrees(res, "rejected_queue_full", theory.rejection)
@@ -69,18 +77,22 @@ def test_mmck_blocking_response_and_queue(lam, c, queue):
     ids=["constant", "lognormal", "uniform"],
 )
 @pytest.mark.slow
-def test_erlang_b_is_insensitive_to_the_service_distribution(work):
+@ENGINES
+def test_erlang_b_is_insensitive_to_the_service_distribution(work, engine):
     lam, c = 40.0, 8  # a = 8 Erlangs on 8 servers, no waiting room
-    res = sim.run(single_service(lam, work, workers=c, queue=0, horizon=1500))
+    res = sim.run(single_service(lam, work, workers=c, queue=0, horizon=1500, engine=engine))
     assert_agrees(res, "rejection_rate", analytic.erlang_b(c, lam * 0.2))
     assert_agrees(res, "latency_mean", 0.2)
     assert_littles_law(res)
 
 
 @pytest.mark.slow
-def test_md1_pollaczek_khinchine():
+@ENGINES
+def test_md1_pollaczek_khinchine(engine):
     lam, d = 7.0, 0.1
-    res = sim.run(single_service(lam, {"distribution": "constant", "value": d}, horizon=3000))
+    res = sim.run(
+        single_service(lam, {"distribution": "constant", "value": d}, horizon=3000, engine=engine)
+    )
     theory = analytic.mg1(lam, d, 0.0)
     assert_agrees(res, "queue_wait_mean", theory.Wq)
     assert_agrees(res, "latency_mean", theory.W)
@@ -89,10 +101,11 @@ def test_md1_pollaczek_khinchine():
 
 
 @pytest.mark.slow
-def test_mg1_high_variance_service():
+@ENGINES
+def test_mg1_high_variance_service(engine):
     lam, mean, cv = 5.0, 0.1, 2.0  # rho = 0.5, scv = 4
     work = {"distribution": "gamma", "mean": mean, "cv": cv}
-    res = sim.run(single_service(lam, work, horizon=6000, replications=12))
+    res = sim.run(single_service(lam, work, horizon=6000, replications=12, engine=engine))
     theory = analytic.mg1(lam, mean, cv**2)
     assert_agrees(res, "queue_wait_mean", theory.Wq)
     assert_agrees(res, "latency_mean", theory.W)

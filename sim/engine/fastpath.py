@@ -1,0 +1,241 @@
+"""The exact fast path: a single station (G/G/c, FIFO, bounded or unbounded waiting room)
+served by the compiled recursion of :mod:`sim.engine.kernel` instead of SimPy.
+
+It draws the same random numbers from the same streams as the SimPy engine and records
+the same requests in the same order into the same recorders, so every metric, interval
+and time series is the one the SimPy engine gives (time averages to rounding). Arrivals
+are served in chunks, so memory does not grow with the run's length beyond what the
+recorders keep.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim import outcomes
+from sim.distributions import Sampler
+from sim.engine import pool
+from sim.engine.arrivals import arrival_chunks
+from sim.engine.replication import System, make_recorders, measure
+from sim.engine.streams import Streams
+from sim.measure.gauge import Gauge, IntervalGauge
+from sim.measure.output import END_TO_END, ReplicationOutput
+from sim.measure.recorders import GAUGES, Recorder
+from sim.model import Model, UnstableError
+
+CHUNK = 1 << 16
+"""Arrivals served per call of the compiled kernel."""
+
+_MODEL_FIELDS = {
+    "name",
+    "horizon",
+    "warmup",
+    "replications",
+    "precision",
+    "slo",
+    "seed",
+    "timeseries_bin",
+    "deadline_propagation",  # no caller ever gives up on the fast path
+    "engine",
+    "workload",
+    "services",
+}
+_WORKLOAD_FIELDS = {"arrivals", "target", "clients"}  # client keys only feed rate limits
+_SERVICE_FIELDS = {"workers", "queue", "work", "replicas", "balancer", "choice_count"}
+_SERVICE_FIELDS |= {"retry_after"}  # sent with a 503, read only by retries
+
+
+def blocker(model: Model) -> str | None:
+    """The first field that keeps ``model`` off the fast path, or None if it qualifies:
+    one service with one replica, its own work only, a FIFO waiting room, and an
+    open-loop workload of one class without timeouts or retries."""
+    data: dict[str, Any] = model.model_dump(exclude_defaults=True)
+    for key in data:
+        if key not in _MODEL_FIELDS:
+            return key
+    if len(model.services) > 1:
+        return "services (more than one)"
+    workload = model.workload
+    if workload.arrivals is None:
+        return "workload.users (closed loop)"
+    for key in data.get("workload", {}):
+        if key not in _WORKLOAD_FIELDS:
+            return f"workload.{key}"
+    (name,) = model.services
+    for key, value in data["services"][name].items():
+        if key not in _SERVICE_FIELDS or (key == "replicas" and value != 1):
+            return f"services.{name}.{key}"
+    return None
+
+
+def run_fast(model: Model, replication: int, seed: int) -> ReplicationOutput:
+    """One replication of a model that qualifies (see :func:`blocker`), with the random
+    streams of ``(seed, replication)``: the SimPy engine's results, sooner."""
+    output = measure(
+        System(model, None, {}, record_fast(model, replication, seed), []), replication
+    )
+    output.engine = "fast"
+    return output
+
+
+def record_fast(model: Model, replication: int, seed: int) -> dict[str, Recorder]:
+    """The recorders, filled with the very records the SimPy engine would make."""
+    from sim.engine.kernel import OVERFLOW, serve  # numba loads only on this path
+
+    ((name, spec),) = model.services.items()
+    streams = Streams(seed, replication)
+    recorders = make_recorders(model)
+    service, system = recorders[name], recorders[END_TO_END]
+    work = Sampler(
+        spec.work_for(model.workload.class_names[0]),
+        streams.rng("service", name, "work", model.workload.class_names[0]),
+    )
+    tally = _Tally(model, service, system)
+    workers = np.full((spec.most_workers, 2), -1.0)  # free at, busy since
+    workers[:, 0] = 0.0
+    limit = spec.queue_limit
+    waiting = np.zeros((max(1, int(min(limit, pool.MAX_UNBOUNDED_WAITING))), 2))
+    state = np.zeros(2, dtype=np.int64)
+    clock = np.zeros(2)
+    spare = np.empty(0)
+    rng = streams.rng("workload", "arrivals")
+    for arrived in arrival_chunks(model.workload.arrivals, rng, model.horizon, CHUNK):
+        n = arrived.size
+        works = np.concatenate((spare, work.take(max(0, n - spare.size))))
+        admitted = np.empty(n, dtype=np.bool_)
+        start = np.empty(n)
+        ahead = np.empty(n, dtype=np.int64)
+        used = serve(arrived, works, workers, waiting, state, clock, limit, admitted, start, ahead)
+        if used == OVERFLOW:
+            raise UnstableError(
+                f"services.{name}.queue: more than {pool.MAX_UNBOUNDED_WAITING:,} requests waiting "
+                f"in one replica's unbounded queue at t={clock[0]:.0f}s: the load exceeds "
+                "capacity; bound the queue or add workers or replicas"
+            )
+        spare = works[used:]
+        tally.add(arrived, admitted, start, start[admitted] + works[:used], ahead)
+    tally.finish()
+    return recorders
+
+
+class _Tally:
+    """Turns served chunks into the records the SimPy engine makes, in the same order."""
+
+    def __init__(self, model: Model, service: Recorder, system: Recorder) -> None:
+        self.model = model
+        self.service, self.system = service, system
+        self.warmup, self.horizon = float(model.warmup), model.horizon
+        self.limit = self.horizon + (self.horizon - self.warmup)  # the drain's end
+        geometry = (model.bin_width, service.nbins, self.warmup, self.horizon)
+        self.queue, self.busy = IntervalGauge(*geometry), IntervalGauge(*geometry)
+        self.in_system = IntervalGauge(*geometry)
+        self.peak = 0
+        # admitted requests not yet recorded: (arrived, done), in arrival order
+        self.pending = (np.empty(0), np.empty(0))
+
+    def add(
+        self,
+        arrived: np.ndarray,
+        admitted: np.ndarray,
+        start: np.ndarray,
+        done: np.ndarray,
+        ahead: np.ndarray,
+    ) -> None:
+        """Record one served chunk: arrivals, refusals, gauges; completions up to the
+        chunk's last arrival (later ones may still interleave with the next chunk's)."""
+        counted = (arrived >= self.warmup) & (arrived < self.horizon)
+        refused = ~admitted
+        for recorder in (self.service, self.system):
+            _count_arrivals(recorder, int(counted.sum()))
+            _record_refusals(recorder, arrived[refused], int((counted & refused).sum()))
+        self.system.attempts += int((counted & refused).sum())
+        came, began = arrived[admitted], start[admitted]
+        self.in_system.add(came, done)
+        self.busy.add(began, done)
+        queued = ahead[admitted] >= 0
+        self.queue.add(came[queued], began[queued])
+        window = counted[admitted][queued]
+        if window.any():
+            self.peak = max(self.peak, int(ahead[admitted][queued][window].max()) + 1)
+        waits = (began - came)[counted[admitted] & (began < self.limit)]
+        self.service.wait_sum += float(waits.sum())  # sums in order, as the engine does
+        self.service.wait_count += waits.size
+        held_arrived = np.concatenate((self.pending[0], came))
+        held_done = np.concatenate((self.pending[1], done))
+        self.pending = self._complete(held_arrived, held_done, before=float(arrived[-1]))
+
+    def _complete(
+        self, came: np.ndarray, done: np.ndarray, before: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Record the completions before ``before`` in time order (ties in arrival order);
+        return the rest."""
+        order = np.argsort(done, kind="stable")
+        came, done = came[order], done[order]
+        cut = int(np.searchsorted(done, before, side="left"))
+        latency = done[:cut] - came[:cut]
+        counted = (came[:cut] >= self.warmup) & (came[:cut] < self.horizon)
+        for recorder in (self.service, self.system):
+            _record_completions(recorder, done[:cut], latency, counted)
+        self.system.attempts += int(counted.sum())
+        rest = np.argsort(order[cut:], kind="stable")  # back to arrival order
+        return came[cut:][rest], done[cut:][rest]
+
+    def finish(self) -> None:
+        """The drain: completions until every counted request is done (or the drain's end),
+        then freeze the gauges at the horizon."""
+        came, done = self.pending
+        counted = (came >= self.warmup) & (came < self.horizon)
+        stop = self.limit
+        if counted.any() and done[counted].max() < self.limit:
+            stop = _drain_stop(float(done[counted].max()), self.horizon, self.limit, self.model)
+        self._complete(came, done, before=stop)
+        service, system = self.service, self.system
+        service.in_system_start = self.in_system.at_warmup()
+        system.in_system_start = self.in_system.at_warmup()
+        replicas = IntervalGauge(self.model.bin_width, service.nbins, self.warmup, self.horizon)
+        replicas.add(np.zeros(1), np.full(1, np.inf))
+        for recorder in (service, system):
+            recorder.final = {key: Gauge(recorder.bin_width, recorder.nbins) for key in GAUGES}
+        service.final["queue"] = self.queue.frozen(self.peak)
+        service.final["busy"] = self.busy.frozen()
+        service.final["in_system"] = self.in_system.frozen()
+        for key in ("ready", "serving", "provisioned", "desired"):
+            service.final[key] = replicas.frozen()
+        system.final["in_system"] = self.in_system.frozen()
+
+
+def _drain_stop(last_done: float, horizon: float, limit: float, model: Model) -> float:
+    """When the engine's drain stops: the first step boundary after the last counted
+    request is done (steps of one bin from the horizon, the clock as the engine sums it)."""
+    now = horizon
+    while now <= last_done and now < limit:
+        now = min(now + model.bin_width, limit)
+    return now
+
+
+def _count_arrivals(recorder: Recorder, counted: int) -> None:
+    recorder.arrivals[0] += counted
+    recorder.open += counted
+
+
+def _record_refusals(recorder: Recorder, times: np.ndarray, counted: int) -> None:
+    recorder.rejected_at.frombytes(times.tobytes())
+    code = outcomes.REJECTIONS.index(outcomes.QUEUE_FULL)
+    recorder.rejected_reason.frombytes(np.full(times.size, code, dtype=np.int8).tobytes())
+    recorder.counts[0][outcomes.QUEUE_FULL] += counted
+    recorder.open -= counted
+
+
+def _record_completions(
+    recorder: Recorder, done: np.ndarray, latency: np.ndarray, counted: np.ndarray
+) -> None:
+    recorder.done_at.frombytes(done.tobytes())
+    recorder.latency.frombytes(latency.tobytes())
+    recorder.done_class.frombytes(np.zeros(done.size, dtype=np.int8).tobytes())
+    recorder.good_at.frombytes(done.tobytes())
+    in_window = int(((done >= recorder.warmup) & (done < recorder.horizon)).sum())
+    recorder.good += in_window
+    recorder.counts[0][outcomes.OK] += int(counted.sum())
+    recorder.open -= int(counted.sum())
