@@ -31,12 +31,18 @@ docs: $(STAMP)
 figures: $(STAMP)
 	$(BIN)/python tools/figures.py
 
+# Ciw, the peer the engine is compared with, goes into out/bench-deps: it ships a
+# top-level "tests" package that would shadow ours in the project's environment.
 bench: $(STAMP)
+	rm -f out/bench.jsonl
+	test -d out/bench-deps/ciw || $(BIN)/pip install --quiet --target out/bench-deps --no-deps ciw networkx
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_parallel.py
 	$(BIN)/python benchmarks/bench_coverage.py --seeds 600
 	$(BIN)/python benchmarks/bench_studio.py
+	$(BIN)/python benchmarks/targets.py
 
 fuzz: $(STAMP)
 	QUEUEFULL_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest -q -p no:xdist tests/studies/test_fuzz.py

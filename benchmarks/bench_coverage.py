@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from targets import record
+
 import sim
 from sim import analytic
 
@@ -96,10 +98,9 @@ def main() -> None:
     )
     found_all = coverage(args.seeds, args.horizon, args.replications, args.first_seed)
     for metric, found in found_all.items():
-        print(
-            f"{metric:15s} coverage {found['coverage']:6.1%}  "
-            f"(missed low {found['low']}, high {found['high']}; target 93-97 %)"
-        )
+        print(f"{metric:15s} missed low {found['low']}, high {found['high']}")
+        record(f"95 % interval coverage of {metric}, at least", found["coverage"], 0.93, "%", True)
+        record(f"95 % interval coverage of {metric}, at most", found["coverage"], 0.97, "%", False)
 
 
 if __name__ == "__main__":

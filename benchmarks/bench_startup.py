@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from targets import record
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 0.4
 COMMANDS = {
@@ -45,8 +47,7 @@ def main() -> None:
     print(f"{'command':<42} {'CPU s':>6}  target")
     for name, argv in COMMANDS.items():
         best = min(cpu_seconds(argv) for _ in range(5))
-        verdict = "met" if best <= TARGET else "NOT met"
-        print(f"{name:<42} {best:6.2f}  <= {TARGET} {verdict}")
+        record(f"start-up CPU: {name}", best, TARGET, "s", False)
     heavy = loaded_by_import()
     print("import sim loads:", ", ".join(heavy) if heavy else "none of the heavy packages")
 

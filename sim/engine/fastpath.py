@@ -10,17 +10,17 @@ recorders keep.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from sim import outcomes
 from sim.distributions import Sampler
 from sim.engine import pool
 from sim.engine.arrivals import arrival_chunks
+from sim.engine.fastgauge import IntervalGauge
+from sim.engine.kernel import OVERFLOW, serve
 from sim.engine.replication import System, make_recorders, measure
 from sim.engine.streams import Streams
-from sim.measure.gauge import Gauge, IntervalGauge
+from sim.measure.gauge import Gauge
 from sim.measure.output import END_TO_END, ReplicationOutput
 from sim.measure.recorders import GAUGES, Recorder
 from sim.model import Model, UnstableError
@@ -28,51 +28,10 @@ from sim.model import Model, UnstableError
 CHUNK = 1 << 16
 """Arrivals served per call of the compiled kernel."""
 
-_MODEL_FIELDS = {
-    "name",
-    "horizon",
-    "warmup",
-    "replications",
-    "precision",
-    "slo",
-    "seed",
-    "timeseries_bin",
-    "deadline_propagation",  # no caller ever gives up on the fast path
-    "engine",
-    "workload",
-    "services",
-}
-_WORKLOAD_FIELDS = {"arrivals", "target", "clients"}  # client keys only feed rate limits
-_SERVICE_FIELDS = {"workers", "queue", "work", "replicas", "balancer", "choice_count"}
-_SERVICE_FIELDS |= {"retry_after"}  # sent with a 503, read only by retries
-
-
-def blocker(model: Model) -> str | None:
-    """The first field that keeps ``model`` off the fast path, or None if it qualifies:
-    one service with one replica, its own work only, a FIFO waiting room, and an
-    open-loop workload of one class without timeouts or retries."""
-    data: dict[str, Any] = model.model_dump(exclude_defaults=True)
-    for key in data:
-        if key not in _MODEL_FIELDS:
-            return key
-    if len(model.services) > 1:
-        return "services (more than one)"
-    workload = model.workload
-    if workload.arrivals is None:
-        return "workload.users (closed loop)"
-    for key in data.get("workload", {}):
-        if key not in _WORKLOAD_FIELDS:
-            return f"workload.{key}"
-    (name,) = model.services
-    for key, value in data["services"][name].items():
-        if key not in _SERVICE_FIELDS or (key == "replicas" and value != 1):
-            return f"services.{name}.{key}"
-    return None
-
 
 def run_fast(model: Model, replication: int, seed: int) -> ReplicationOutput:
-    """One replication of a model that qualifies (see :func:`blocker`), with the random
-    streams of ``(seed, replication)``: the SimPy engine's results, sooner."""
+    """One replication of a model that qualifies (see :mod:`sim.engine.choice`), with the
+    random streams of ``(seed, replication)``: the SimPy engine's results, sooner."""
     output = measure(
         System(model, None, {}, record_fast(model, replication, seed), []), replication
     )
@@ -82,8 +41,6 @@ def run_fast(model: Model, replication: int, seed: int) -> ReplicationOutput:
 
 def record_fast(model: Model, replication: int, seed: int) -> dict[str, Recorder]:
     """The recorders, filled with the very records the SimPy engine would make."""
-    from sim.engine.kernel import OVERFLOW, serve  # numba loads only on this path
-
     ((name, spec),) = model.services.items()
     streams = Streams(seed, replication)
     recorders = make_recorders(model)
@@ -165,6 +122,8 @@ class _Tally:
         held_arrived = np.concatenate((self.pending[0], came))
         held_done = np.concatenate((self.pending[1], done))
         self.pending = self._complete(held_arrived, held_done, before=float(arrived[-1]))
+        self.service.bounded()
+        self.system.bounded()
 
     def _complete(
         self, came: np.ndarray, done: np.ndarray, before: float

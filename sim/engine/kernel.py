@@ -117,3 +117,36 @@ def _started(at: float, freed_by: float, now: float, scheduled: float) -> bool:
     ``freed_by`` ends, is done before an arrival at ``now`` whose timeout was scheduled at
     ``scheduled``. At one instant SimPy takes events in the order they were scheduled."""
     return at < now or (at == now and freed_by < scheduled)
+
+
+@njit(cache=True, nogil=True)
+def add_intervals(
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cuts: np.ndarray,
+    area: np.ndarray,
+    points: np.ndarray,
+    covering: np.ndarray,
+) -> None:
+    """Add the overlap of each interval ``[starts[i], ends[i])`` with each segment between
+    ``cuts`` (up to the last cut) to ``area``, and count in ``covering`` the intervals over
+    each of ``points`` (an interval ending at a point still covers it: at one instant the
+    SimPy clock stops before what happens there). Starts in order are fastest."""
+    segments = cuts.size - 1
+    last = cuts[segments]
+    k = 0
+    for i in range(starts.size):
+        begin, end = starts[i], ends[i]
+        for p in range(points.size):
+            if begin < points[p] <= end:
+                covering[p] += 1
+        if begin >= last:
+            continue
+        end = min(end, last)
+        if begin < cuts[k] or (k + 1 < segments and begin >= cuts[k + 1]):
+            k = min(max(np.searchsorted(cuts, begin, side="right") - 1, 0), segments - 1)
+        j = k
+        while j + 1 < segments and end > cuts[j + 1]:
+            area[j] += cuts[j + 1] - max(begin, cuts[j])
+            j += 1
+        area[j] += end - max(begin, cuts[j])

@@ -10,6 +10,7 @@ import numpy as np
 import simpy
 
 from sim.engine.autoscaler import start_autoscaler
+from sim.engine.choice import FAST, engine_for
 from sim.engine.clock import advance
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
@@ -18,7 +19,7 @@ from sim.measure.edges import open_fraction, opens
 from sim.measure.output import END_TO_END, ReplicationOutput, edge_name
 from sim.measure.recorders import Recorder
 from sim.measure.recovery import recovery_time, trigger_window
-from sim.model import Model, ModelError
+from sim.model import Model
 from sim.model.distributions import mean_of
 
 
@@ -58,25 +59,6 @@ class System:
     services: dict[str, ServiceRuntime]
     recorders: dict[str, Recorder]
     events: list[tuple[float, str, int, int]]
-
-
-FAST, SIMPY = "fast", "simpy"
-
-
-def engine_for(model: Model) -> str:
-    """The engine that runs ``model``: its ``engine`` field, or with ``auto`` the fast path
-    whenever the model qualifies. A model forced onto the fast path that does not qualify
-    is refused, naming the field in the way."""
-    if model.engine == SIMPY:
-        return SIMPY
-    from sim.engine.fastpath import blocker
-
-    reason = blocker(model)
-    if reason is None:
-        return FAST
-    if model.engine == FAST:
-        raise ModelError([f"engine: fast needs a single FIFO station; {reason} is set"])
-    return SIMPY
 
 
 def make_recorders(model: Model) -> dict[str, Recorder]:

@@ -8,8 +8,9 @@ from array import array
 import numpy as np
 
 from sim import outcomes
+from sim.measure.folding import FOLD_AT
 from sim.measure.recorders import fraction
-from sim.measure.stats import Histogram, histogram
+from sim.measure.stats import Histogram, histogram, merge, percentile
 
 
 class EdgeRecorder:
@@ -22,6 +23,9 @@ class EdgeRecorder:
         self.counts = dict.fromkeys(outcomes.ALL, 0)
         self.calls = 0  # logical calls started in the window (retries not counted)
         self.attempts = 0  # attempts of those calls, whenever made
+        self.folded: list[Histogram] = []  # latencies folded so far (long runs)
+        self.folded_sum = 0.0
+        self.folded_count = 0
 
     def logical(self, now: float) -> None:
         """A logical call starts (its attempts are recorded one by one)."""
@@ -36,19 +40,40 @@ class EdgeRecorder:
         if self.warmup <= issued < self.horizon:
             self.latency.append(now - issued)
             self.counts[outcome] += 1
+            if len(self.latency) >= FOLD_AT:
+                self.fold()
+
+    def fold(self) -> None:
+        """Fold the latencies into a histogram, with their exact count and sum."""
+        latency = np.frombuffer(self.latency, dtype=float)
+        self.folded = [merge([*self.folded, histogram(latency)])]
+        self.folded_sum += float(latency.sum())
+        self.folded_count += latency.size
+        self.latency = array("d")
 
     def histogram(self) -> Histogram:
         """Log-scale histogram of the latencies of attempts issued in the window."""
+        if self.folded:
+            self.fold()
+            return self.folded[0]
         return histogram(np.frombuffer(self.latency, dtype=float))
 
     def metrics(self) -> dict[str, float]:
         """Attempt rate, latency and failure fractions of attempts issued after the warm-up."""
-        latency = np.frombuffer(self.latency, dtype=float)
-        attempts = latency.size
+        if self.folded:
+            self.fold()
+            attempts = self.folded_count
+            mean = self.folded_sum / attempts
+            p99 = percentile(self.folded[0], 99)
+        else:
+            latency = np.frombuffer(self.latency, dtype=float)
+            attempts = latency.size
+            mean = float(latency.mean()) if attempts else math.nan
+            p99 = float(np.percentile(latency, 99)) if attempts else math.nan
         return {
             "call_rate": attempts / (self.horizon - self.warmup),
-            "call_latency_mean": float(latency.mean()) if attempts else math.nan,
-            "call_latency_p99": float(np.percentile(latency, 99)) if attempts else math.nan,
+            "call_latency_mean": mean,
+            "call_latency_p99": p99,
             "call_failure_rate": fraction(attempts - self.counts[outcomes.OK], attempts),
             "call_timeout_rate": fraction(self.counts[outcomes.TIMEOUT], attempts),
             "call_circuit_open_rate": fraction(self.counts[outcomes.CIRCUIT_OPEN], attempts),

@@ -18,6 +18,7 @@ from array import array
 import numpy as np
 
 from sim import outcomes
+from sim.measure.folding import FOLD_AT, Folded, per_bin
 from sim.measure.gauge import Gauge
 from sim.measure.stats import Histogram, histogram
 
@@ -33,7 +34,7 @@ QUANTILE_METRICS = {**PERCENTILES, "call_latency_p99": 99}
 def _histogram(times: array[float], edges: np.ndarray, horizon: float) -> np.ndarray:
     """Counts per bin of the times before the horizon."""
     values = np.frombuffer(times, dtype=float)
-    return np.histogram(values[values < horizon], edges)[0]
+    return per_bin(values[values < horizon], edges)
 
 
 def fraction(count: float, total: float) -> float:
@@ -121,6 +122,7 @@ class Recorder:
         self.attempts = 0  # end to end: attempts made for counted requests that finished
         self.good_at = array("d")
         self.final: dict[str, Gauge] = {}  # the gauges as the window closed (see close)
+        self.folded: Folded | None = None  # raw records folded so far (long runs only)
 
     @property
     def gauges(self) -> tuple[Gauge, ...]:
@@ -150,6 +152,8 @@ class Recorder:
         if counted:
             self.counts[cls][outcome] += 1
             self.open -= 1
+        if len(self.rejected_at) >= FOLD_AT:
+            self.fold()
 
     def failed(self, now: float, outcome: str, counted: bool, cls: int) -> None:
         """A request that ended with a timeout, an error or a callee's failure."""
@@ -157,6 +161,8 @@ class Recorder:
         if counted:
             self.counts[cls][outcome] += 1
             self.open -= 1
+        if len(self.failed_at) >= FOLD_AT:
+            self.fold()
 
     def completed(
         self,
@@ -182,11 +188,43 @@ class Recorder:
                 self.good += 1
         else:  # only the worker time inside the window, which the busy gauge measures
             self.wasted += max(0.0, min(held_to, self.horizon) - max(held_from, self.warmup))
+        if len(self.done_at) >= FOLD_AT:
+            self.fold()
 
     def waited(self, seconds: float) -> None:
         """A counted request waited ``seconds`` for a worker."""
         self.wait_sum += seconds
         self.wait_count += 1
+
+    def bounded(self) -> None:
+        """Fold if any raw record array is full (after records added in bulk)."""
+        if max(len(self.done_at), len(self.rejected_at), len(self.failed_at)) >= FOLD_AT:
+            self.fold()
+
+    def fold(self) -> None:
+        """Fold the raw records into histograms and per-bin counts (see sim.measure.folding)
+        and start afresh: memory stays bounded however long the run."""
+        if self.folded is None:
+            edges = np.arange(self.nbins + 1) * self.bin_width
+            self.folded = Folded(self.warmup, self.horizon, edges, len(self.classes))
+        folded = self.folded
+        folded.add_completions(*self._arrays())
+        folded.add_good(np.frombuffer(self.good_at, dtype=float))
+        folded.add_failures(np.frombuffer(self.failed_at, dtype=float))
+        folded.add_refusals(
+            np.frombuffer(self.rejected_at, dtype=float),
+            np.frombuffer(self.rejected_reason, dtype=np.int8),
+        )
+        for name, code in (
+            ("done_at", "d"),
+            ("latency", "d"),
+            ("done_class", "b"),
+            ("good_at", "d"),
+            ("failed_at", "d"),
+            ("rejected_at", "d"),
+            ("rejected_reason", "b"),
+        ):
+            setattr(self, name, array(code))
 
     # --- after the run ------------------------------------------------------------------
 
@@ -231,7 +269,7 @@ class Recorder:
     def metrics(self) -> dict[str, float]:
         """Summary metrics of this replication (see README for definitions)."""
         window = self.horizon - self.warmup
-        latency, _, counted, in_window = self._masks()
+        latency_figures, latency_max, completed_in_window = self._latency_figures(None)
         g = self.final
         arrivals = sum(self.arrivals)
         counts = {o: sum(c[o] for c in self.counts) for o in outcomes.ALL}
@@ -243,10 +281,10 @@ class Recorder:
             "rejected": float(rejected),
             "failed": float(failed),
             "offered_rate": arrivals / window,
-            "throughput": int(in_window.sum()) / window,
+            "throughput": completed_in_window / window,
             "goodput": self.good / window,
             **self._outcome_metrics(counts, arrivals),
-            **latency_metrics(latency[counted]),
+            **latency_figures,
         }
         if self.name != "all":
             busy_area = g["busy"].area
@@ -271,11 +309,39 @@ class Recorder:
         # Not in the summary: boundary terms that let tests bound Little's law's edge effect.
         m["in_system_start"] = float(self.in_system_start)
         m["in_system_end"] = float(g["in_system"].value)
-        m["latency_max"] = float(latency[counted].max()) if counted.any() else 0.0
+        m["latency_max"] = latency_max
         return m
+
+    def _latency_figures(self, cls: int | None) -> tuple[dict[str, float], float, int]:
+        """Of one class's requests (or all): latency mean and percentiles of the counted
+        ones, their largest latency, and the completions in the window."""
+        if self.folded is not None:
+            self.fold()
+            folded = self.folded
+            classes = range(len(self.classes)) if cls is None else [cls]
+            most = max(folded.latency_max[i] for i in classes)
+            return (
+                folded.latency_metrics(cls, PERCENTILES),
+                most if math.isfinite(most) else 0.0,
+                sum(folded.in_window[i] for i in classes),
+            )
+        latency, classes_of, counted, in_window = self._masks()
+        if cls is not None:
+            mine = classes_of == cls
+            counted, in_window = counted & mine, in_window & mine
+        chosen = latency[counted]
+        most = float(chosen.max()) if chosen.size else 0.0
+        return latency_metrics(chosen), most, int(in_window.sum())
 
     def histograms(self) -> dict[str, Histogram]:
         """Log-scale histograms of the counted latencies: ``""`` for all, then per class."""
+        if self.folded is not None:
+            self.fold()
+            out = {"": self.folded.latency_histogram()}
+            if len(self.classes) > 1:
+                for index, name in enumerate(self.classes):
+                    out[name] = self.folded.latency_histogram(index)
+            return out
         latency, classes, counted, _ = self._masks()
         out = {"": histogram(latency[counted])}
         if len(self.classes) > 1:
@@ -286,45 +352,58 @@ class Recorder:
     def class_metrics(self) -> dict[str, dict[str, float]]:
         """Per request class: rates, outcome fractions and latency of that class alone."""
         window = self.horizon - self.warmup
-        latency, classes, counted, in_window = self._masks()
         result = {}
         for index, name in enumerate(self.classes):
-            mine = classes == index
+            figures, _, completed_in_window = self._latency_figures(index)
             arrivals = self.arrivals[index]
             result[name] = {
                 "offered_rate": arrivals / window,
-                "throughput": int((mine & in_window).sum()) / window,
+                "throughput": completed_in_window / window,
                 **self._outcome_metrics(self.counts[index], arrivals),
-                **latency_metrics(latency[mine & counted]),
+                **figures,
             }
         return result
+
+    def _per_bin(
+        self, edges: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per time bin before the horizon: completions, good ones, refusals by reason
+        (one row per reason), failures, and the p99 latency of the completions."""
+        if self.folded is not None:
+            self.fold()
+            f = self.folded
+            return f.completions, f.good, f.refused, f.failures, f.bin_p99()
+        done_at, latency, _ = self._arrays()
+        cut = int(np.searchsorted(done_at, self.horizon))  # the drain is not in the series
+        done_at, latency = done_at[:cut], latency[:cut]
+        completions = per_bin(done_at, edges)
+        refused_at = np.frombuffer(self.rejected_at, dtype=float)
+        reasons = np.frombuffer(self.rejected_reason, dtype=np.int8)
+        early = refused_at < self.horizon
+        refused = np.array(
+            [
+                per_bin(refused_at[early & (reasons == i)], edges)
+                for i in range(len(outcomes.REJECTIONS))
+            ]
+        )
+        p99 = np.full(edges.size - 1, np.nan)
+        bounds = np.searchsorted(done_at, edges)  # completions are recorded in time order
+        for i in np.flatnonzero(np.diff(bounds)):
+            p99[i] = np.percentile(latency[bounds[i] : bounds[i + 1]], 99)
+        good = _histogram(self.good_at, edges, self.horizon)
+        return completions, good, refused, _histogram(self.failed_at, edges, self.horizon), p99
 
     def timeseries(self) -> dict[str, np.ndarray]:
         """Per-bin series over the whole run, warm-up included."""
         width, nbins = self.bin_width, self.nbins
         edges = np.arange(nbins + 1) * width
         durations = np.minimum(edges[1:], self.horizon) - edges[:-1]
-        done_at, latency, _ = self._arrays()
-        cut = int(np.searchsorted(done_at, self.horizon))  # the drain is not in the series
-        done_at, latency = done_at[:cut], latency[:cut]
-        completions = np.histogram(done_at, edges)[0]
-        good = _histogram(self.good_at, edges, self.horizon)
-        rejections = _histogram(self.rejected_at, edges, self.horizon)
-        refused_at = np.frombuffer(self.rejected_at, dtype=float)
-        reasons = np.frombuffer(self.rejected_reason, dtype=np.int8)
-        early = refused_at < self.horizon
+        completions, good, refused, failures, p99 = self._per_bin(edges)
+        rejections = refused.sum(axis=0)
         by_reason = {
-            f"refused_{reason}": np.histogram(refused_at[early & (reasons == i)], edges)[0]
-            for i, reason in enumerate(outcomes.REJECTIONS)
+            f"refused_{reason}": refused[i] for i, reason in enumerate(outcomes.REJECTIONS)
         }
-        failures = _histogram(self.failed_at, edges, self.horizon)
         g = self.final
-        p99 = np.full(nbins, np.nan)
-        bounds = np.searchsorted(done_at, edges)  # completions are recorded in time order
-        for i in range(nbins):
-            chunk = latency[bounds[i] : bounds[i + 1]]
-            if chunk.size:
-                p99[i] = np.percentile(chunk, 99)
         series = {
             "time": edges[:-1],
             "throughput": completions / durations,

@@ -53,16 +53,35 @@ Histogram = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 smallest and largest value in each bucket (so a constant latency is reported exactly)."""
 
 
-def histogram(values: np.ndarray) -> Histogram:
-    """The log-scale histogram of non-negative ``values``."""
-    values = np.sort(np.asarray(values, dtype=float))
-    index = np.full(values.size, _ZERO, dtype=np.int32)
-    positive = values > 0
-    index[positive] = np.floor(np.log2(values[positive]) * BUCKETS_PER_DOUBLING)
-    buckets, first, counts = np.unique(index, return_index=True, return_counts=True)
-    lows = values[first]
-    highs = values[first + counts - 1]
+def histogram(values: np.ndarray, per_doubling: int = BUCKETS_PER_DOUBLING) -> Histogram:
+    """The log-scale histogram of non-negative ``values``, ``per_doubling`` buckets in each
+    power of two (only histograms of one resolution merge)."""
+    values = np.asarray(values, dtype=float)
+    zero = values[values <= 0]
+    positive = values[values > 0]
+    index = np.floor(np.log2(positive) * per_doubling).astype(np.int64)
+    parts = [_dense(index, positive)] if positive.size else []
+    if zero.size:
+        parts.insert(0, (np.array([_ZERO]), np.array([zero.size]), zero[:1] * 0, zero[:1] * 0))
+    if not parts:
+        return np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0), np.empty(0)
+    buckets, counts, lows, highs = (np.concatenate(column) for column in zip(*parts, strict=True))
     return buckets.astype(np.int32), counts.astype(np.int64), lows, highs
+
+
+def _dense(index: np.ndarray, values: np.ndarray) -> Histogram:
+    """Buckets, counts, lows and highs of ``values`` in buckets ``index``, without sorting:
+    counted over the range of buckets the values occupy."""
+    first = int(index.min())
+    offset = index - first
+    size = int(offset.max()) + 1
+    counts = np.bincount(offset, minlength=size)
+    lows = np.full(size, np.inf)
+    np.minimum.at(lows, offset, values)
+    highs = np.full(size, -np.inf)
+    np.maximum.at(highs, offset, values)
+    used = np.flatnonzero(counts)
+    return used + first, counts[used], lows[used], highs[used]
 
 
 def merge(histograms: list[Histogram]) -> Histogram:
@@ -93,6 +112,33 @@ def quantile(hist: Histogram, q: float) -> float:
     before = cumulative[i - 1] if i else 0
     within = min(max((rank - before) / counts[i], 0.0), 1.0)
     return float(lows[i] + within * (highs[i] - lows[i]))
+
+
+def percentile(hist: Histogram, q: float) -> float:
+    """The ``q``-th percentile (0..100) of a histogram's sample as ``np.percentile`` defines
+    it (linear between order statistics), each order statistic read from its bucket
+    (spread evenly between the bucket's smallest and largest value); NaN if empty. Exact
+    when no bucket holds more than two values, within a bucket's width otherwise."""
+    _, counts, lows, highs = hist
+    total = int(counts.sum())
+    if total == 0:
+        return math.nan
+    cumulative = np.cumsum(counts)
+    rank = q / 100 * (total - 1)
+    below = math.floor(rank)
+
+    def order_statistic(k: int) -> float:
+        i = int(np.searchsorted(cumulative, k, side="right"))
+        before = int(cumulative[i - 1]) if i else 0
+        count = int(counts[i])
+        if count == 1:
+            return float(lows[i])
+        return float(lows[i] + (k - before) / (count - 1) * (highs[i] - lows[i]))
+
+    low = order_statistic(below)
+    if rank == below:
+        return low
+    return low + (rank - below) * (order_statistic(min(below + 1, total - 1)) - low)
 
 
 def sectioning_interval(

@@ -10,9 +10,10 @@ import pytest
 
 import sim
 from sim.engine import fastpath
-from sim.engine.fastpath import blocker, record_fast
+from sim.engine.choice import blocker, engine_for
+from sim.engine.fastpath import record_fast
 from sim.engine.kernel import serve
-from sim.engine.replication import build, engine_for, run_replication, simulate
+from sim.engine.replication import build, run_replication, simulate
 from sim.engine.streams import Streams
 from sim.report.summary import build_report
 from sim.report.terminal import render_report

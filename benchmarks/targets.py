@@ -1,0 +1,78 @@
+"""One table of every performance figure beside its target.
+
+Each benchmark calls :func:`record` for its figures; they are appended to
+``out/bench.jsonl``. ``make bench`` empties the file, runs the benchmarks, then runs this
+module, which prints the table with the machine it was measured on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent.parent / "out" / "bench.jsonl"
+
+
+def record(figure: str, value: float, target: float, unit: str, higher_is_better: bool) -> None:
+    """Keep one measured ``figure`` and print it with its verdict."""
+    met = value >= target if higher_is_better else value <= target
+    row = {
+        "figure": figure,
+        "value": value,
+        "target": target,
+        "unit": unit,
+        "higher": higher_is_better,
+        "met": met,
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    with RESULTS.open("a") as handle:
+        handle.write(json.dumps(row) + "\n")
+    print(_line(row))
+
+
+def _number(value: float, unit: str) -> str:
+    if unit == "%":  # values are fractions
+        return f"{value * 100:.3g} %"
+    if abs(value) >= 1000:
+        return f"{value:,.0f} {unit}"
+    return f"{value:.3g} {unit}"
+
+
+def _line(row: dict) -> str:
+    sign = ">=" if row["higher"] else "<="
+    verdict = "met" if row["met"] else "NOT met"
+    value = _number(row["value"], row["unit"])
+    target = _number(row["target"], row["unit"])
+    return f"{row['figure']:<58} {value:>14}  {sign} {target:<12} {verdict}"
+
+
+def machine() -> str:
+    """The processor and core count the figures were measured on."""
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def table() -> str:
+    """Every recorded figure, one line each, under the machine's description."""
+    if not RESULTS.exists():
+        return "no figures recorded: run make bench"
+    rows = [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
+    lines = [f"measured on {machine()}", ""]
+    lines += [f"{'figure':<58} {'measured':>14}  target"]
+    lines += [_line(row) for row in rows]
+    missed = sum(not row["met"] for row in rows)
+    lines += ["", f"{len(rows) - missed} of {len(rows)} targets met"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table())

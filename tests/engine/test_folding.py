@@ -1,0 +1,83 @@
+"""Bounded memory: past FOLD_AT records a recorder folds them into histograms, and every
+figure stays exact (counts, rates, means) or within a bucket (percentiles)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import sim
+from sim.engine.replication import build, run_replication, simulate
+from sim.engine.streams import Streams
+from sim.measure import edges as edge_module
+from sim.measure import recorders as recorder_module
+from sim.measure.recorders import PERCENTILES, QUANTILE_METRICS
+from sim.measure.stats import histogram, percentile
+
+FOLD_AT = 2000
+
+
+def folding_at(monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
+    monkeypatch.setattr(recorder_module, "FOLD_AT", limit)
+    monkeypatch.setattr(edge_module, "FOLD_AT", limit)
+
+
+def short(name: str, horizon: float) -> sim.Model:
+    """A shipped model, shorter, on the SimPy engine (calls, breakers, classes)."""
+    return sim.load(f"models/{name}.yaml").model_copy(update={"horizon": horizon, "warmup": 20.0})
+
+
+@pytest.mark.parametrize("name", ["breaker_saves_pool", "ai_gateway"])
+def test_folded_figures_are_exact_or_within_a_bucket(name, monkeypatch):
+    model = short(name, 150.0)
+    exact = run_replication(model, 0, 4)
+    folding_at(monkeypatch, FOLD_AT)
+    folded = run_replication(model, 0, 4)
+    assert folded.metrics.keys() == exact.metrics.keys()
+    for service, metrics in exact.metrics.items():
+        for metric, value in metrics.items():
+            got = folded.metrics[service][metric]
+            if metric in QUANTILE_METRICS:
+                assert got == pytest.approx(value, rel=0.005), f"{service}.{metric}"
+            else:  # counts exact; means summed in another order
+                assert got == pytest.approx(value, rel=1e-9, nan_ok=True), f"{service}.{metric}"
+    for service, classes in exact.by_class.items():
+        for cls, metrics in classes.items():
+            for metric, value in metrics.items():
+                rel = 0.005 if metric in PERCENTILES else 1e-9
+                got = folded.by_class[service][cls][metric]
+                assert got == pytest.approx(value, rel=rel, nan_ok=True), f"{service}.{cls}"
+    for service, series in exact.timeseries.items():
+        for key, values in series.items():
+            rel = 0.03 if key == "latency_p99" else 1e-9  # coarser per-bin histograms
+            np.testing.assert_allclose(folded.timeseries[service][key], values, rtol=rel)
+    for service, histograms in exact.histograms.items():
+        for key, hist in histograms.items():
+            for part, expected in zip(folded.histograms[service][key], hist, strict=True):
+                np.testing.assert_array_equal(part, expected)
+
+
+def test_a_recorder_never_holds_more_than_fold_at_records(monkeypatch):
+    folding_at(monkeypatch, FOLD_AT)
+    model = short("breaker_saves_pool", 150.0)
+    system = build(model, Streams(1, 0))
+    simulate(system)
+    for recorder in system.recorders.values():
+        assert recorder.folded is not None
+        for raw in (recorder.done_at, recorder.latency, recorder.rejected_at, recorder.good_at):
+            assert len(raw) < FOLD_AT
+    for service in system.services.values():
+        for edge in service.edges.values():
+            assert len(edge.latency) < FOLD_AT
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 1000, 100_000])
+def test_histogram_percentiles_are_numpys_within_a_bucket(size):
+    values = np.random.default_rng(size).lognormal(-2, 1.5, size)
+    hist = histogram(values)
+    for q in (0, 1, 50, 90, 99, 99.9, 100):
+        expected = float(np.percentile(values, q))
+        assert percentile(hist, q) == pytest.approx(expected, rel=2 ** (1 / 512) - 1)
+    assert math.isnan(percentile(histogram(np.empty(0)), 99))
