@@ -38,6 +38,7 @@ bench: $(STAMP)
 	test -d out/bench-deps/ciw || $(BIN)/pip install --quiet --target out/bench-deps --no-deps ciw networkx
 	$(BIN)/python benchmarks/bench_startup.py
 	$(BIN)/python benchmarks/bench_engine.py
+	$(BIN)/python benchmarks/bench_controls.py
 	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_parallel.py
 	$(BIN)/python benchmarks/bench_coverage.py --seeds 600

@@ -13,7 +13,7 @@ import simpy
 from sim import outcomes
 from sim.distributions import Sampler, Uniforms
 from sim.engine.request import RequestInfo
-from sim.engine.retrying import CallResult, Retrier, with_timeout
+from sim.engine.retrying import CallResult, Retrier, first_of, with_timeout
 from sim.measure.edges import EdgeRecorder
 from sim.model.service import Call
 from sim.policies.circuit_breaker import Breaker
@@ -117,7 +117,7 @@ class CallSite:
                 if math.isinf(limit):
                     yield grant
                 else:
-                    yield grant | env.timeout(max(limit - env.now, 0.0))
+                    yield first_of(env, grant, env.timeout(max(limit - env.now, 0.0)))
                     if not grant.triggered:
                         pool.cancel(grant)
                         result = (outcomes.TIMEOUT, True)
