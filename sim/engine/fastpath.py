@@ -25,7 +25,7 @@ from sim.measure.output import END_TO_END, ReplicationOutput
 from sim.measure.recorders import GAUGES, Recorder
 from sim.model import Model, UnstableError
 
-CHUNK = 1 << 16
+CHUNK = 1 << 17
 """Arrivals served per call of the compiled kernel."""
 
 
@@ -104,9 +104,8 @@ class _Tally:
         chunk's last arrival (later ones may still interleave with the next chunk's)."""
         counted = (arrived >= self.warmup) & (arrived < self.horizon)
         refused = ~admitted
-        for recorder in (self.service, self.system):
-            _count_arrivals(recorder, int(counted.sum()))
-            _record_refusals(recorder, arrived[refused], int((counted & refused).sum()))
+        _count_arrivals(self.service, int(counted.sum()))
+        _record_refusals(self.service, arrived[refused], int((counted & refused).sum()))
         self.system.attempts += int((counted & refused).sum())
         came, began = arrived[admitted], start[admitted]
         self.in_system.add(came, done)
@@ -123,7 +122,6 @@ class _Tally:
         held_done = np.concatenate((self.pending[1], done))
         self.pending = self._complete(held_arrived, held_done, before=float(arrived[-1]))
         self.service.bounded()
-        self.system.bounded()
 
     def _complete(
         self, came: np.ndarray, done: np.ndarray, before: float
@@ -135,8 +133,7 @@ class _Tally:
         cut = int(np.searchsorted(done, before, side="left"))
         latency = done[:cut] - came[:cut]
         counted = (came[:cut] >= self.warmup) & (came[:cut] < self.horizon)
-        for recorder in (self.service, self.system):
-            _record_completions(recorder, done[:cut], latency, counted)
+        _record_completions(self.service, done[:cut], latency, counted)
         self.system.attempts += int(counted.sum())
         rest = np.argsort(order[cut:], kind="stable")  # back to arrival order
         return came[cut:][rest], done[cut:][rest]
@@ -151,6 +148,7 @@ class _Tally:
             stop = _drain_stop(float(done[counted].max()), self.horizon, self.limit, self.model)
         self._complete(came, done, before=stop)
         service, system = self.service, self.system
+        system.mirror(service)  # end to end, every request is the station's
         service.in_system_start = self.in_system.at_warmup()
         system.in_system_start = self.in_system.at_warmup()
         replicas = IntervalGauge(self.model.bin_width, service.nbins, self.warmup, self.horizon)

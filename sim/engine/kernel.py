@@ -52,7 +52,8 @@ def serve(
 ) -> int:
     """Serve ``arrivals`` (sorted times) in order; return how many ``works`` were used.
 
-    ``workers`` holds per worker when it frees and when its current request started;
+    ``workers`` holds per worker when it frees and when its current request started, as a
+    binary min-heap on (frees, started): the root is the worker the next request gets;
     ``waiting`` is a ring buffer of (start, start of the request whose worker it takes)
     for admitted requests that may not have started, ``state`` its head and size, and
     ``clock`` the SimPy clock at the last arrival and when that arrival was scheduled.
@@ -64,7 +65,6 @@ def serve(
     """
     capacity = waiting.shape[0]
     head, size = state[0], state[1]
-    count = workers.shape[0]
     last, scheduled = clock[0], clock[1]
     used = 0
     for i in range(arrivals.size):
@@ -76,13 +76,7 @@ def serve(
         while size > 0 and _started(waiting[head, 0], waiting[head, 1], now, scheduled):
             head = (head + 1) % capacity
             size -= 1
-        earliest = 0
-        for k in range(1, count):
-            if workers[k, 0] < workers[earliest, 0] or (
-                workers[k, 0] == workers[earliest, 0] and workers[k, 1] < workers[earliest, 1]
-            ):
-                earliest = k
-        frees, began = workers[earliest, 0], workers[earliest, 1]
+        frees, began = workers[0, 0], workers[0, 1]  # the earliest worker: the heap's root
         if _started(frees, began, now, scheduled):
             ahead[i] = -1
             begins = now
@@ -101,14 +95,35 @@ def serve(
             slot = (head + size) % capacity
             waiting[slot, 0], waiting[slot, 1] = begins, began
             size += 1
-        workers[earliest, 0] = begins + works[used]
-        workers[earliest, 1] = begins
+        _replace_root(workers, begins + works[used], begins)
         used += 1
         admitted[i] = True
         start[i] = begins
     state[0], state[1] = head, size
     clock[0], clock[1] = last, scheduled
     return used
+
+
+@njit(cache=True, nogil=True)
+def _replace_root(heap: np.ndarray, frees: float, began: float) -> None:
+    """Give the heap's root worker a new (frees, began) and sift it down to its place."""
+    size = heap.shape[0]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        other = child + 1
+        if other < size and (
+            heap[other, 0] < heap[child, 0]
+            or (heap[other, 0] == heap[child, 0] and heap[other, 1] < heap[child, 1])
+        ):
+            child = other
+        if heap[child, 0] > frees or (heap[child, 0] == frees and heap[child, 1] >= began):
+            break
+        heap[i, 0], heap[i, 1] = heap[child, 0], heap[child, 1]
+        i = child
+    heap[i, 0], heap[i, 1] = frees, began
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -12,6 +12,7 @@ Population rules (see the README's "What the numbers mean"):
 
 from __future__ import annotations
 
+import copy
 import math
 from array import array
 
@@ -20,12 +21,23 @@ import numpy as np
 from sim import outcomes
 from sim.measure.folding import FOLD_AT, Folded, per_bin
 from sim.measure.gauge import Gauge
-from sim.measure.stats import Histogram, histogram
+from sim.measure.stats import Histogram, histogram, sample_percentile
 
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99, "latency_p999": 99.9}
 """Latency percentiles of services and end to end, by metric name."""
 
 _REJECTION_INDEX = {reason: i for i, reason in enumerate(outcomes.REJECTIONS)}
+
+RECORDS = {
+    "done_at": "d",
+    "latency": "d",
+    "done_class": "b",
+    "good_at": "d",
+    "failed_at": "d",
+    "rejected_at": "d",
+    "rejected_reason": "b",
+}
+"""The per-request records a recorder keeps (array typecodes) until it folds them."""
 
 QUANTILE_METRICS = {**PERCENTILES, "call_latency_p99": 99}
 """Every metric that is a percentile: summarised from the pooled sample (sectioning)."""
@@ -196,6 +208,16 @@ class Recorder:
         self.wait_sum += seconds
         self.wait_count += 1
 
+    def mirror(self, other: Recorder) -> None:
+        """Take ``other``'s requests as this recorder's: arrivals, outcomes, latencies
+        (the end-to-end view of a lone station, which records them once)."""
+        for name in RECORDS:
+            setattr(self, name, getattr(other, name))  # other starts afresh when it folds
+        self.folded = copy.deepcopy(other.folded)
+        self.arrivals = list(other.arrivals)
+        self.counts = copy.deepcopy(other.counts)
+        self.open, self.good = other.open, other.good
+
     def bounded(self) -> None:
         """Fold if any raw record array is full (after records added in bulk)."""
         if max(len(self.done_at), len(self.rejected_at), len(self.failed_at)) >= FOLD_AT:
@@ -215,15 +237,7 @@ class Recorder:
             np.frombuffer(self.rejected_at, dtype=float),
             np.frombuffer(self.rejected_reason, dtype=np.int8),
         )
-        for name, code in (
-            ("done_at", "d"),
-            ("latency", "d"),
-            ("done_class", "b"),
-            ("good_at", "d"),
-            ("failed_at", "d"),
-            ("rejected_at", "d"),
-            ("rejected_reason", "b"),
-        ):
+        for name, code in RECORDS.items():
             setattr(self, name, array(code))
 
     # --- after the run ------------------------------------------------------------------
@@ -389,7 +403,7 @@ class Recorder:
         p99 = np.full(edges.size - 1, np.nan)
         bounds = np.searchsorted(done_at, edges)  # completions are recorded in time order
         for i in np.flatnonzero(np.diff(bounds)):
-            p99[i] = np.percentile(latency[bounds[i] : bounds[i + 1]], 99)
+            p99[i] = sample_percentile(latency[bounds[i] : bounds[i + 1]], 99)
         good = _histogram(self.good_at, edges, self.horizon)
         return completions, good, refused, _histogram(self.failed_at, edges, self.horizon), p99
 

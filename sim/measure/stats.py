@@ -114,6 +114,21 @@ def quantile(hist: Histogram, q: float) -> float:
     return float(lows[i] + within * (highs[i] - lows[i]))
 
 
+def sample_percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` to the last bit (its default, linear method), without
+    its per-call overhead: the p99 series calls it once per time bin."""
+    n = values.size
+    virtual = (n - 1) * (q / 100)
+    if virtual >= n - 1:
+        return float(values.max())
+    below = math.floor(virtual)
+    part = np.partition(values, below)
+    a, b = part[below], part[below + 1 :].min()
+    gamma = virtual - below
+    diff = b - a
+    return float(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
+
+
 def percentile(hist: Histogram, q: float) -> float:
     """The ``q``-th percentile (0..100) of a histogram's sample as ``np.percentile`` defines
     it (linear between order statistics), each order statistic read from its bucket
