@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from sim.model import ConstantArrivals, Model, PoissonArrivals, Workload
 from sim.model.distributions import Exponential, mean_of
 from sim.model.service import UNBOUNDED
@@ -60,6 +58,8 @@ def mmc(lam: float, mean: float, c: int) -> QueueMetrics:
 
 def mmck(lam: float, mean: float, c: int, k: int) -> QueueMetrics:
     """M/M/c/K: ``c`` servers and ``k`` places in all (k >= c); arrivals finding k are lost."""
+    import numpy as np  # loaded when first needed: queuefull validate does without it
+
     if k < c:
         raise ValueError("mmck needs k >= c")
     a = lam * mean
@@ -307,6 +307,7 @@ def mmck_response_quantile(lam: float, mean: float, c: int, k: int, q: float) ->
     P(E + S > t) = Q(m, a t) + e^(-b t) (a / (a - b))^m P(m, (a - b) t) with the regularized
     incomplete gamma functions P and Q; for c = 1 (a = b) it is Erlang(m + 1, b)'s, Q(m + 1, b t).
     """
+    import numpy as np
     from scipy import optimize, special  # slow to import: only when asked
 
     if not 0 < q < 1:

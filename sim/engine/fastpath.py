@@ -191,7 +191,6 @@ def _record_completions(
     recorder.done_at.frombytes(done.tobytes())
     recorder.latency.frombytes(latency.tobytes())
     recorder.done_class.frombytes(np.zeros(done.size, dtype=np.int8).tobytes())
-    recorder.good_at.frombytes(done.tobytes())
     in_window = int(((done >= recorder.warmup) & (done < recorder.horizon)).sum())
     recorder.good += in_window
     recorder.counts[0][outcomes.OK] += int(counted.sum())

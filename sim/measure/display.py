@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from sim.model.durations import format_duration
 
 
@@ -18,6 +16,8 @@ def significant(value: float, digits: int = 4, keep_zeros: bool = False) -> str:
         return str(value)
     if abs(value) >= 10 ** (digits - 1):
         return f"{value:,.0f}"
+    import numpy as np  # loaded when first needed: queuefull validate does without it
+
     text = np.format_float_positional(
         value, precision=digits, unique=False, fractional=False, trim="k" if keep_zeros else "-"
     )

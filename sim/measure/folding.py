@@ -48,7 +48,7 @@ class Folded:
         self.in_window = [0] * classes  # completions in [warmup, horizon)
         self.completions = np.zeros(nbins, dtype=np.int64)  # completions before the horizon
         self.bin_latency: list[list[Histogram]] = [[] for _ in range(nbins)]
-        self.good = np.zeros(nbins, dtype=np.int64)
+        self.late = np.zeros(nbins, dtype=np.int64)  # completions nobody waited for
         self.failures = np.zeros(nbins, dtype=np.int64)
         self.refused = np.zeros((len(outcomes.REJECTIONS), nbins), dtype=np.int64)
 
@@ -76,9 +76,9 @@ class Folded:
             chunk = histogram(latency[bounds[i] : bounds[i + 1]], BIN_BUCKETS_PER_DOUBLING)
             self.bin_latency[i] = [merge([*self.bin_latency[i], chunk])]
 
-    def add_good(self, times: np.ndarray) -> None:
-        """Fold completions whose caller still waited."""
-        self.good += self._per_bin(times)
+    def add_late(self, times: np.ndarray) -> None:
+        """Fold completions whose caller had stopped waiting."""
+        self.late += self._per_bin(times)
 
     def add_failures(self, times: np.ndarray) -> None:
         """Fold timeouts, errors and callees' failures."""

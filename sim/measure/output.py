@@ -5,10 +5,12 @@ edge). The engine fills it; results and studies read it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # names only: the model schema imports this module, numpy need not load
+    import numpy as np
 
-from sim.measure.stats import Histogram
+    from sim.measure.stats import Histogram
 
 END_TO_END = "all"
 

@@ -26,13 +26,14 @@ from sim.measure.stats import Histogram, histogram, sample_percentile
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99, "latency_p999": 99.9}
 """Latency percentiles of services and end to end, by metric name."""
 
+_OK = outcomes.OK
 _REJECTION_INDEX = {reason: i for i, reason in enumerate(outcomes.REJECTIONS)}
 
 RECORDS = {
     "done_at": "d",
     "latency": "d",
     "done_class": "b",
-    "good_at": "d",
+    "late_at": "d",
     "failed_at": "d",
     "rejected_at": "d",
     "rejected_reason": "b",
@@ -132,7 +133,7 @@ class Recorder:
         self.limit = Gauge(bin_width, nbins)  # the concurrency limit, if the service has one
         self.has_limit = False
         self.attempts = 0  # end to end: attempts made for counted requests that finished
-        self.good_at = array("d")
+        self.late_at = array("d")  # completions whose caller had stopped waiting
         self.final: dict[str, Gauge] = {}  # the gauges as the window closed (see close)
         self.folded: Folded | None = None  # raw records folded so far (long runs only)
 
@@ -192,13 +193,13 @@ class Recorder:
         self.latency.append(now - arrived)
         self.done_class.append(cls)
         if counted:
-            self.counts[cls][outcomes.OK] += 1
+            self.counts[cls][_OK] += 1
             self.open -= 1
         if good:
-            self.good_at.append(now)
             if self.warmup <= now < self.horizon:
                 self.good += 1
         else:  # only the worker time inside the window, which the busy gauge measures
+            self.late_at.append(now)
             self.wasted += max(0.0, min(held_to, self.horizon) - max(held_from, self.warmup))
         if len(self.done_at) >= FOLD_AT:
             self.fold()
@@ -231,7 +232,7 @@ class Recorder:
             self.folded = Folded(self.warmup, self.horizon, edges, len(self.classes))
         folded = self.folded
         folded.add_completions(*self._arrays())
-        folded.add_good(np.frombuffer(self.good_at, dtype=float))
+        folded.add_late(np.frombuffer(self.late_at, dtype=float))
         folded.add_failures(np.frombuffer(self.failed_at, dtype=float))
         folded.add_refusals(
             np.frombuffer(self.rejected_at, dtype=float),
@@ -386,7 +387,7 @@ class Recorder:
         if self.folded is not None:
             self.fold()
             f = self.folded
-            return f.completions, f.good, f.refused, f.failures, f.bin_p99()
+            return f.completions, f.completions - f.late, f.refused, f.failures, f.bin_p99()
         done_at, latency, _ = self._arrays()
         cut = int(np.searchsorted(done_at, self.horizon))  # the drain is not in the series
         done_at, latency = done_at[:cut], latency[:cut]
@@ -404,7 +405,7 @@ class Recorder:
         bounds = np.searchsorted(done_at, edges)  # completions are recorded in time order
         for i in np.flatnonzero(np.diff(bounds)):
             p99[i] = sample_percentile(latency[bounds[i] : bounds[i + 1]], 99)
-        good = _histogram(self.good_at, edges, self.horizon)
+        good = completions - _histogram(self.late_at, edges, self.horizon)
         return completions, good, refused, _histogram(self.failed_at, edges, self.horizon), p99
 
     def timeseries(self) -> dict[str, np.ndarray]:

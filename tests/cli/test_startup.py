@@ -1,5 +1,5 @@
 """The command line starts light: ``import sim``, ``queuefull --help`` and ``validate`` load
-neither pandas, scipy, matplotlib nor the engine (their cost is measured by
+neither numpy, numba, pandas, scipy, matplotlib nor the engine (their cost is measured by
 ``benchmarks/bench_startup.py``, not timed here)."""
 
 from __future__ import annotations
@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("pandas", "scipy", "matplotlib", "simpy", "dask", "streamlit", "sim.engine")
+HEAVY = (
+    "numpy",
+    "numba",
+    "pandas",
+    "scipy",
+    "matplotlib",
+    "simpy",
+    "dask",
+    "streamlit",
+    "sim.engine",
+)
 
 
 def modules_loaded(code: str) -> set[str]:

@@ -82,7 +82,7 @@ def station(arrivals, workers, queue, work, warmup=50.0, horizon=400.0, **extra)
     )
 
 
-RAW = ("done_at", "latency", "done_class", "rejected_at", "rejected_reason", "good_at")
+RAW = ("done_at", "latency", "done_class", "rejected_at", "rejected_reason", "late_at")
 EXACT = ("arrivals", "open", "counts", "good", "attempts", "wait_count", "in_system_start")
 
 

@@ -66,7 +66,7 @@ def test_a_recorder_never_holds_more_than_fold_at_records(monkeypatch):
     simulate(system)
     for recorder in system.recorders.values():
         assert recorder.folded is not None
-        for raw in (recorder.done_at, recorder.latency, recorder.rejected_at, recorder.good_at):
+        for raw in (recorder.done_at, recorder.latency, recorder.rejected_at, recorder.late_at):
             assert len(raw) < FOLD_AT
     for service in system.services.values():
         for edge in service.edges.values():
