@@ -66,6 +66,11 @@ def run_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
         st.markdown("  \n".join(badges))
     for warning in results.warnings:
         st.caption(f"⚠ {warning}")
+    if results.engine == "fast":
+        st.caption(
+            "Ran on the exact fast path (one FIFO station): the SimPy engine's numbers, "
+            "computed without its events. `engine: simpy` forces SimPy."
+        )
     left, right = st.columns([1, 1])
     with left:
         st.markdown(

@@ -59,6 +59,7 @@ def test_default_page_shows_the_default_model_run():
     assert {"throughput", "rejection_rate", "latency_p99"} <= set(labels)
     assert 0.3 < summary_value(at, "latency_p99") < 0.8
     assert params(at)["model"] == "default"
+    assert any("exact fast path" in caption.value for caption in at.caption)
 
 
 def test_more_workers_lowers_p99_and_refusals():
