@@ -102,8 +102,9 @@ def _rates(ax: Axes, frame: pd.DataFrame, service: Service) -> None:
     ax.plot(served.index, served.to_numpy(), color="tab:green", linewidth=1.4, label="served (ok)")
     limit = service.rate_limit
     if limit is not None and not getattr(limit, "per_client", False):
-        rate = limit.refill_rate if hasattr(limit, "refill_rate") else limit.rate
-        ax.axhline(rate, color="black", linestyle="-.", linewidth=1, label="rate limit")
+        ax.axhline(
+            limit.refill_rate, color="black", linestyle="-.", linewidth=1, label="rate limit"
+        )
 
 
 def _shade(ax: Axes, model: Model) -> None:

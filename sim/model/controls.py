@@ -15,7 +15,14 @@ from sim.model.base import Duration, PositiveDuration, Strict, tagged_union, uni
 from sim.model.distributions import Distribution
 from sim.policies.circuit_breaker import BreakerConfig, CircuitBreaker
 from sim.policies.concurrency import AIMDLimit, Gradient2Limit, StaticLimit
-from sim.policies.ratelimit import NODELAY, LimitReq, TokenBucket
+from sim.policies.ratelimit import (
+    NODELAY,
+    FixedWindow,
+    LimitReq,
+    SlidingLog,
+    SlidingWindowCounter,
+    TokenBucket,
+)
 from sim.policies.retry import Backoff, RetryBudget, RetryThrottle
 
 # --- rate limits --------------------------------------------------------------------------
@@ -85,15 +92,73 @@ class LimitReqSpec(Strict):
         """nginx counts requests: a request has no token cost."""
         return None
 
+    @property
+    def refill_rate(self) -> float:
+        """The sustained rate it lets through: requests per second."""
+        return self.rate
+
     def build(self) -> LimitReq:
         """A fresh leaky bucket (one per service, or per client key)."""
         return LimitReq(self.rate, self.burst, NODELAY if self.nodelay else self.delay)
 
 
+class _WindowSpec(Strict):
+    """A windowed limit: at most ``limit`` units (requests, or their ``cost``) per
+    ``window``, as gateways and model providers state it ("600 requests per minute")."""
+
+    limit: float = Field(gt=0, description="units per window: requests, or tokens with cost")
+    window: PositiveDuration = Field(description="seconds: 60 for per minute")
+    cost: Distribution | None = Field(
+        None, description="units a request counts for (e.g. LLM tokens); default 1"
+    )
+    per_client: bool = Field(False, description="one limit per client key")
+
+    @property
+    def refill_rate(self) -> float:
+        """The sustained rate it lets through: units per second."""
+        return self.limit / self.window
+
+
+class FixedWindowSpec(_WindowSpec):
+    """A counter per window aligned to multiples of ``window``, reset at each boundary
+    (Kong rate-limiting, Redis INCR + EXPIRE): up to twice the limit across a boundary."""
+
+    kind: Literal["fixed_window"] = "fixed_window"
+
+    def build(self) -> FixedWindow:
+        """A fresh counter (one per service, or per client key)."""
+        return FixedWindow(self.limit, self.window)
+
+
+class SlidingLogSpec(_WindowSpec):
+    """Every admitted request's time kept for ``window``: at most ``limit`` in any window."""
+
+    kind: Literal["sliding_log"] = "sliding_log"
+
+    def build(self) -> SlidingLog:
+        """A fresh log (one per service, or per client key)."""
+        return SlidingLog(self.limit, self.window)
+
+
+class SlidingWindowSpec(_WindowSpec):
+    """Cloudflare's sliding window counter: the previous window's count, weighted by how
+    much of it the sliding window still covers, plus the current window's."""
+
+    kind: Literal["sliding_window"] = "sliding_window"
+
+    def build(self) -> SlidingWindowCounter:
+        """Fresh counters (one per service, or per client key)."""
+        return SlidingWindowCounter(self.limit, self.window)
+
+
 if TYPE_CHECKING:
-    RateLimit = TokenBucketSpec | LimitReqSpec
+    RateLimit = (
+        TokenBucketSpec | LimitReqSpec | FixedWindowSpec | SlidingLogSpec | SlidingWindowSpec
+    )
 else:
-    RateLimit = tagged_union("kind", TokenBucketSpec, LimitReqSpec)
+    RateLimit = tagged_union(
+        "kind", TokenBucketSpec, LimitReqSpec, FixedWindowSpec, SlidingLogSpec, SlidingWindowSpec
+    )
 
 # --- concurrency limits -------------------------------------------------------------------
 

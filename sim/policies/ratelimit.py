@@ -1,12 +1,15 @@
-"""Admission rate limits: Envoy's token bucket and nginx's limit_req leaky bucket.
+"""Admission rate limits: Envoy's token bucket, nginx's limit_req leaky bucket, and the
+windowed counts of API gateways and model providers (fixed window, sliding log, sliding
+window counter).
 
-Both answer the one question the engine asks, :meth:`RateLimitPolicy.admit`, so the
+All answer the one question the engine asks, :meth:`RateLimitPolicy.admit`, so the
 engine never needs to know which kind of limiter a service has.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -121,3 +124,99 @@ class LimitReq:
 
 
 NODELAY = math.inf
+
+
+# --- windowed limits: "N per minute" as API gateways and model providers count them -----
+
+_SLACK = 1e-9  # float rounding must not refuse the last unit of a window
+
+
+class FixedWindow:
+    """At most ``limit`` units in each window ``[k x window, (k + 1) x window)``, counted
+    from zero at every boundary (Kong's rate-limiting plugin, Redis INCR + EXPIRE, most
+    providers' "per minute"). Up to twice the limit can pass across one boundary."""
+
+    def __init__(self, limit: float, window: float) -> None:
+        if limit <= 0 or window <= 0:
+            raise ValueError("limit and window must be > 0")
+        self.limit, self.window = limit, window
+        self.start, self.used = 0.0, 0.0
+
+    def admit(self, now: float, cost: float) -> Admission:
+        """Count ``cost`` in the current window, or refuse until the window ends."""
+        start = math.floor(now / self.window) * self.window
+        if start != self.start:
+            self.start, self.used = start, 0.0
+        if self.used + cost <= self.limit + _SLACK:
+            self.used += cost
+            return Admission(True)
+        return Admission(False, retry_after=self.start + self.window - now)
+
+
+class SlidingLog:
+    """Every admitted request's time and cost, kept for ``window`` seconds: at most
+    ``limit`` units in any window ``(now - window, now]`` (the sliding log: exact, and
+    costly for a real gateway to keep, which is why the counter below exists)."""
+
+    def __init__(self, limit: float, window: float) -> None:
+        if limit <= 0 or window <= 0:
+            raise ValueError("limit and window must be > 0")
+        self.limit, self.window = limit, window
+        self.log: deque[tuple[float, float]] = deque()
+        self.used = 0.0
+
+    def admit(self, now: float, cost: float) -> Admission:
+        """Admit if the last window's units plus ``cost`` fit; else refuse until enough
+        of them have aged out."""
+        log = self.log
+        while log and log[0][0] <= now - self.window:
+            self.used -= log.popleft()[1]
+        if not log:
+            self.used = 0.0  # no drift from adding and removing floats
+        if self.used + cost <= self.limit + _SLACK:
+            log.append((now, cost))
+            self.used += cost
+            return Admission(True)
+        freed = 0.0
+        for at, units in log:  # the oldest leave first
+            freed += units
+            if self.used - freed + cost <= self.limit + _SLACK:
+                return Admission(False, retry_after=at + self.window - now)
+        return Admission(False, retry_after=self.window)  # a cost above the limit
+
+
+class SlidingWindowCounter:
+    """Cloudflare's sliding window: the previous fixed window's count, weighted by the
+    share of it the sliding window still covers, plus the current window's count, must
+    stay within ``limit``. Two counters instead of a log; it assumes the previous
+    window's requests were spread evenly."""
+
+    def __init__(self, limit: float, window: float) -> None:
+        if limit <= 0 or window <= 0:
+            raise ValueError("limit and window must be > 0")
+        self.limit, self.window = limit, window
+        self.start, self.used, self.previous = 0.0, 0.0, 0.0
+
+    def estimate(self, now: float) -> float:
+        """Units the sliding window ending at ``now`` is estimated to hold."""
+        start = math.floor(now / self.window) * self.window
+        if start != self.start:
+            self.previous = self.used if start - self.start == self.window else 0.0
+            self.start, self.used = start, 0.0
+        covered = (self.window - (now - self.start)) / self.window
+        return self.previous * covered + self.used
+
+    def admit(self, now: float, cost: float) -> Admission:
+        """Admit if the estimate plus ``cost`` fits; else refuse until it would."""
+        if self.estimate(now) + cost <= self.limit + _SLACK:
+            self.used += cost
+            return Admission(True)
+        room = self.limit - self.used - cost
+        if room >= 0:  # the previous window's share must shrink, later in this window
+            waited = self.start + self.window * (1 - room / self.previous)
+            return Admission(False, retry_after=max(0.0, waited - now))
+        spare = self.limit - cost  # in the next window, this one's count is the weighted one
+        if spare < 0:
+            return Admission(False, retry_after=self.window)  # a cost above the limit
+        waited = self.start + self.window * (2 - spare / self.used)
+        return Admission(False, retry_after=max(0.0, waited - now))

@@ -94,6 +94,12 @@ rate_limit = st.one_of(
     st.tuples(st.floats(1, 50), st.floats(0, 20), st.booleans()).map(
         lambda p: {"kind": "limit_req", "rate": p[0], "burst": p[1], "nodelay": p[2]}
     ),
+    st.tuples(
+        st.sampled_from(["fixed_window", "sliding_log", "sliding_window"]),
+        st.floats(1, 100),
+        st.floats(0.1, 60),
+        st.booleans(),
+    ).map(lambda p: {"kind": p[0], "limit": p[1], "window": p[2], "per_client": p[3]}),
 )
 
 concurrency_limit = st.one_of(
@@ -366,7 +372,8 @@ def test_the_fuzz_strategy_covers_the_features(seed):
 
 FEATURES = (
     "'async'", "'enqueue'", "circuit_breaker", "retries", "hedging_delay", "rate_limit",
-    "limit_req", "concurrency_limit", "gradient2", "'eager'", "codel", "adaptive_lifo",
+    "limit_req", "fixed_window", "sliding_log", "sliding_window", "concurrency_limit",
+    "gradient2", "'eager'", "codel", "adaptive_lifo",
     "incidents", "'hang'", "'gc'", "cpus", "'pool'", "autoscaling", "step_scaling",
     "'schedule'", "users", "mmpp", "profile", "classes", "clients", "connection_pools",
     "'timeout'", "least_request",
