@@ -16,8 +16,20 @@ from sim import outcomes
 from sim.distributions import Sampler
 from sim.engine import pool
 from sim.engine.arrivals import arrival_chunks
-from sim.engine.fastgauge import IntervalGauge
-from sim.engine.kernel import OVERFLOW, serve
+from sim.engine.fastgauge import IntervalGauges, constant
+from sim.engine.kernel import (
+    ARRIVED,
+    BUSY,
+    IN_SYSTEM,
+    OVERFLOW,
+    PEAK,
+    QUEUE,
+    REFUSED,
+    WAIT_SUM,
+    WAITED,
+    serve,
+    tally,
+)
 from sim.engine.replication import System, make_recorders, measure
 from sim.engine.streams import Streams
 from sim.measure.gauge import Gauge
@@ -72,7 +84,7 @@ def record_fast(model: Model, replication: int, seed: int) -> dict[str, Recorder
                 "capacity; bound the queue or add workers or replicas"
             )
         spare = works[used:]
-        tally.add(arrived, admitted, start, start[admitted] + works[:used], ahead)
+        tally.add(arrived, admitted, start, works, ahead)
     tally.finish()
     return recorders
 
@@ -85,10 +97,10 @@ class _Tally:
         self.service, self.system = service, system
         self.warmup, self.horizon = float(model.warmup), model.horizon
         self.limit = self.horizon + (self.horizon - self.warmup)  # the drain's end
+        self.window = np.array([self.warmup, self.horizon, self.limit])
         geometry = (model.bin_width, service.nbins, self.warmup, self.horizon)
-        self.queue, self.busy = IntervalGauge(*geometry), IntervalGauge(*geometry)
-        self.in_system = IntervalGauge(*geometry)
-        self.peak = 0
+        self.gauges = IntervalGauges(3, *geometry)
+        self.totals = np.zeros(5)
         # admitted requests not yet recorded: (arrived, done), in arrival order
         self.pending = (np.empty(0), np.empty(0))
 
@@ -97,29 +109,21 @@ class _Tally:
         arrived: np.ndarray,
         admitted: np.ndarray,
         start: np.ndarray,
-        done: np.ndarray,
+        works: np.ndarray,
         ahead: np.ndarray,
     ) -> None:
-        """Record one served chunk: arrivals, refusals, gauges; completions up to the
+        """Record one served chunk: refusals, gauges and totals; completions up to the
         chunk's last arrival (later ones may still interleave with the next chunk's)."""
-        counted = (arrived >= self.warmup) & (arrived < self.horizon)
-        refused = ~admitted
-        _count_arrivals(self.service, int(counted.sum()))
-        _record_refusals(self.service, arrived[refused], int((counted & refused).sum()))
-        self.system.attempts += int((counted & refused).sum())
-        came, began = arrived[admitted], start[admitted]
-        self.in_system.add(came, done)
-        self.busy.add(began, done)
-        queued = ahead[admitted] >= 0
-        self.queue.add(came[queued], began[queued])
-        window = counted[admitted][queued]
-        if window.any():
-            self.peak = max(self.peak, int(ahead[admitted][queued][window].max()) + 1)
-        waits = (began - came)[counted[admitted] & (began < self.limit)]
-        self.service.wait_sum += float(waits.sum())  # sums in order, as the engine does
-        self.service.wait_count += waits.size
-        held_arrived = np.concatenate((self.pending[0], came))
-        held_done = np.concatenate((self.pending[1], done))
+        n = arrived.size
+        came, done, refused = np.empty(n), np.empty(n), np.empty(n)
+        g = self.gauges
+        n_admitted, n_refused = tally(
+            arrived, admitted, start, works, ahead, self.window, g.cuts, g.points,
+            g.area, g.covering, self.totals, came, done, refused,
+        )  # fmt: skip
+        _record_refusals(self.service, refused[:n_refused])
+        held_arrived = np.concatenate((self.pending[0], came[:n_admitted]))
+        held_done = np.concatenate((self.pending[1], done[:n_admitted]))
         self.pending = self._complete(held_arrived, held_done, before=float(arrived[-1]))
         self.service.bounded()
 
@@ -140,27 +144,31 @@ class _Tally:
 
     def finish(self) -> None:
         """The drain: completions until every counted request is done (or the drain's end),
-        then freeze the gauges at the horizon."""
+        then the totals, and the gauges frozen at the horizon."""
         came, done = self.pending
         counted = (came >= self.warmup) & (came < self.horizon)
         stop = self.limit
         if counted.any() and done[counted].max() < self.limit:
             stop = _drain_stop(float(done[counted].max()), self.horizon, self.limit, self.model)
         self._complete(came, done, before=stop)
-        service, system = self.service, self.system
+        service, system, totals = self.service, self.system, self.totals
+        arrived, refused = int(totals[ARRIVED]), int(totals[REFUSED])
+        service.arrivals[0] += arrived
+        service.counts[0][outcomes.QUEUE_FULL] += refused
+        service.open += arrived - refused
+        service.wait_sum, service.wait_count = float(totals[WAIT_SUM]), int(totals[WAITED])
         system.mirror(service)  # end to end, every request is the station's
-        service.in_system_start = self.in_system.at_warmup()
-        system.in_system_start = self.in_system.at_warmup()
-        replicas = IntervalGauge(self.model.bin_width, service.nbins, self.warmup, self.horizon)
-        replicas.add(np.zeros(1), np.full(1, np.inf))
+        system.attempts += refused
+        g = self.gauges
+        service.in_system_start = system.in_system_start = g.at_warmup(IN_SYSTEM)
         for recorder in (service, system):
             recorder.final = {key: Gauge(recorder.bin_width, recorder.nbins) for key in GAUGES}
-        service.final["queue"] = self.queue.frozen(self.peak)
-        service.final["busy"] = self.busy.frozen()
-        service.final["in_system"] = self.in_system.frozen()
+        service.final["queue"] = g.frozen(QUEUE, int(totals[PEAK]))
+        service.final["busy"] = g.frozen(BUSY)
+        service.final["in_system"] = system.final["in_system"] = g.frozen(IN_SYSTEM)
+        replicas = constant(1, g.width, g.nbins, g.warmup, g.horizon)
         for key in ("ready", "serving", "provisioned", "desired"):
-            service.final[key] = replicas.frozen()
-        system.final["in_system"] = self.in_system.frozen()
+            service.final[key] = replicas
 
 
 def _drain_stop(last_done: float, horizon: float, limit: float, model: Model) -> float:
@@ -172,17 +180,10 @@ def _drain_stop(last_done: float, horizon: float, limit: float, model: Model) ->
     return now
 
 
-def _count_arrivals(recorder: Recorder, counted: int) -> None:
-    recorder.arrivals[0] += counted
-    recorder.open += counted
-
-
-def _record_refusals(recorder: Recorder, times: np.ndarray, counted: int) -> None:
+def _record_refusals(recorder: Recorder, times: np.ndarray) -> None:
     recorder.rejected_at.frombytes(times.tobytes())
     code = outcomes.REJECTIONS.index(outcomes.QUEUE_FULL)
     recorder.rejected_reason.frombytes(np.full(times.size, code, dtype=np.int8).tobytes())
-    recorder.counts[0][outcomes.QUEUE_FULL] += counted
-    recorder.open -= counted
 
 
 def _record_completions(

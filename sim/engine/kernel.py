@@ -134,34 +134,98 @@ def _started(at: float, freed_by: float, now: float, scheduled: float) -> bool:
     return at < now or (at == now and freed_by < scheduled)
 
 
+# the station's gauges, rows of ``area`` and ``covering``
+QUEUE, BUSY, IN_SYSTEM = 0, 1, 2
+# running totals of a replication, entries of ``totals``
+ARRIVED, REFUSED, WAIT_SUM, WAITED, PEAK = 0, 1, 2, 3, 4
+
+
 @njit(cache=True, nogil=True)
-def add_intervals(
-    starts: np.ndarray,
-    ends: np.ndarray,
+def tally(
+    arrivals: np.ndarray,
+    admitted: np.ndarray,
+    start: np.ndarray,
+    works: np.ndarray,
+    ahead: np.ndarray,
+    window: np.ndarray,
+    cuts: np.ndarray,
+    points: np.ndarray,
+    area: np.ndarray,
+    covering: np.ndarray,
+    totals: np.ndarray,
+    came: np.ndarray,
+    done: np.ndarray,
+    refused: np.ndarray,
+) -> tuple[int, int]:
+    """What the recorders need from a chunk :func:`serve` has served, in one pass.
+
+    ``window`` holds the warm-up, the horizon and the drain's end: requests arriving in
+    [warm-up, horizon) are counted. Adds to ``totals`` the counted arrivals and refusals,
+    the counted waits (those that began before the drain's end, summed in the order they
+    began, as the engine sums them) and the longest queue a counted arrival joined; to
+    the gauges (rows of ``area`` per segment between ``cuts``, ``covering`` per point)
+    each admitted request's time waiting, in service and in the system. Writes the
+    admitted requests' arrival and completion times, and the refused ones' arrival
+    times; returns how many of each.
+    """
+    warmup, horizon, limit = window[0], window[1], window[2]
+    n_admitted, n_refused = 0, 0
+    hint = np.zeros(3, dtype=np.int64)  # per gauge, the segment its last interval began in
+    for i in range(arrivals.size):
+        now = arrivals[i]
+        counted = warmup <= now < horizon
+        if counted:
+            totals[ARRIVED] += 1
+        if not admitted[i]:
+            refused[n_refused] = now
+            n_refused += 1
+            if counted:
+                totals[REFUSED] += 1
+            continue
+        began = start[i]
+        finished = began + works[n_admitted]
+        came[n_admitted], done[n_admitted] = now, finished
+        n_admitted += 1
+        _interval(now, finished, cuts, area, points, covering, IN_SYSTEM, hint)
+        _interval(began, finished, cuts, area, points, covering, BUSY, hint)
+        if ahead[i] >= 0:  # it joined the waiting room, if only for an instant
+            _interval(now, began, cuts, area, points, covering, QUEUE, hint)
+            if counted and ahead[i] + 1 > totals[PEAK]:
+                totals[PEAK] = ahead[i] + 1
+        if counted and began < limit:
+            totals[WAIT_SUM] += began - now
+            totals[WAITED] += 1
+    return n_admitted, n_refused
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _interval(
+    begin: float,
+    end: float,
     cuts: np.ndarray,
     area: np.ndarray,
     points: np.ndarray,
     covering: np.ndarray,
+    row: int,
+    hint: np.ndarray,
 ) -> None:
-    """Add the overlap of each interval ``[starts[i], ends[i])`` with each segment between
-    ``cuts`` (up to the last cut) to ``area``, and count in ``covering`` the intervals over
-    each of ``points`` (an interval ending at a point still covers it: at one instant the
-    SimPy clock stops before what happens there). Starts in order are fastest."""
+    """Add the overlap of ``[begin, end)`` with each segment between ``cuts`` (up to the
+    last cut) to row ``row`` of ``area``, and count it in ``covering`` for each of
+    ``points`` it covers (an interval ending at a point still covers it: at one instant the
+    SimPy clock stops before what happens there). ``hint[row]`` remembers the segment
+    the row's last interval began in: intervals come in order of their starts."""
+    for p in range(points.size):
+        if begin < points[p] <= end:
+            covering[row, p] += 1
     segments = cuts.size - 1
-    last = cuts[segments]
-    k = 0
-    for i in range(starts.size):
-        begin, end = starts[i], ends[i]
-        for p in range(points.size):
-            if begin < points[p] <= end:
-                covering[p] += 1
-        if begin >= last:
-            continue
-        end = min(end, last)
-        if begin < cuts[k] or (k + 1 < segments and begin >= cuts[k + 1]):
-            k = min(max(np.searchsorted(cuts, begin, side="right") - 1, 0), segments - 1)
-        j = k
-        while j + 1 < segments and end > cuts[j + 1]:
-            area[j] += cuts[j + 1] - max(begin, cuts[j])
-            j += 1
-        area[j] += end - max(begin, cuts[j])
+    if begin >= cuts[segments]:
+        return
+    end = min(end, cuts[segments])
+    k = hint[row]
+    if begin < cuts[k] or (k + 1 < segments and begin >= cuts[k + 1]):
+        k = min(max(np.searchsorted(cuts, begin, side="right") - 1, 0), segments - 1)
+        hint[row] = k
+    while k + 1 < segments and end > cuts[k + 1]:
+        area[row, k] += cuts[k + 1] - max(begin, cuts[k])
+        k += 1
+    area[row, k] += end - max(begin, cuts[k])

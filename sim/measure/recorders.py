@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import math
 from array import array
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -25,6 +27,8 @@ from sim.measure.stats import Histogram, histogram, sample_percentile
 
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99, "latency_p999": 99.9}
 """Latency percentiles of services and end to end, by metric name."""
+
+T = TypeVar("T")
 
 _OK = outcomes.OK
 _REJECTION_INDEX = {reason: i for i, reason in enumerate(outcomes.REJECTIONS)}
@@ -136,6 +140,7 @@ class Recorder:
         self.late_at = array("d")  # completions whose caller had stopped waiting
         self.final: dict[str, Gauge] = {}  # the gauges as the window closed (see close)
         self.folded: Folded | None = None  # raw records folded so far (long runs only)
+        self.measured: dict[object, Any] = {}  # figures computed after the run
 
     @property
     def gauges(self) -> tuple[Gauge, ...]:
@@ -218,6 +223,7 @@ class Recorder:
         self.arrivals = list(other.arrivals)
         self.counts = copy.deepcopy(other.counts)
         self.open, self.good = other.open, other.good
+        self.measured = other.measured  # the same records: figures computed once for both
 
     def bounded(self) -> None:
         """Fold if any raw record array is full (after records added in bulk)."""
@@ -327,9 +333,19 @@ class Recorder:
         m["latency_max"] = latency_max
         return m
 
+    def _remember(self, key: object, compute: Callable[[], T]) -> T:
+        """``compute()`` once per key: the figures are read after the run, when the records
+        no longer change, and a mirroring recorder shares them (see :meth:`mirror`)."""
+        if key not in self.measured:
+            self.measured[key] = compute()
+        return cast(T, self.measured[key])
+
     def _latency_figures(self, cls: int | None) -> tuple[dict[str, float], float, int]:
         """Of one class's requests (or all): latency mean and percentiles of the counted
         ones, their largest latency, and the completions in the window."""
+        return self._remember(("latency", cls), lambda: self._measure_latency(cls))
+
+    def _measure_latency(self, cls: int | None) -> tuple[dict[str, float], float, int]:
         if self.folded is not None:
             self.fold()
             folded = self.folded
@@ -350,6 +366,9 @@ class Recorder:
 
     def histograms(self) -> dict[str, Histogram]:
         """Log-scale histograms of the counted latencies: ``""`` for all, then per class."""
+        return dict(self._remember("histograms", self._measure_histograms))
+
+    def _measure_histograms(self) -> dict[str, Histogram]:
         if self.folded is not None:
             self.fold()
             out = {"": self.folded.latency_histogram()}
@@ -384,6 +403,11 @@ class Recorder:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per time bin before the horizon: completions, good ones, refusals by reason
         (one row per reason), failures, and the p99 latency of the completions."""
+        return self._remember("per_bin", lambda: self._measure_per_bin(edges))
+
+    def _measure_per_bin(
+        self, edges: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if self.folded is not None:
             self.fold()
             f = self.folded

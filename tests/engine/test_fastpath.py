@@ -83,7 +83,8 @@ def station(arrivals, workers, queue, work, warmup=50.0, horizon=400.0, **extra)
 
 
 RAW = ("done_at", "latency", "done_class", "rejected_at", "rejected_reason", "late_at")
-EXACT = ("arrivals", "open", "counts", "good", "attempts", "wait_count", "in_system_start")
+EXACT = ("arrivals", "open", "counts", "good", "attempts", "wait_count", "wait_sum")
+EXACT += ("in_system_start",)
 
 
 @pytest.mark.parametrize("chunk", [1 << 16, 777])
@@ -102,7 +103,6 @@ def test_every_request_ends_the_same_on_both_engines(case, chunk, monkeypatch):
             assert getattr(fast[name], field) == getattr(slow, field), f"{name}.{field}"
         for field in EXACT:
             assert getattr(fast[name], field) == getattr(slow, field), f"{name}.{field}"
-        assert fast[name].wait_sum == pytest.approx(slow.wait_sum, rel=1e-12)
 
 
 @pytest.mark.parametrize("case", list(CASES))
