@@ -19,6 +19,7 @@ from sim.measure.recorders import Recorder
 from sim.model.service import Service
 from sim.policies.balancer import Balancer
 from sim.policies.incidents import NO_EFFECT, Effect, effect_at
+from sim.policies.scalability import stretch
 
 _HANG = "hang"
 
@@ -194,6 +195,9 @@ class ServiceRuntime:
 
     def _work(self, cls: int, effect: Effect, replica: Replica) -> float:
         work = self.work[cls]()
+        usl = self.spec.scalability
+        if usl is not None:  # the worker is held: busy counts this request too
+            work *= stretch(replica.pool.busy, usl.contention, usl.coherency)
         if effect is not NO_EFFECT:
             work = work * effect.slowdown + sum(self.added_latency[i]() for i in effect.added)
         if replica.cold_until > self.env.now:

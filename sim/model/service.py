@@ -172,6 +172,19 @@ class GarbageCollection(Strict):
         return AllocationTrigger(self.young_gen, self.alloc_per_request)
 
 
+class Scalability(Strict):
+    """Gunther's Universal Scalability Law: a request's own work is stretched by
+    ``1 + contention x (N - 1) + coherency x N x (N - 1)``, with N the requests in service
+    on its replica when it starts (itself included)."""
+
+    contention: float = Field(
+        0.0, ge=0, le=1, description="sigma: the serialised share (locks, a shared resource)"
+    )
+    coherency: float = Field(
+        0.0, ge=0, le=1, description="kappa: crosstalk per pair (keeping shared data consistent)"
+    )
+
+
 class ThreadPool(Strict):
     """A Java ThreadPoolExecutor: core threads, then the queue, then up to max threads.
 
@@ -234,6 +247,9 @@ class Service(Strict):
     )
     incidents: list[Incident] = Field(default_factory=list, description="windows of trouble")
     gc: GarbageCollection | None = Field(None, description="stop-the-world pauses per replica")
+    scalability: Scalability | None = Field(
+        None, description="own work stretched by concurrency (Universal Scalability Law)"
+    )
     cpus: int | None = Field(
         None,
         ge=1,

@@ -192,6 +192,12 @@ def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict
         ("discipline", st.sampled_from(["fifo", "lifo", "adaptive_lifo"])),
         ("incidents", st.lists(incident, max_size=2)),
         ("gc", gc),
+        (
+            "scalability",
+            st.tuples(st.floats(0, 0.3), st.floats(0, 0.05)).map(
+                lambda p: {"contention": p[0], "coherency": p[1]}
+            ),
+        ),
         ("cpus", st.integers(1, 4)),
         ("retry_after", st.floats(0, 1)),
     ):
@@ -374,7 +380,7 @@ FEATURES = (
     "'async'", "'enqueue'", "circuit_breaker", "retries", "hedging_delay", "rate_limit",
     "limit_req", "fixed_window", "sliding_log", "sliding_window", "concurrency_limit",
     "gradient2", "'eager'", "codel", "adaptive_lifo",
-    "incidents", "'hang'", "'gc'", "cpus", "'pool'", "autoscaling", "step_scaling",
+    "incidents", "'hang'", "'gc'", "scalability", "cpus", "'pool'", "autoscaling", "step_scaling",
     "'schedule'", "users", "mmpp", "profile", "classes", "clients", "connection_pools",
     "'timeout'", "least_request",
 )  # fmt: skip
