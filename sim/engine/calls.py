@@ -50,6 +50,12 @@ class CallSite:
             if breaker is not None and breaker.fallback is not None
             else None
         )
+        self.wire = (
+            Sampler(call.network_latency, rng("network"))
+            if call.network_latency is not None
+            else None
+        )
+        self.losses = Uniforms(rng("loss")) if call.loss > 0 else None
 
     def copies(self) -> int:
         """How many requests this entry sends now: 0 if the call is skipped by probability."""
@@ -136,16 +142,35 @@ class CallSite:
     ) -> Generator[simpy.Event, object, CallResult]:
         env, call = self.env, self.call
         if call.mode == "enqueue":
-            env.process(self.target.handle(env.now, info, math.inf))
+            env.process(self._request(info, math.inf))
             return outcomes.OK, False
         if math.isinf(limit):
-            outcome = yield from self.target.handle(env.now, info, deadline)
+            outcome = yield from self._request(info, deadline)
             return outcome, False
         # the callee is told the tighter of the two: it measures goodput (and, with deadline
         # propagation, drops) against the moment its caller stops waiting
         patience = min(limit, deadline)
-        work = self.target.handle(env.now, info, patience)
-        return (yield from with_timeout(env, work, limit - env.now))
+        return (yield from with_timeout(env, self._request(info, patience), limit - env.now))
+
+    def _request(self, info: RequestInfo, patience: float) -> Generator[simpy.Event, object, str]:
+        """The callee's handling of one attempt, over the wire if the call has one."""
+        if self.wire is None and self.losses is None:
+            return self.target.handle(self.env.now, info, patience)
+        return self._across(info, patience)
+
+    def _across(self, info: RequestInfo, patience: float) -> Generator[simpy.Event, object, str]:
+        """The attempt on the wire: half the round trip out, the callee, half back. A lost
+        request never reaches the callee; its caller hears nothing until it gives up."""
+        env = self.env
+        half = self.wire() / 2 if self.wire is not None else 0.0
+        if half > 0:
+            yield env.timeout(half)
+        if self.losses is not None and self.losses() < self.call.loss:
+            yield env.event()  # never answered
+        outcome = yield from self.target.handle(env.now, info, patience)
+        if half > 0:
+            yield env.timeout(half)
+        return outcome
 
 
 @dataclass

@@ -70,6 +70,26 @@ class Call(Strict):
         None, description="Resilience4j breaker per caller replica"
     )
     retries: RetryPolicy | None = Field(None, description="retries of failed calls")
+    network_latency: Distribution | None = Field(
+        None, description="round trip on the wire per attempt, half each way, seconds"
+    )
+    loss: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="chance an attempt's request is lost on the way (needs a timeout)",
+    )
+
+    @model_validator(mode="after")
+    def _loss_needs_a_timeout(self) -> Call:
+        if self.loss > 0 and self.timeout is None and self.mode != "enqueue":
+            raise PydanticCustomError(
+                "loss",
+                "a lost request is noticed only when its caller stops waiting: give the call "
+                "a timeout",
+                {"path": "loss"},
+            )
+        return self
 
     @property
     def expected_calls(self) -> float:

@@ -137,6 +137,8 @@ def run(
     """
     seed = model.seed if seed is None else seed
     wanted = model.replications if replications is None else replications
+    if isinstance(wanted, bool) or not (isinstance(wanted, int) or wanted == "auto"):
+        raise ValueError(f"replications must be a whole number >= 1 or 'auto', not {wanted!r}")
     if isinstance(wanted, int) and wanted < 1:
         raise ValueError("replications must be >= 1")
     preflight(model, wanted, budget=budget)

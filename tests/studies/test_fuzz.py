@@ -217,9 +217,12 @@ def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict
                 ("timeout", st.floats(0.01, 1)),
                 ("circuit_breaker", breaker),
                 ("retries", retries),
+                ("network_latency", dist()),
             ):
                 if draw(st.integers(0, 2)) == 0:
                     call[key] = draw(strategy)
+            if ("timeout" in call or call["mode"] == "enqueue") and draw(st.booleans()):
+                call["loss"] = draw(st.floats(0, 0.5))
             calls.append(call)
         spec["calls"] = calls
         if calls and draw(st.booleans()):
@@ -382,5 +385,5 @@ FEATURES = (
     "gradient2", "'eager'", "codel", "adaptive_lifo",
     "incidents", "'hang'", "'gc'", "scalability", "cpus", "'pool'", "autoscaling", "step_scaling",
     "'schedule'", "users", "mmpp", "profile", "classes", "clients", "connection_pools",
-    "'timeout'", "least_request",
+    "'timeout'", "least_request", "network_latency", "'loss'",
 )  # fmt: skip

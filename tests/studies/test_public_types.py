@@ -54,3 +54,10 @@ def test_result_classes_are_typed():
     for cls in (sim.Capacity, CheckResult, sim.Comparison):
         hints = typing.get_type_hints(cls)
         assert hints and not [n for n, h in hints.items() if _mentions_any(h, set())]
+
+
+def test_an_executor_passed_as_the_replications_is_refused():
+    # sim.run(model, "inline") once ran with replications: auto instead of saying so
+    model = sim.load("models/default.yaml", {"horizon": 60, "warmup": 0})
+    with pytest.raises(ValueError, match="replications must be a whole number >= 1 or 'auto'"):
+        sim.run(model, "inline")  # type: ignore[arg-type]
