@@ -1,4 +1,5 @@
-"""A service's admission controls wired to time: rate limits and concurrency limits."""
+"""A service's admission controls wired to time: rate limits and concurrency limits, for
+the whole service or for each replica (``scope``)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from sim.policies.ratelimit import Admission, RateLimitPolicy
 class RateLimiter:
     """One limiter for the service, or one per client key, built from the spec."""
 
-    def __init__(self, spec: RateLimit, streams: Streams, service: str) -> None:
+    def __init__(self, spec: RateLimit, streams: Streams, service: str, replica: str = "") -> None:
         self.spec = spec
         self.per_client = spec.per_client
         self._limiters: dict[int, RateLimitPolicy] = {}
         self.cost = None
         if spec.cost is not None:
-            self.cost = Sampler(spec.cost, streams.rng("service", service, "rate_limit", "cost"))
+            name = ("service", service, "rate_limit", "cost", *([replica] if replica else []))
+            self.cost = Sampler(spec.cost, streams.rng(*name))
 
     def admit(self, now: float, client: int) -> Admission:
         """Admitted (after a delay), or refused with a Retry-After."""
@@ -32,12 +34,16 @@ class RateLimiter:
 class ConcurrencyLimiter:
     """Requests in progress at the service against a static or adaptive limit."""
 
-    def __init__(self, spec: ConcurrencyLimit, gauge: Gauge) -> None:
+    def __init__(self, spec: ConcurrencyLimit, gauge: Gauge, now: float = 0.0) -> None:
         self.policy = spec.build()
         self.inflight = 0
-        self.gauge = gauge  # the limit over time
+        self.gauge = gauge  # the limit over time (the sum over replicas for scope: replica)
         self.limit = self.policy.limit
-        gauge.add(0.0, self.limit)
+        gauge.add(now, self.limit)
+
+    def retire(self, now: float) -> None:
+        """Its replica is gone: its share of the limit leaves the gauge."""
+        self.gauge.add(now, -self.limit)
 
     def try_enter(self) -> bool:
         """Admit one more request if below the limit."""

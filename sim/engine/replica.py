@@ -8,6 +8,7 @@ from collections.abc import Generator
 import simpy
 
 from sim.distributions import Sampler
+from sim.engine.admission import ConcurrencyLimiter, RateLimiter
 from sim.engine.executor import Executor
 from sim.engine.pool import WorkerPool
 from sim.engine.retrying import Retrier
@@ -59,6 +60,8 @@ class Replica:
         )
         self.breakers: dict[str, Breaker] = {}  # per call site
         self.retriers: dict[str, Retrier] = {}  # per call site
+        self.rate_limiter: RateLimiter | None = None  # its own, with scope: replica
+        self.concurrency: ConcurrencyLimiter | None = None
         self.executor: Executor | None = None
         if spec.gc is not None or spec.cpus is not None:
             cores = float(spec.cpus) if spec.cpus is not None else math.inf

@@ -76,17 +76,41 @@ class ServiceRuntime:
             if spec.queue_timeout is not None
             else None
         )
+        rate, concurrency = spec.rate_limit, spec.concurrency_limit
         self.rate_limiter = (
-            RateLimiter(spec.rate_limit, streams, name) if spec.rate_limit is not None else None
+            RateLimiter(rate, streams, name)
+            if rate is not None and rate.scope == "service"
+            else None
         )
         self.concurrency = None
-        if spec.concurrency_limit is not None:
+        if concurrency is not None:
             recorder.has_limit = True
-            self.concurrency = ConcurrencyLimiter(spec.concurrency_limit, recorder.limit)
+            if concurrency.scope == "service":
+                self.concurrency = ConcurrencyLimiter(concurrency, recorder.limit)
+        # with a limit per replica, the replica is chosen before admission
+        self.per_replica = any(
+            limit is not None and limit.scope == "replica" for limit in (rate, concurrency)
+        )
+        self._streams = streams
+        for replica in self.replicas:
+            self._equip(replica)
         self.steps: list[list[Step]] = []
         self.edges: dict[str, EdgeRecorder] = {}
         self._classes = classes
-        self._streams = streams
+
+    def _equip(self, replica: Replica) -> None:
+        """Give a replica that starts serving its own limits (scope: replica)."""
+        rate, concurrency = self.spec.rate_limit, self.spec.concurrency_limit
+        if rate is not None and rate.scope == "replica":
+            replica.rate_limiter = RateLimiter(rate, self._streams, self.name, str(replica.index))
+        if concurrency is not None and concurrency.scope == "replica":
+            replica.concurrency = ConcurrencyLimiter(concurrency, self.recorder.limit, self.env.now)
+
+    def _concurrency_of(self, replica: Replica | None) -> ConcurrencyLimiter | None:
+        """The concurrency limit a request at ``replica`` answers to, if any."""
+        if self.concurrency is not None:
+            return self.concurrency
+        return replica.concurrency if replica is not None else None
 
     def connect(self, services: dict[str, ServiceRuntime]) -> None:
         """Bind this service's calls to their callees (all services must exist first)."""
@@ -158,6 +182,7 @@ class ServiceRuntime:
         self.provisioning.remove(replica)
         replica.state = "ready"
         replica.cold_until = now + self.spec.autoscaling.warmup_duration
+        self._equip(replica)
         self.ready.append(replica)
         self.recorder.ready.add(now, 1)
         self.recorder.serving.add(now, 1)
@@ -172,6 +197,8 @@ class ServiceRuntime:
     def _retire(self, replica: Replica) -> None:
         replica.state = "gone"
         now = self.env.now
+        if replica.concurrency is not None:
+            replica.concurrency.retire(now)
         self.recorder.serving.add(now, -1)
         self.recorder.provisioned.add(now, -1)
 
@@ -225,18 +252,24 @@ class ServiceRuntime:
         effect = effect_at(self.incidents, arrived) if self.incidents else NO_EFFECT
         if effect.down is not None:
             return (yield from self._down(effect, info, counted))
-        if self.rate_limiter is not None or self.concurrency is not None:
-            refusal = yield from self._admit(arrived, info, counted)
+        chosen = None
+        if self.per_replica:
+            chosen = self.choose()
+            if chosen is None:  # nothing ready: refused like a full queue (503), unadmitted
+                self.recorder.rejected(arrived, outcomes.QUEUE_FULL, counted, info.cls)
+                return self._refuse(info, outcomes.QUEUE_FULL, self.spec.retry_after or 0)
+        if self.rate_limiter is not None or self.concurrency is not None or chosen is not None:
+            refusal = yield from self._admit(arrived, info, counted, chosen)
             if refusal is not None:
                 return refusal
-        replica, grant = self._queue(info, counted)
+        replica, grant = self._queue(info, counted, chosen)
         if grant is None:
-            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted)
+            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, replica)
         if grant is not True:
             shed = yield grant
             if shed is not None:
                 self._leave(replica)
-                return self._finish_rejected(info, shed, counted)
+                return self._finish_rejected(info, shed, counted, replica)
         start = self.env.now
         if counted:
             self.recorder.waited(start - arrived)
@@ -259,26 +292,34 @@ class ServiceRuntime:
         return outcomes.ERROR
 
     def _admit(
-        self, arrived: float, info: RequestInfo, counted: bool
+        self, arrived: float, info: RequestInfo, counted: bool, replica: Replica | None
     ) -> Generator[simpy.Event, object, str | None]:
-        """Rate limit, then concurrency limit: the refusal's outcome, or None if admitted."""
-        if self.rate_limiter is not None:
-            admission = self.rate_limiter.admit(arrived, info.client)
+        """Rate limit, then concurrency limit (the service's, or ``replica``'s own): the
+        refusal's outcome, or None if admitted."""
+        rate_limiter = self.rate_limiter
+        if rate_limiter is None and replica is not None:
+            rate_limiter = replica.rate_limiter
+        if rate_limiter is not None:
+            admission = rate_limiter.admit(arrived, info.client)
             if not admission.admitted:
                 self.recorder.rejected(arrived, outcomes.RATE_LIMITED, counted, info.cls)
                 return self._refuse(info, outcomes.RATE_LIMITED, admission.retry_after)
             if admission.delay > 0:
                 yield self.env.timeout(admission.delay)  # nginx holds it, then passes it on
-        if self.concurrency is not None and not self.concurrency.try_enter():
+        concurrency = self._concurrency_of(replica)
+        if concurrency is not None and not concurrency.try_enter():
             now = self.env.now
             self.recorder.rejected(now, outcomes.CONCURRENCY_LIMITED, counted, info.cls)
             return self._refuse(info, outcomes.CONCURRENCY_LIMITED, self.spec.retry_after or 0)
         return None
 
-    def _queue(self, info: RequestInfo, counted: bool) -> tuple[Replica | None, object]:
-        """A ready replica's pool: (replica, True) with a worker now, (replica, event) to
-        wait for one, or (…, None) when there is no replica or no room (queue_full)."""
-        replica = self.choose()
+    def _queue(
+        self, info: RequestInfo, counted: bool, chosen: Replica | None = None
+    ) -> tuple[Replica | None, object]:
+        """A ready replica's pool (``chosen``, or the balancer's choice now): (replica, True)
+        with a worker now, (replica, event) to wait for one, or (…, None) when there is no
+        replica or no room (queue_full)."""
+        replica = chosen if chosen is not None else self.choose()
         if replica is None:  # nothing ready: refused like a full queue (503)
             return None, None
         if counted:
@@ -341,8 +382,9 @@ class ServiceRuntime:
         is recorded."""
         self._leave(replica)
         now, recorder, cls = self.env.now, self.recorder, info.cls
-        if self.concurrency is not None:
-            self.concurrency.leave(now, now - arrived, outcome != outcomes.OK)
+        concurrency = self._concurrency_of(replica)
+        if concurrency is not None:
+            concurrency.leave(now, now - arrived, outcome != outcomes.OK)
         if outcome == outcomes.OK:
             recorder.completed(arrived, now, counted, cls, now <= deadline, start, released)
         elif not own:
@@ -353,9 +395,12 @@ class ServiceRuntime:
             recorder.failed(now, outcome, counted, cls)
         return outcome
 
-    def _finish_rejected(self, info: RequestInfo, outcome: str, counted: bool) -> str:
+    def _finish_rejected(
+        self, info: RequestInfo, outcome: str, counted: bool, replica: Replica | None
+    ) -> str:
         now = self.env.now
         self.recorder.rejected(now, outcome, counted, info.cls)
-        if self.concurrency is not None:
-            self.concurrency.leave(now, 0.0, True)
+        concurrency = self._concurrency_of(replica)
+        if concurrency is not None:
+            concurrency.leave(now, 0.0, True)
         return self._refuse(info, outcome, self.spec.retry_after or 0)

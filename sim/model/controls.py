@@ -28,7 +28,17 @@ from sim.policies.retry import Backoff, RetryBudget, RetryThrottle
 # --- rate limits --------------------------------------------------------------------------
 
 
-class TokenBucketSpec(Strict):
+class _Scoped(Strict):
+    """An admission limit that applies to the whole service or to each replica."""
+
+    scope: Literal["service", "replica"] = Field(
+        "service",
+        description="service: one limit for all replicas (a gateway, a global limiter); "
+        "replica: each replica has its own, so the total grows with replicas",
+    )
+
+
+class TokenBucketSpec(_Scoped):
     """Envoy local_ratelimit's token bucket, or the shorthand ``rate`` + ``burst``."""
 
     kind: Literal["token_bucket"] = "token_bucket"
@@ -77,7 +87,7 @@ class TokenBucketSpec(Strict):
         return TokenBucket(self.capacity, self.refill_rate, 1.0)
 
 
-class LimitReqSpec(Strict):
+class LimitReqSpec(_Scoped):
     """nginx limit_req: ``rate`` per second, ``burst``, ``delay`` (or ``nodelay``)."""
 
     kind: Literal["limit_req"] = "limit_req"
@@ -102,7 +112,7 @@ class LimitReqSpec(Strict):
         return LimitReq(self.rate, self.burst, NODELAY if self.nodelay else self.delay)
 
 
-class _WindowSpec(Strict):
+class _WindowSpec(_Scoped):
     """A windowed limit: at most ``limit`` units (requests, or their ``cost``) per
     ``window``, as gateways and model providers state it ("600 requests per minute")."""
 
@@ -163,7 +173,7 @@ else:
 # --- concurrency limits -------------------------------------------------------------------
 
 
-class StaticConcurrency(Strict):
+class StaticConcurrency(_Scoped):
     """A fixed limit on requests in progress at the service."""
 
     kind: Literal["static"] = "static"
@@ -176,7 +186,7 @@ class StaticConcurrency(Strict):
         return StaticLimit(self.max_concurrency)
 
 
-class AdaptiveLimitSpec(Strict):
+class AdaptiveLimitSpec(_Scoped):
     """The bounds every Netflix concurrency-limits algorithm shares."""
 
     initial_limit: int = Field(20, ge=1, description="the limit at start")

@@ -101,12 +101,17 @@ rate_limit = st.one_of(
         st.booleans(),
     ).map(lambda p: {"kind": p[0], "limit": p[1], "window": p[2], "per_client": p[3]}),
 )
+scope = st.sampled_from(["service", "replica"])
+rate_limit = st.tuples(rate_limit, scope).map(lambda p: {**p[0], "scope": p[1]})
 
-concurrency_limit = st.one_of(
-    st.integers(1, 30).map(lambda n: {"kind": "static", "max_concurrency": n}),
-    st.just({"kind": "aimd", "initial_limit": 10, "min_limit": 2, "max_limit": 40}),
-    st.just({"kind": "gradient2", "initial_limit": 10, "min_limit": 2, "max_limit": 40}),
-)
+concurrency_limit = st.tuples(
+    st.one_of(
+        st.integers(1, 30).map(lambda n: {"kind": "static", "max_concurrency": n}),
+        st.just({"kind": "aimd", "initial_limit": 10, "min_limit": 2, "max_limit": 40}),
+        st.just({"kind": "gradient2", "initial_limit": 10, "min_limit": 2, "max_limit": 40}),
+    ),
+    scope,
+).map(lambda p: {**p[0], "scope": p[1]})
 
 scaling = st.one_of(
     st.tuples(st.integers(1, 2), st.integers(2, 4), st.floats(0.3, 0.9)).map(
@@ -385,5 +390,5 @@ FEATURES = (
     "gradient2", "'eager'", "codel", "adaptive_lifo",
     "incidents", "'hang'", "'gc'", "scalability", "cpus", "'pool'", "autoscaling", "step_scaling",
     "'schedule'", "users", "mmpp", "profile", "classes", "clients", "connection_pools",
-    "'timeout'", "least_request", "network_latency", "'loss'",
+    "'timeout'", "least_request", "network_latency", "'loss'", "'replica'",
 )  # fmt: skip
