@@ -10,6 +10,11 @@ recorders keep.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import numpy as np
 
 from sim import outcomes
@@ -53,6 +58,7 @@ def run_fast(model: Model, replication: int, seed: int) -> ReplicationOutput:
 
 def record_fast(model: Model, replication: int, seed: int) -> dict[str, Recorder]:
     """The recorders, filled with the very records the SimPy engine would make."""
+    _compile_once()
     ((name, spec),) = model.services.items()
     streams = Streams(seed, replication)
     recorders = make_recorders(model)
@@ -87,6 +93,52 @@ def record_fast(model: Model, replication: int, seed: int) -> dict[str, Recorder
         tally.add(arrived, admitted, start, works, ahead)
     tally.finish()
     return recorders
+
+
+_compiled = False
+
+
+def _compile_once() -> None:
+    """Load the kernels from numba's cache, or compile and cache them, once per process
+    and one process at a time: numba's cache is not safe against processes writing and
+    reading it at once (a sweep's workers, a test run's), so the first run of each
+    process serves a tiny station under a machine-wide lock."""
+    global _compiled
+    if _compiled:
+        return
+    _compiled = True
+    tiny = Model.model_validate(
+        {
+            "horizon": 1.0,
+            "replications": 1,
+            "workload": {"arrivals": {"process": "poisson", "rate": 100}},
+            "services": {"s": {"work": {"distribution": "exponential", "mean": 0.01}}},
+        }
+    )
+    with _machine_lock():
+        record_fast(tiny, 0, 0)
+
+
+@contextmanager
+def _machine_lock() -> Iterator[None]:
+    """An exclusive lock shared by every process of this machine (none without fcntl)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path = Path(tempfile.gettempdir()) / "queuefull-kernels.lock"
+    try:
+        handle = open(path, "a")  # noqa: SIM115 - held across the yield
+    except OSError:  # another user's lock file: go on without
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class _Tally:

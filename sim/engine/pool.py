@@ -28,6 +28,19 @@ MAX_UNBOUNDED_WAITING = 500_000
 """An 'unbounded' queue longer than this stops the run as unstable instead of eating memory."""
 
 
+class Overflow:
+    """A line in front of the waiting room, for requests that find it full: at most
+    ``size`` of them, each waiting at most ``patience`` seconds for a place (then refused
+    as queue_full). The kernel's listen backlog (no patience: they wait until accepted),
+    or a producer that blocks up to ``max.block.ms`` on a full buffer (no size limit)."""
+
+    __slots__ = ("patience", "size")
+
+    def __init__(self, size: float, patience: float) -> None:
+        self.size = size
+        self.patience = patience
+
+
 class Waiting:
     """A request in the waiting room."""
 
@@ -56,6 +69,7 @@ class WorkerPool:
         codel: Codel | None = None,
         codel_sheds: bool = True,
         eager_timeout: bool = False,
+        overflow: Overflow | None = None,
     ) -> None:
         self.env = env
         self.slots = slots
@@ -72,6 +86,8 @@ class WorkerPool:
         self.codel = codel  # also tells adaptive LIFO when a queue stands
         self._sheds = codel is not None and codel_sheds
         self._eager = eager_timeout  # a waiting request leaves when its patience runs out
+        self.overflow = overflow
+        self.outside: deque[Waiting] = deque()  # the line in front of the waiting room
 
     def __len__(self) -> int:
         """Requests held or waiting."""
@@ -99,7 +115,7 @@ class WorkerPool:
                 self.queue_limit,
             )
             if decision is Admission.REJECT:
-                return None
+                return self._line_up(priority, patience)
             if decision is Admission.QUEUE:
                 return self._enqueue(priority, patience)
             if decision is Admission.NEW_THREAD:
@@ -113,7 +129,7 @@ class WorkerPool:
     def _enqueue(self, priority: int, patience: float):
         now = self.env.now
         if self.size >= self.queue_limit and not self._push_out(priority):
-            return None
+            return self._line_up(priority, patience)
         if self.size >= MAX_UNBOUNDED_WAITING:
             raise UnstableError(
                 f"{self.where}: more than {MAX_UNBOUNDED_WAITING:,} requests waiting in one "
@@ -132,12 +148,42 @@ class WorkerPool:
             self.env.timeout(patience).callbacks.append(lambda _: self._expire(item))
         return grant
 
+    def _line_up(self, priority: int, patience: float):
+        """No room in the waiting room: wait outside it, if the pool has such a line and it
+        has room (see :class:`Overflow`), else None (refused)."""
+        line = self.overflow
+        if line is None or len(self.outside) >= line.size:
+            return None
+        item = Waiting(self.env.event(), self.env.now, priority, patience)
+        self.outside.append(item)
+        if line.patience != float("inf"):
+            self.env.timeout(line.patience).callbacks.append(lambda _: self._give_up(item))
+        return item.grant
+
+    def _give_up(self, item: Waiting) -> None:
+        """A request outside the waiting room stops waiting: refused as queue_full."""
+        if item in self.outside:
+            self.outside.remove(item)
+            item.grant.succeed(outcomes.QUEUE_FULL)
+
+    def _let_in(self) -> None:
+        """Room in the waiting room: the oldest request outside it steps in."""
+        while self.outside and self.size < self.queue_limit:
+            item = self.outside.popleft()
+            level = self.levels.get(item.priority)
+            if level is None:
+                level = self.levels[item.priority] = deque()
+            level.append(item)
+            self.size += 1
+            self.queue_gauge.add(self.env.now, 1)
+
     def _expire(self, item: Waiting) -> None:
         """An eager queue timeout: the request leaves the moment its patience runs out."""
         if item.grant.triggered:
             return  # it got a worker, or was shed, in time
         self.levels[item.priority].remove(item)
         self._leave(item, outcomes.QUEUE_TIMEOUT)
+        self._let_in()
 
     def _push_out(self, priority: int) -> bool:
         """A full queue makes room for a higher priority by shedding the newest of the lowest."""
@@ -168,7 +214,12 @@ class WorkerPool:
                     level.remove(item)
                     self.size -= 1
                     self.queue_gauge.add(self.env.now, -1)
+                    self._let_in()
                     return
+        for item in self.outside:
+            if item.grant is grant:
+                self.outside.remove(item)
+                return
 
     def _next(self) -> Waiting | None:
         top = max((p for p, level in self.levels.items() if level), default=None)
@@ -193,7 +244,11 @@ class WorkerPool:
                 shed = outcomes.CODEL
             self._leave(item, shed)
             if shed is None:
+                self._let_in()
                 return  # the slot passes to it
+        if self.outside:  # no waiting room, or it emptied: the slot passes outside
+            self.outside.popleft().grant.succeed(None)
+            return
         self.busy -= 1
         self.busy_gauge.add(now, -1)
         spec = self.thread_pool

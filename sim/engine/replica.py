@@ -10,7 +10,7 @@ import simpy
 from sim.distributions import Sampler
 from sim.engine.admission import ConcurrencyLimiter, RateLimiter
 from sim.engine.executor import Executor
-from sim.engine.pool import WorkerPool
+from sim.engine.pool import Overflow, WorkerPool
 from sim.engine.retrying import Retrier
 from sim.engine.streams import Streams
 from sim.measure.gauge import Gauge
@@ -19,6 +19,15 @@ from sim.model.service import Service
 from sim.policies.circuit_breaker import Breaker
 from sim.policies.codel import Codel
 from sim.policies.gc import AllocationTrigger, pause_length
+
+
+def _overflow(spec: Service) -> Overflow | None:
+    """The line in front of a replica's waiting room, if the service has one."""
+    if spec.listen_backlog is not None:
+        return Overflow(spec.listen_backlog.size, math.inf)
+    if spec.block_when_full is not None:
+        return Overflow(math.inf, spec.block_when_full.max_block)
+    return None
 
 
 class Replica:
@@ -57,6 +66,7 @@ class Replica:
             codel=codel,
             codel_sheds=spec.codel is not None,
             eager_timeout=spec.queue_timeout is not None and spec.queue_timeout.drop == "eager",
+            overflow=_overflow(spec),
         )
         self.breakers: dict[str, Breaker] = {}  # per call site
         self.retriers: dict[str, Retrier] = {}  # per call site

@@ -263,6 +263,10 @@ class ServiceRuntime:
             if refusal is not None:
                 return refusal
         replica, grant = self._queue(info, counted, chosen)
+        if grant is None and self.spec.listen_backlog is not None:
+            replica, grant = yield from self._retransmit(info, counted, chosen)
+            if grant is None:
+                return (yield from self._connect_failed(info, counted, replica))
         if grant is None:
             return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, replica)
         if grant is not True:
@@ -330,6 +334,32 @@ class ServiceRuntime:
             replica.active += 1
             self.recorder.in_system.add(self.env.now, 1)
         return replica, grant
+
+    def _retransmit(
+        self, info: RequestInfo, counted: bool, chosen: Replica | None
+    ) -> Generator[simpy.Event, object, tuple[Replica | None, object]]:
+        """The SYN was dropped (backlog full): the client's TCP tries again after 1 s, then
+        2, 4, ... s (Linux's initial RTO, doubled each time), up to ``syn_retries`` times."""
+        replica, grant = chosen, None
+        for attempt in range(self.spec.listen_backlog.syn_retries):
+            yield self.env.timeout(2.0**attempt)
+            replica, grant = self._queue(info, counted, chosen)
+            if grant is not None:
+                break
+        return replica, grant
+
+    def _connect_failed(
+        self, info: RequestInfo, counted: bool, replica: Replica | None
+    ) -> Generator[simpy.Event, object, str]:
+        """Every SYN was dropped: the client waits out the last backoff, then connect()
+        fails (ETIMEDOUT, 127 s after the first try with the default six retries)."""
+        yield self.env.timeout(2.0**self.spec.listen_backlog.syn_retries)
+        now = self.env.now
+        self.recorder.failed(now, outcomes.ERROR, counted, info.cls)
+        concurrency = self._concurrency_of(replica)
+        if concurrency is not None:
+            concurrency.leave(now, 0.0, True)
+        return outcomes.ERROR
 
     def _serve(
         self, replica: Replica, info: RequestInfo, effect: Effect, start: float, deadline: float

@@ -192,6 +192,32 @@ class GarbageCollection(Strict):
         return AllocationTrigger(self.young_gen, self.alloc_per_request)
 
 
+class ListenBacklog(Strict):
+    """The kernel's accept queue in front of the server's own waiting room (Linux). A
+    connection that finds the waiting room full waits there to be accepted; when the
+    backlog is full too, its SYN is dropped and the client retransmits after 1 s, then 2,
+    4, ... s (1, 3, 7 s after it first tried), and gives up after ``syn_retries``."""
+
+    backlog: int = Field(511, ge=0, description="listen(2)'s backlog (nginx and Redis: 511)")
+    somaxconn: int = Field(4096, ge=0, description="net.core.somaxconn, the kernel's cap")
+    syn_retries: int = Field(
+        6, ge=0, le=12, description="net.ipv4.tcp_syn_retries: the client's retransmissions"
+    )
+
+    @property
+    def size(self) -> int:
+        """The effective backlog: min(backlog, somaxconn)."""
+        return min(self.backlog, self.somaxconn)
+
+
+class BlockWhenFull(Strict):
+    """A producer that blocks while the buffer is full, then fails: a request that finds
+    the waiting room full waits for a place up to ``max_block`` (Kafka's max.block.ms and
+    BufferExhaustedException, the OpenTelemetry collector's block_on_overflow)."""
+
+    max_block: PositiveDuration = Field(60.0, description="longest wait for a place, seconds")
+
+
 class Scalability(Strict):
     """Gunther's Universal Scalability Law: a request's own work is stretched by
     ``1 + contention x (N - 1) + coherency x N x (N - 1)``, with N the requests in service
@@ -267,6 +293,12 @@ class Service(Strict):
     )
     incidents: list[Incident] = Field(default_factory=list, description="windows of trouble")
     gc: GarbageCollection | None = Field(None, description="stop-the-world pauses per replica")
+    listen_backlog: ListenBacklog | None = Field(
+        None, description="the kernel's accept queue in front of the waiting room"
+    )
+    block_when_full: BlockWhenFull | None = Field(
+        None, description="wait for a place in a full waiting room, up to max_block"
+    )
     scalability: Scalability | None = Field(
         None, description="own work stretched by concurrency (Universal Scalability Law)"
     )
@@ -320,6 +352,16 @@ class Service(Strict):
         if hasattr(scaling, "max_replicas"):
             return scaling.max_replicas
         return max(e.replicas for e in scaling.schedule)
+
+    @model_validator(mode="after")
+    def _one_line_outside(self) -> Service:
+        if self.listen_backlog is not None and self.block_when_full is not None:
+            raise PydanticCustomError(
+                "outside",
+                "give listen_backlog or block_when_full, not both",
+                {"path": "block_when_full"},
+            )
+        return self
 
     @model_validator(mode="after")
     def _pool_or_workers(self) -> Service:

@@ -27,7 +27,7 @@ CONSTANT = {"distribution": "constant", "value": 0.25}
 CASES = {
     "M/M/10/30": ({"process": "poisson", "rate": 90}, 10, 20, exponential(0.1)),
     "M/M/2/2 blocking": ({"process": "poisson", "rate": 30}, 2, 0, exponential(0.05)),
-    "M/M/64/74 deep heap": ({"process": "poisson", "rate": 600}, 64, 10, exponential(0.1)),
+    "M/M/64/74 deep heap": ({"process": "poisson", "rate": 300}, 64, 10, exponential(0.2)),
     "D/D/1/1 ties": ({"process": "constant", "rate": 4}, 1, 0, CONSTANT),
     "D/D/1/2 ties": ({"process": "constant", "rate": 4}, 1, 1, CONSTANT),
     "D/D/3/5 overloaded": (

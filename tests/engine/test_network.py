@@ -40,6 +40,7 @@ def test_the_round_trip_on_the_wire_adds_to_every_call():
     assert wired.get("latency_p99") - plain.get("latency_p99") == pytest.approx(0.02)
 
 
+@pytest.mark.slow
 def test_a_lost_request_times_out_and_never_reaches_the_callee():
     loss = 0.2
     results = sim.run(graph({"timeout": 0.5, "loss": loss}), executor="inline")
@@ -48,6 +49,7 @@ def test_a_lost_request_times_out_and_never_reaches_the_callee():
     assert_agrees(results, "offered_rate", calls * (1 - loss), service="db")
 
 
+@pytest.mark.slow
 def test_retries_leave_loss_to_the_power_of_the_attempts():
     loss = 0.2
     retries = {"max_attempts": 3, "base": 0.01, "retry_on": ["timeout"]}

@@ -42,6 +42,7 @@ def saturated(workers: int) -> sim.Model:
     )
 
 
+@pytest.mark.slow
 def test_more_threads_do_less_past_the_peak_as_the_law_says():
     # The peak is at sqrt(0.9 / 0.01) = 9.5 workers: 8 workers serve 35.4 req/s, 16 only
     # 32.7, each what the law gives for the concurrency the workers run at.

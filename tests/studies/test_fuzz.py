@@ -198,6 +198,12 @@ def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict
         ("incidents", st.lists(incident, max_size=2)),
         ("gc", gc),
         (
+            "listen_backlog",
+            st.tuples(st.integers(0, 20), st.integers(0, 3)).map(
+                lambda p: {"backlog": p[0], "syn_retries": p[1]}
+            ),
+        ),
+        (
             "scalability",
             st.tuples(st.floats(0, 0.3), st.floats(0, 0.05)).map(
                 lambda p: {"contention": p[0], "coherency": p[1]}
@@ -208,6 +214,8 @@ def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict
     ):
         if draw(st.integers(0, 3)) == 0:
             spec[key] = draw(strategy)
+    if "listen_backlog" not in spec and draw(st.integers(0, 3)) == 0:  # one or the other
+        spec["block_when_full"] = {"max_block": draw(st.floats(0.01, 2))}
     later = [f"s{j}" for j in range(index + 1, count)]
     if later:
         calls = []
@@ -388,7 +396,8 @@ FEATURES = (
     "'async'", "'enqueue'", "circuit_breaker", "retries", "hedging_delay", "rate_limit",
     "limit_req", "fixed_window", "sliding_log", "sliding_window", "concurrency_limit",
     "gradient2", "'eager'", "codel", "adaptive_lifo",
-    "incidents", "'hang'", "'gc'", "scalability", "cpus", "'pool'", "autoscaling", "step_scaling",
+    "incidents", "'hang'", "'gc'", "scalability", "listen_backlog",
+    "block_when_full", "cpus", "'pool'", "autoscaling", "step_scaling",
     "'schedule'", "users", "mmpp", "profile", "classes", "clients", "connection_pools",
     "'timeout'", "least_request", "network_latency", "'loss'", "'replica'",
 )  # fmt: skip
