@@ -193,17 +193,53 @@ class Step:
                     return result
             return outcomes.OK, False
         env = self.sites[0].env
-        processes = [
-            env.process(site.request(replica, info, deadline))
+        groups = [
+            [env.process(site.request(replica, info, deadline)) for _ in range(site.copies())]
             for site in self.sites
-            for _ in range(site.copies())
         ]
+        if any(site.call.quorum is not None for site in self.sites):
+            return (yield from self._quorum(env, groups))
+        processes = [process for group in groups for process in group]
         if processes:
             yield env.all_of(processes)
         for process in processes:
             if process.value[0] != outcomes.OK:
                 return process.value
         return outcomes.OK, False
+
+    def _quorum(
+        self, env: simpy.Environment, groups: list[list[simpy.Process]]
+    ) -> Generator[simpy.Event, object, CallResult]:
+        """Done when every entry has its quorum of successes (all copies without one), or
+        failed with the first failure that leaves an entry short of it. Copies still out
+        are left running."""
+        needed = [
+            min(site.call.quorum or len(group), len(group))
+            for site, group in zip(self.sites, groups, strict=True)
+        ]
+        succeeded = [0] * len(groups)
+        failed = [0] * len(groups)
+        done = simpy.Event(env)
+
+        def answered(index: int, process: simpy.Process) -> None:
+            if done.triggered:
+                return
+            if process.value[0] == outcomes.OK:
+                succeeded[index] += 1
+                if all(ok >= need for ok, need in zip(succeeded, needed, strict=True)):
+                    done.succeed((outcomes.OK, False))
+            else:
+                failed[index] += 1
+                if len(groups[index]) - failed[index] < needed[index]:
+                    done.succeed(process.value)
+
+        for index, group in enumerate(groups):
+            for process in group:
+                process.callbacks.append(lambda event, i=index: answered(i, event))
+        if all(need == 0 for need in needed):
+            return outcomes.OK, False
+        result = yield done
+        return result  # type: ignore[return-value]
 
 
 def plan(sites: list[CallSite]) -> list[Step]:

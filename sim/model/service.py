@@ -62,6 +62,12 @@ class Call(Strict):
         False,
         description="copies (and adjacent parallel calls) go out at once; the worker waits for all",
     )
+    quorum: int | None = Field(
+        None,
+        ge=1,
+        description="with parallel: done when this many of the copies succeed (read quorum, "
+        "hedged fan-out); the rest are left running",
+    )
     cache_hit_ratio: float = Field(0.0, ge=0, le=1, description="a hit skips the call")
     timeout: PositiveDuration | None = Field(
         None, description="the caller gives up after this long (outcome timeout)"
@@ -79,6 +85,16 @@ class Call(Strict):
         lt=1,
         description="chance an attempt's request is lost on the way (needs a timeout)",
     )
+
+    @model_validator(mode="after")
+    def _quorum_of_parallel_copies(self) -> Call:
+        if self.quorum is not None and not (self.parallel and self.quorum <= self.count):
+            raise PydanticCustomError(
+                "quorum",
+                "a quorum is of parallel copies: needs parallel: true and at most count ({count})",
+                {"path": "quorum", "count": self.count},
+            )
+        return self
 
     @model_validator(mode="after")
     def _loss_needs_a_timeout(self) -> Call:

@@ -234,6 +234,8 @@ def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict
             ):
                 if draw(st.integers(0, 2)) == 0:
                     call[key] = draw(strategy)
+            if call.get("parallel") and draw(st.booleans()):
+                call["quorum"] = draw(st.integers(1, call.get("count", 1)))
             if ("timeout" in call or call["mode"] == "enqueue") and draw(st.booleans()):
                 call["loss"] = draw(st.floats(0, 0.5))
             calls.append(call)
@@ -400,4 +402,5 @@ FEATURES = (
     "block_when_full", "cpus", "'pool'", "autoscaling", "step_scaling",
     "'schedule'", "users", "mmpp", "profile", "classes", "clients", "connection_pools",
     "'timeout'", "least_request", "network_latency", "'loss'", "'replica'",
+    "quorum",
 )  # fmt: skip
