@@ -100,6 +100,11 @@ def build(model: Model, streams: Streams) -> System:
         start_autoscaler(env, service, events)
     clients = Clients(env, model.workload, services[model.entry], streams, recorders[END_TO_END])
     clients.start(model.horizon)
+    for name, service in services.items():  # a run that starts from a backlog
+        if name == model.entry:
+            clients.backlog(service.spec.initial_backlog)
+        else:
+            service.backlog(service.spec.initial_backlog)
     return System(model, env, services, recorders, events)
 
 

@@ -127,6 +127,12 @@ class ServiceRuntime:
                 sites.append(CallSite(self.env, key, call, services[call.to], edge, rng))
             self.steps.append(plan(sites))
 
+    def backlog(self, count: int) -> None:
+        """``count`` requests that reached this service at t=0 (a backlog left by an
+        outage), from callers that are not part of the run."""
+        for _ in range(count):
+            self.env.process(self.handle(0.0, RequestInfo()))
+
     def choose(self) -> Replica | None:
         """The ready replica that gets the next request (None if none is ready)."""
         ready = self.ready

@@ -57,6 +57,12 @@ class Clients:
         else:
             self.env.process(self._arrivals(until))
 
+    def backlog(self, count: int) -> None:
+        """``count`` client requests that arrived at t=0, all at once (a run that starts
+        after an outage)."""
+        for _ in range(count):
+            self.env.process(self.request(0.0, self._info()))
+
     def _info(self, client: int | None = None) -> RequestInfo:
         cls = self._class()
         return RequestInfo(cls, self._client() if client is None else client, self._priorities[cls])

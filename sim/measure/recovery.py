@@ -12,8 +12,11 @@ from sim.model.workload import ProfileArrivals, Spike, Step
 
 def trigger_window(model: Model) -> tuple[float, float] | None:
     """The disturbance a model stages: from the first incident or spike to the last one's end
-    (steps in a rate profile count as instants). None when the model stages none."""
+    (steps in a rate profile, a backlog or an open breaker at the start count as instants).
+    None when the model stages none."""
     windows = [(inc.start, inc.stop) for s in model.services.values() for inc in s.incidents]
+    if starts_in_trouble(model):
+        windows.append((0.0, 0.0))
     arrivals = model.workload.arrivals
     if isinstance(arrivals, ProfileArrivals):
         for change in arrivals.changes:
@@ -24,6 +27,18 @@ def trigger_window(model: Model) -> tuple[float, float] | None:
     if not windows:
         return None
     return min(w[0] for w in windows), max(w[1] for w in windows)
+
+
+def starts_in_trouble(model: Model) -> bool:
+    """Whether the run starts from a bad state: a backlog, or a breaker already open."""
+    for service in model.services.values():
+        if service.initial_backlog:
+            return True
+        for call in service.calls + [c for b in service.classes.values() for c in b.calls or []]:
+            breaker = call.circuit_breaker
+            if breaker is not None and breaker.initial_state == "OPEN":
+                return True
+    return False
 
 
 def _band(values: np.ndarray) -> tuple[float, float]:
@@ -43,9 +58,13 @@ def recovery_time(
     """Seconds from the trigger's end until queue depth is back under, and goodput back over,
     their pre-trigger band (mean +/- 3 sd, and 10 %) and stay there for the hold time: five
     bins or a tenth of the time left, whichever is longer. ``inf`` means never, within the run.
+    A trigger at t=0 (a run that starts in trouble) has no before: the run's second half
+    is the band it must come back to.
     """
     start, end = window
     before = (time >= warmup) & (time + width <= start)
+    if start == 0:  # a run that starts in trouble: its usual band is its second half
+        before = time >= (time[-1] + width) / 2
     if before.sum() < 3:
         return math.nan  # no baseline to come back to
     _, queue_high = _band(queue_depth[before])

@@ -277,13 +277,17 @@ class CircuitBreakerSpec(Strict):
         False, description="go half-open when the wait ends, not on the next call"
     )
     max_wait_duration_in_half_open_state: Duration = Field(0.0, description="0 = off")
+    initial_state: Literal["CLOSED", "OPEN"] = Field(
+        "CLOSED", description="OPEN: the run starts with the breaker open (opened at t=0)"
+    )
     fallback: Distribution | None = Field(
         None, description="while open, answer from a fallback taking this long (else fail fast)"
     )
 
     def build(self) -> CircuitBreaker:
-        """A fresh breaker (one per caller replica and call)."""
-        return CircuitBreaker(
+        """A fresh breaker (one per caller replica and call), open since t=0 if the run
+        starts that way."""
+        breaker = CircuitBreaker(
             BreakerConfig(
                 failure_rate_threshold=self.failure_rate_threshold,
                 slow_call_rate_threshold=self.slow_call_rate_threshold,
@@ -301,6 +305,9 @@ class CircuitBreakerSpec(Strict):
                 max_wait_duration_in_half_open_state=self.max_wait_duration_in_half_open_state,
             )
         )
+        if self.initial_state == "OPEN":
+            breaker.open_at(0.0)
+        return breaker
 
 
 # --- retries ------------------------------------------------------------------------------

@@ -309,6 +309,13 @@ class Service(Strict):
     )
     incidents: list[Incident] = Field(default_factory=list, description="windows of trouble")
     gc: GarbageCollection | None = Field(None, description="stop-the-world pauses per replica")
+    initial_backlog: int = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="requests already arrived at t=0 (a backlog after an outage)",
+        json_schema_extra=unit("requests"),
+    )
     listen_backlog: ListenBacklog | None = Field(
         None, description="the kernel's accept queue in front of the waiting room"
     )

@@ -137,6 +137,11 @@ class CircuitBreaker:
             return min(cfg.minimum_number_of_calls, cfg.sliding_window_size)
         return cfg.minimum_number_of_calls
 
+    def open_at(self, now: float) -> None:
+        """Force the breaker OPEN (Resilience4j's transitionToOpenState): a run that starts
+        from a bad state."""
+        self._move(now, OPEN)
+
     def _move(self, now: float, state: str) -> None:
         self.state = state
         self.generation += 1

@@ -83,6 +83,7 @@ breaker = st.fixed_dictionaries(
         "wait_duration_in_open_state": st.floats(0.1, 5),
         "permitted_number_of_calls_in_half_open_state": st.integers(1, 5),
         "automatic_transition_from_open_to_half_open_enabled": st.booleans(),
+        "initial_state": st.sampled_from(["CLOSED", "OPEN"]),
         "fallback": dist(),
     },
 )
@@ -214,6 +215,8 @@ def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict
     ):
         if draw(st.integers(0, 3)) == 0:
             spec[key] = draw(strategy)
+    if draw(st.integers(0, 5)) == 0:
+        spec["initial_backlog"] = draw(st.integers(0, 50))
     if "listen_backlog" not in spec and draw(st.integers(0, 3)) == 0:  # one or the other
         spec["block_when_full"] = {"max_block": draw(st.floats(0.01, 2))}
     later = [f"s{j}" for j in range(index + 1, count)]
@@ -399,7 +402,7 @@ FEATURES = (
     "limit_req", "fixed_window", "sliding_log", "sliding_window", "concurrency_limit",
     "gradient2", "'eager'", "codel", "adaptive_lifo",
     "incidents", "'hang'", "'gc'", "scalability", "listen_backlog",
-    "block_when_full", "cpus", "'pool'", "autoscaling", "step_scaling",
+    "block_when_full", "initial_backlog", "'OPEN'", "cpus", "'pool'", "autoscaling", "step_scaling",
     "'schedule'", "users", "mmpp", "profile", "classes", "clients", "connection_pools",
     "'timeout'", "least_request", "network_latency", "'loss'", "'replica'",
     "quorum",
