@@ -20,7 +20,7 @@ from collections import deque
 from pathlib import Path
 
 import simpy
-from targets import record
+from targets import best_of, record
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -176,16 +176,6 @@ def controls_model() -> sim.Model:
             "services": services,
         }
     )
-
-
-def best_of(repeats: int, fn) -> float:
-    """Least CPU time of ``repeats`` calls."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -15,11 +15,10 @@ import os
 import random
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import simpy
-from targets import record
+from targets import best_of, record
 
 import sim
 from sim.engine.replication import run_replication
@@ -73,16 +72,6 @@ def engine_model() -> sim.Model:
             },
         }
     )
-
-
-def best_of(repeats: int, fn) -> float:
-    """Least CPU time of ``repeats`` calls."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 CIW_SCRIPT = f"""

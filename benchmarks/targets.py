@@ -1,4 +1,5 @@
-"""One table of every performance figure beside its target.
+"""One table of every performance figure beside its target (and the timing helper the
+benchmarks share).
 
 Each benchmark calls :func:`record` for its figures; they are appended to
 ``out/bench.jsonl``. ``make bench`` empties the file, runs the benchmarks, then runs this
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent.parent / "out" / "bench.jsonl"
@@ -30,6 +33,17 @@ def record(figure: str, value: float, target: float, unit: str, higher_is_better
     with RESULTS.open("a") as handle:
         handle.write(json.dumps(row) + "\n")
     print(_line(row))
+
+
+def best_of(repeats: int, fn: Callable[[], object]) -> float:
+    """Least CPU time of ``repeats`` calls of ``fn``: the figure least disturbed by the
+    machine's other work."""
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return min(times)
 
 
 def _number(value: float, unit: str) -> str:
