@@ -133,6 +133,9 @@ def measure(system: System, replication: int) -> ReplicationOutput:
     for name, service in system.services.items():
         if len(service.replicas) > 1:
             metrics[name]["imbalance"] = service.imbalance()
+        if service.outliers is not None:
+            ejected = [t for t, _, _ in service.outliers.events if warmup <= t < horizon]
+            metrics[name]["outlier_ejections"] = float(len(ejected))
         for callee, edge in service.edges.items():
             edge_key = edge_name(name, callee)
             metrics[edge_key] = edge.metrics()

@@ -19,6 +19,7 @@ from sim.measure.recorders import Recorder
 from sim.model.service import Service
 from sim.policies.balancer import Balancer
 from sim.policies.incidents import NO_EFFECT, Effect, effect_at
+from sim.policies.outlier import OutlierDetector
 from sim.policies.scalability import stretch
 
 _HANG = "hang"
@@ -87,9 +88,20 @@ class ServiceRuntime:
             recorder.has_limit = True
             if concurrency.scope == "service":
                 self.concurrency = ConcurrencyLimiter(concurrency, recorder.limit)
-        # with a limit per replica, the replica is chosen before admission
-        self.per_replica = any(
+        # with a limit or an incident of its own, the replica is chosen before admission
+        self.replica_incidents = any(inc.replicas is not None for inc in spec.incidents)
+        self.per_replica = self.replica_incidents or any(
             limit is not None and limit.scope == "replica" for limit in (rate, concurrency)
+        )
+        outliers = spec.outlier_detection
+        self.outliers = (
+            OutlierDetector(
+                outliers.consecutive_5xx,
+                outliers.base_ejection_time,
+                outliers.max_ejection_percent,
+            )
+            if outliers is not None
+            else None
         )
         self._streams = streams
         for replica in self.replicas:
@@ -134,8 +146,13 @@ class ServiceRuntime:
             self.env.process(self.handle(0.0, RequestInfo()))
 
     def choose(self) -> Replica | None:
-        """The ready replica that gets the next request (None if none is ready)."""
+        """The ready replica that gets the next request (None if none is ready). Ejected
+        replicas are passed over, unless every ready one is ejected (Envoy's panic)."""
         ready = self.ready
+        if self.outliers is not None:
+            now = self.env.now
+            healthy = [r for r in ready if not self.outliers.ejected(r.index, now)]
+            ready = healthy or ready
         if len(ready) == 1:
             return ready[0]
         if not ready:
@@ -264,6 +281,10 @@ class ServiceRuntime:
             if chosen is None:  # nothing ready: refused like a full queue (503), unadmitted
                 self.recorder.rejected(arrived, outcomes.QUEUE_FULL, counted, info.cls)
                 return self._refuse(info, outcomes.QUEUE_FULL, self.spec.retry_after or 0)
+            if self.replica_incidents:
+                effect = effect_at(self.incidents, arrived, chosen.index)
+                if effect.down is not None:
+                    return (yield from self._down(effect, info, counted, chosen))
         if self.rate_limiter is not None or self.concurrency is not None or chosen is not None:
             refusal = yield from self._admit(arrived, info, counted, chosen)
             if refusal is not None:
@@ -289,7 +310,7 @@ class ServiceRuntime:
         )
 
     def _down(
-        self, effect: Effect, info: RequestInfo, counted: bool
+        self, effect: Effect, info: RequestInfo, counted: bool, replica: Replica | None = None
     ) -> Generator[simpy.Event, object, str]:
         """An incident has the service down: fail at once, or hang until the window closes.
 
@@ -299,7 +320,13 @@ class ServiceRuntime:
         if effect.down == _HANG:
             yield self.env.timeout(effect.down_until - self.env.now)
         self.recorder.failed(self.env.now, outcomes.ERROR, counted, info.cls)
+        self._answered(replica, failed=True)
         return outcomes.ERROR
+
+    def _answered(self, replica: Replica | None, failed: bool) -> None:
+        """What outlier detection sees of a response from ``replica``: a 5xx, or not."""
+        if self.outliers is not None and replica is not None:
+            self.outliers.record(replica.index, failed, self.env.now, len(self.ready))
 
     def _admit(
         self, arrived: float, info: RequestInfo, counted: bool, replica: Replica | None
@@ -421,6 +448,7 @@ class ServiceRuntime:
         concurrency = self._concurrency_of(replica)
         if concurrency is not None:
             concurrency.leave(now, now - arrived, outcome != outcomes.OK)
+        self._answered(replica, failed=outcome != outcomes.OK)
         if outcome == outcomes.OK:
             recorder.completed(arrived, now, counted, cls, now <= deadline, start, released)
         elif not own:
@@ -439,4 +467,5 @@ class ServiceRuntime:
         concurrency = self._concurrency_of(replica)
         if concurrency is not None:
             concurrency.leave(now, 0.0, True)
+        self._answered(replica, failed=True)  # a 503 from it
         return self._refuse(info, outcome, self.spec.retry_after or 0)

@@ -70,6 +70,12 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("gc_paused_fraction", "fraction", "lower", "share of time in a GC pause"),
     Metric("wasted_work", "fraction", "lower", "busy worker time on requests nobody waited for"),
     Metric("imbalance", "ratio", "lower", "busiest replica's requests / mean per replica"),
+    Metric(
+        "outlier_ejections",
+        "count",
+        "neither",
+        "replicas ejected from load balancing for failing, in the window (outlier detection)",
+    ),
     Metric("replicas_mean", "replicas", "neither", "ready replicas, time-average"),
     Metric("replica_seconds", "replica-s", "lower", "replica-seconds of every replica (cost)"),
     Metric("in_flight_end", "requests", "lower", "arrived but never finished", count=True),

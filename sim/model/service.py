@@ -149,6 +149,9 @@ class Incident(Strict):
             "until the window ends, then their connections are reset (error)"
         ),
     )
+    replicas: list[int] | None = Field(
+        None, description="only these replicas (by index, from 0); default all of them"
+    )
 
     @model_validator(mode="after")
     def _window(self) -> Incident:
@@ -165,6 +168,18 @@ class Incident(Strict):
             return self.end
         assert self.duration is not None  # the validator saw to it
         return self.start + self.duration
+
+
+class OutlierDetection(Strict):
+    """Envoy's passive outlier detection in the balancer: a replica that answers with
+    ``consecutive_5xx`` failures in a row is taken out of load balancing for
+    ``base_ejection_time`` times the number of times it has been ejected."""
+
+    consecutive_5xx: int = Field(5, ge=1, description="failures in a row that eject a replica")
+    base_ejection_time: PositiveDuration = Field(30.0, description="first ejection, seconds")
+    max_ejection_percent: float = Field(
+        10.0, ge=0, le=100, description="most replicas out at once, % (one may always go)"
+    )
 
 
 class GarbageCollection(Strict):
@@ -303,6 +318,9 @@ class Service(Strict):
         default_factory=dict, description="per request class: its own work and calls"
     )
     balancer: Balancer = Field("round_robin", description="how a replica is chosen (Envoy)")
+    outlier_detection: OutlierDetection | None = Field(
+        None, description="eject replicas that keep failing from load balancing (Envoy)"
+    )
     choice_count: int = Field(2, ge=1, description="least_request: hosts drawn per choice")
     connection_pools: dict[str, ConnectionPool] = Field(
         default_factory=dict, description="caller-side limits per callee, per replica"
@@ -375,6 +393,22 @@ class Service(Strict):
         if hasattr(scaling, "max_replicas"):
             return scaling.max_replicas
         return max(e.replicas for e in scaling.schedule)
+
+    @model_validator(mode="after")
+    def _incident_replicas_exist(self) -> Service:
+        for index, incident in enumerate(self.incidents):
+            for replica in incident.replicas or []:
+                if not 0 <= replica < self.most_replicas:
+                    raise PydanticCustomError(
+                        "replica",
+                        "replica {replica} does not exist: replicas are 0 to {last}",
+                        {
+                            "path": f"incidents.{index}.replicas",
+                            "replica": replica,
+                            "last": self.most_replicas - 1,
+                        },
+                    )
+        return self
 
     @model_validator(mode="after")
     def _one_line_outside(self) -> Service:

@@ -16,6 +16,7 @@ class Incident(Protocol):
     error_rate: float
     down: str | None
     added_latency: Any
+    replicas: list[int] | None
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,20 @@ class Effect:
 NO_EFFECT = Effect()
 
 
-def effect_at(incidents: Sequence[Incident], now: float) -> Effect:
-    """Combined effect of the incidents active at ``now`` (windows are [start, stop)).
+def effect_at(incidents: Sequence[Incident], now: float, replica: int | None = None) -> Effect:
+    """Combined effect of the incidents active at ``now`` (windows are [start, stop)) on
+    ``replica`` (incidents of chosen replicas count only for those; None: none of them).
 
     Slowdowns multiply, error rates combine as independent failures, ``fail_fast``
     beats ``hang`` when both are down, and ``down_until`` is when the last of the down
     windows closes (when a hung request's connection is reset).
     """
-    active = [i for i, inc in enumerate(incidents) if inc.start <= now < inc.stop]
+    active = [
+        i
+        for i, inc in enumerate(incidents)
+        if inc.start <= now < inc.stop
+        and (inc.replicas is None or (replica is not None and replica in inc.replicas))
+    ]
     if not active:
         return NO_EFFECT
     slowdown, survive, down, down_until = 1.0, 1.0, None, 0.0

@@ -143,10 +143,12 @@ incident = st.tuples(
     st.floats(0, 30),
     st.floats(1, 20),
     st.sampled_from(["slow", "latency", "errors", "fail", "hang"]),
+    st.booleans(),
 ).map(
     lambda p: {
         "start": p[0],
         "duration": p[1],
+        **({"replicas": [0]} if p[3] else {}),  # replica 0 always exists
         **{
             "slow": {"slowdown": 5},
             "latency": {"added_latency": {"distribution": "constant", "value": 0.05}},
@@ -185,6 +187,16 @@ def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict
         spec["replicas"] = draw(st.integers(1, 3))
     for key, strategy in (
         ("balancer", st.sampled_from(["round_robin", "random", "least_request"])),
+        (
+            "outlier_detection",
+            st.tuples(st.integers(1, 5), st.floats(0.5, 10), st.floats(0, 100)).map(
+                lambda p: {
+                    "consecutive_5xx": p[0],
+                    "base_ejection_time": p[1],
+                    "max_ejection_percent": p[2],
+                }
+            ),
+        ),
         ("rate_limit", rate_limit),
         ("concurrency_limit", concurrency_limit),
         (
@@ -405,5 +417,5 @@ FEATURES = (
     "block_when_full", "initial_backlog", "'OPEN'", "cpus", "'pool'", "autoscaling", "step_scaling",
     "'schedule'", "users", "mmpp", "profile", "classes", "clients", "connection_pools",
     "'timeout'", "least_request", "network_latency", "'loss'", "'replica'",
-    "quorum",
+    "quorum", "outlier_detection", "'replicas': [0]",
 )  # fmt: skip
