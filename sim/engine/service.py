@@ -93,6 +93,7 @@ class ServiceRuntime:
         self.per_replica = self.replica_incidents or any(
             limit is not None and limit.scope == "replica" for limit in (rate, concurrency)
         )
+        self.usl = spec.scalability
         outliers = spec.outlier_detection
         self.outliers = (
             OutlierDetector(
@@ -245,7 +246,7 @@ class ServiceRuntime:
 
     def _work(self, cls: int, effect: Effect, replica: Replica) -> float:
         work = self.work[cls]()
-        usl = self.spec.scalability
+        usl = self.usl
         if usl is not None:  # the worker is held: busy counts this request too
             work *= stretch(replica.pool.busy, usl.contention, usl.coherency)
         if effect is not NO_EFFECT:
@@ -445,10 +446,11 @@ class ServiceRuntime:
         is recorded."""
         self._leave(replica)
         now, recorder, cls = self.env.now, self.recorder, info.cls
-        concurrency = self._concurrency_of(replica)
+        concurrency = self.concurrency or replica.concurrency  # the hot path: no calls
         if concurrency is not None:
             concurrency.leave(now, now - arrived, outcome != outcomes.OK)
-        self._answered(replica, failed=outcome != outcomes.OK)
+        if self.outliers is not None:
+            self._answered(replica, failed=outcome != outcomes.OK)
         if outcome == outcomes.OK:
             recorder.completed(arrived, now, counted, cls, now <= deadline, start, released)
         elif not own:
