@@ -121,9 +121,7 @@ class ServiceRuntime:
 
     def _concurrency_of(self, replica: Replica | None) -> ConcurrencyLimiter | None:
         """The concurrency limit a request at ``replica`` answers to, if any."""
-        if self.concurrency is not None:
-            return self.concurrency
-        return replica.concurrency if replica is not None else None
+        return self.concurrency or (replica.concurrency if replica is not None else None)
 
     def connect(self, services: dict[str, ServiceRuntime]) -> None:
         """Bind this service's calls to their callees (all services must exist first)."""

@@ -27,12 +27,25 @@ BIN_BUCKETS_PER_DOUBLING = 32
 there may be thousands of bins."""
 
 
-def per_bin(times: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """How many of ``times`` fall in each bin ``[edges[i], edges[i + 1])`` (as
-    ``np.histogram`` counts them, without sorting the times)."""
+def per_bin(times: np.ndarray, edges: np.ndarray, before: float = math.inf) -> np.ndarray:
+    """How many of ``times`` (those before ``before``) fall in each bin
+    ``[edges[i], edges[i + 1])``, as ``np.histogram`` counts them, without sorting."""
+    times = times[times < before]
     index = np.searchsorted(edges, times, side="right") - 1
     nbins = edges.size - 1
     return np.bincount(index[(index >= 0) & (index < nbins)], minlength=nbins)
+
+
+def per_bin_by_reason(
+    times: np.ndarray, reasons: np.ndarray, edges: np.ndarray, before: float
+) -> np.ndarray:
+    """Refusals per bin, one row per reason (an index into outcomes.REJECTIONS)."""
+    return np.array(
+        [
+            per_bin(times[reasons == index], edges, before)
+            for index in range(len(outcomes.REJECTIONS))
+        ]
+    )
 
 
 class Folded:
@@ -52,9 +65,6 @@ class Folded:
         self.failures = np.zeros(nbins, dtype=np.int64)
         self.refused = np.zeros((len(outcomes.REJECTIONS), nbins), dtype=np.int64)
 
-    def _per_bin(self, times: np.ndarray) -> np.ndarray:
-        return per_bin(times[times < self.horizon], self.edges)
-
     def add_completions(self, done_at: np.ndarray, latency: np.ndarray, cls: np.ndarray) -> None:
         """Fold completed requests (in completion order)."""
         arrived = done_at - latency
@@ -70,7 +80,7 @@ class Folded:
                 self.latency_max[index] = max(self.latency_max[index], float(chosen.max()))
             self.in_window[index] += int((mine & in_window).sum())
         early = done_at < self.horizon
-        self.completions += per_bin(done_at[early], self.edges)
+        self.completions += per_bin(done_at, self.edges, self.horizon)
         bounds = np.searchsorted(done_at[early], self.edges)  # completion order is time order
         for i in np.flatnonzero(np.diff(bounds)):
             chunk = histogram(latency[bounds[i] : bounds[i + 1]], BIN_BUCKETS_PER_DOUBLING)
@@ -78,16 +88,15 @@ class Folded:
 
     def add_late(self, times: np.ndarray) -> None:
         """Fold completions whose caller had stopped waiting."""
-        self.late += self._per_bin(times)
+        self.late += per_bin(times, self.edges, self.horizon)
 
     def add_failures(self, times: np.ndarray) -> None:
         """Fold timeouts, errors and callees' failures."""
-        self.failures += self._per_bin(times)
+        self.failures += per_bin(times, self.edges, self.horizon)
 
     def add_refusals(self, times: np.ndarray, reasons: np.ndarray) -> None:
         """Fold refusals, by reason (an index into outcomes.REJECTIONS)."""
-        for index in range(len(outcomes.REJECTIONS)):
-            self.refused[index] += self._per_bin(times[reasons == index])
+        self.refused += per_bin_by_reason(times, reasons, self.edges, self.horizon)
 
     def latency_histogram(self, cls: int | None = None) -> Histogram:
         """The counted latencies of one class, or of all."""

@@ -21,7 +21,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 
 from sim import outcomes
-from sim.measure.folding import FOLD_AT, Folded, per_bin
+from sim.measure.folding import FOLD_AT, Folded, per_bin, per_bin_by_reason
 from sim.measure.gauge import Gauge
 from sim.measure.stats import Histogram, histogram, sample_percentile
 
@@ -46,12 +46,6 @@ RECORDS = {
 
 QUANTILE_METRICS = {**PERCENTILES, "call_latency_p99": 99}
 """Every metric that is a percentile: summarised from the pooled sample (sectioning)."""
-
-
-def _histogram(times: array[float], edges: np.ndarray, horizon: float) -> np.ndarray:
-    """Counts per bin of the times before the horizon."""
-    values = np.frombuffer(times, dtype=float)
-    return per_bin(values[values < horizon], edges)
 
 
 def fraction(count: float, total: float) -> float:
@@ -416,21 +410,19 @@ class Recorder:
         cut = int(np.searchsorted(done_at, self.horizon))  # the drain is not in the series
         done_at, latency = done_at[:cut], latency[:cut]
         completions = per_bin(done_at, edges)
-        refused_at = np.frombuffer(self.rejected_at, dtype=float)
-        reasons = np.frombuffer(self.rejected_reason, dtype=np.int8)
-        early = refused_at < self.horizon
-        refused = np.array(
-            [
-                per_bin(refused_at[early & (reasons == i)], edges)
-                for i in range(len(outcomes.REJECTIONS))
-            ]
+        refused = per_bin_by_reason(
+            np.frombuffer(self.rejected_at, dtype=float),
+            np.frombuffer(self.rejected_reason, dtype=np.int8),
+            edges,
+            self.horizon,
         )
         p99 = np.full(edges.size - 1, np.nan)
         bounds = np.searchsorted(done_at, edges)  # completions are recorded in time order
         for i in np.flatnonzero(np.diff(bounds)):
             p99[i] = sample_percentile(latency[bounds[i] : bounds[i + 1]], 99)
-        good = completions - _histogram(self.late_at, edges, self.horizon)
-        return completions, good, refused, _histogram(self.failed_at, edges, self.horizon), p99
+        late = per_bin(np.frombuffer(self.late_at, dtype=float), edges, self.horizon)
+        failures = per_bin(np.frombuffer(self.failed_at, dtype=float), edges, self.horizon)
+        return completions, completions - late, refused, failures, p99
 
     def timeseries(self) -> dict[str, np.ndarray]:
         """Per-bin series over the whole run, warm-up included."""
