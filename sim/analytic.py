@@ -146,13 +146,15 @@ def estimate(model: Model) -> Estimate:
     Replicas are treated as independent stations each receiving ``1/replicas`` of the
     load; with more than one replica under round robin that is an approximation.
     """
+    if model.workload is None:
+        raise ValueError("no closed form for several scenarios; simulate instead")
     service = model.services[model.entry]
     arrivals = model.workload.arrivals
     if service.autoscaling is not None:
         raise ValueError("no closed form with autoscaling; simulate instead")
     replicas, c = service.initial_replicas, service.most_workers
     if model.workload.closed:
-        return _estimate_closed(model)
+        return _estimate_closed(model, model.workload)
     if not isinstance(arrivals, PoissonArrivals | ConstantArrivals):
         raise ValueError(f"no estimate for {arrivals.process} arrivals; simulate instead")
     lam = arrivals.rate / replicas
@@ -194,8 +196,7 @@ def estimate(model: Model) -> Estimate:
     return Estimate(metrics, exact, method, notes)
 
 
-def _estimate_closed(model: Model) -> Estimate:
-    workload = model.workload
+def _estimate_closed(model: Model, workload: Workload) -> Estimate:
     service = model.services[model.entry]
     if service.initial_replicas != 1 or service.autoscaling is not None:
         raise ValueError("closed-loop estimates cover one replica")
@@ -222,10 +223,12 @@ def offered_rates(model: Model) -> dict[str, list[float]]:
     Each call entry sends probability x count x (1 - cache_hit_ratio) requests to its
     callee per request of the caller, whatever its mode.
     """
-    classes = model.workload.class_names
+    classes = model.class_names
     rates = {name: [0.0] * len(classes) for name in model.services}
-    total = client_rate(model.workload)
-    rates[model.entry] = [total * share for share in model.workload.class_shares]
+    for workload in model.workloads:
+        total, entry = client_rate(workload), model.target_of(workload)
+        for cls, share in zip(workload.class_names, workload.class_shares, strict=True):
+            rates[entry][classes.index(cls)] += total * share
     for name in _topological(model):
         service = model.services[name]
         for index, cls in enumerate(classes):
@@ -270,7 +273,7 @@ def machine_repairman(
 def _topological(model: Model) -> list[str]:
     callers = {name: set() for name in model.services}
     for name, service in model.services.items():
-        for cls in model.workload.class_names:
+        for cls in model.class_names:
             for call in service.calls_for(cls):
                 callers[call.to].add(name)
     order, done = [], set()
@@ -287,7 +290,7 @@ def offered_load(model: Model) -> dict[str, float]:
     Sync calls hold workers longer, so the true load is higher: this is a lower bound,
     enough to prove an unbounded queue unstable.
     """
-    classes = model.workload.class_names
+    classes = model.class_names
     loads = {}
     for name, rates in offered_rates(model).items():
         service = model.services[name]

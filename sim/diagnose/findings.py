@@ -119,7 +119,7 @@ def _waiting_on(model: Model, results: Results, name: str) -> tuple[str, float] 
     """The callee a service's workers spend most of their held time waiting on, with the
     share of held time it takes (None without calls)."""
     service = model.services[name]
-    own = service.holding_time(model.workload.class_names[0])
+    own = service.holding_time(model.class_names[0])
     waits: dict[str, float] = {}
     for _, calls in call_lists(name, service):
         for call in calls:
@@ -349,7 +349,7 @@ def head_of_line(model: Model, results: Results) -> list[Finding]:
     """Request classes that wait many times their own work behind a class that holds the
     shared workers far longer (a FIFO pool shared by quick and slow requests)."""
     found: list[Finding] = []
-    classes = model.workload.class_names
+    classes = model.class_names
     if len(classes) < 2:
         return found
     table = results.by_class

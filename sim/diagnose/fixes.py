@@ -121,7 +121,7 @@ def _bigger_queue(name: str, service: Service) -> Fix | None:
 
 def _edge_limit(model: Model, results: Results) -> Fix | None:
     entry = model.services[model.entry]
-    if entry.rate_limit is not None or model.workload.closed:
+    if entry.rate_limit is not None or model.closed:
         return None
     served = results.mean("throughput", model.entry)
     busy = results.mean("utilization", model.entry)
@@ -147,7 +147,7 @@ def _edge_concurrency(model: Model) -> Fix | None:
     if entry.concurrency_limit is not None:
         return None
     workers = entry.most_workers * entry.initial_replicas
-    holding = mean_of(entry.work_for(model.workload.class_names[0]))
+    holding = mean_of(entry.work_for(model.class_names[0]))
     return Fix(
         f"{model.entry}: adaptive concurrency limit at the edge",
         "short",
@@ -176,7 +176,7 @@ def _slow_calls(model: Model, root: str) -> list[tuple[str, str, int]]:
 
 
 def _breaker(model: Model, root: str, results: Results) -> Fix | None:
-    nominal = mean_of(model.services[root].work_for(model.workload.class_names[0]))
+    nominal = mean_of(model.services[root].work_for(model.class_names[0]))
     threshold = max(0.1, round(5 * nominal, 3))
     patch: dict[str, YamlValue] = {}
     for path, _, index in _slow_calls(model, root):
@@ -211,15 +211,16 @@ def _call(model: Model, path: str, index: int) -> Call:
 
 def _backoff(model: Model) -> Fix | None:
     patch: dict[str, YamlValue] = {}
-    if model.workload.retries is not None and model.workload.retries.budget is None:
-        patch.update(
-            {
-                "workload.retries.jitter": "full",
-                "workload.retries.base": 0.2,
-                "workload.retries.cap": 5.0,
-                "workload.retries.budget": {"budget_percent": 20},
-            }
-        )
+    for where, workload in model.workload_paths.items():
+        if workload.retries is not None and workload.retries.budget is None:
+            patch.update(
+                {
+                    f"{where}.retries.jitter": "full",
+                    f"{where}.retries.base": 0.2,
+                    f"{where}.retries.cap": 5.0,
+                    f"{where}.retries.budget": {"budget_percent": 20},
+                }
+            )
     for name, service in model.services.items():
         for path, calls in call_lists(name, service):
             for index, call in enumerate(calls):

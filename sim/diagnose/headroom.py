@@ -39,6 +39,8 @@ def analytic_limit(model: Model, slos: list[SLO]) -> tuple[float | None, str]:
     """The largest Poisson rate at which M/M/c/K (or M/M/c) predicts every SLO it can
     judge (rejection, mean and p99 latency, end to end) holds: bisection on the rate."""
     service = model.services[model.entry]
+    if model.workload is None:
+        return None, "no closed form for several scenarios"
     arrivals = model.workload.arrivals
     if (
         len(model.services) > 1
@@ -95,7 +97,10 @@ def headroom(
     budget: float | None = None,
 ) -> Headroom | None:
     """Search the arrival rate from today's to twice it for the edge of the SLOs (None
-    for closed-loop or trace workloads, which have no rate to turn)."""
+    for closed-loop or trace workloads, which have no rate to turn, and for several
+    scenarios, whose rates are turned one by one with a sweep)."""
+    if model.workload is None:
+        return None
     arrivals = model.workload.arrivals
     current = getattr(arrivals, "rate", None)
     if not isinstance(current, int | float) or current <= 0 or not slos:

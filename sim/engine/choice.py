@@ -54,6 +54,8 @@ def blocker(model: Model) -> str | None:
     if len(model.services) > 1:
         return "services (more than one)"
     workload = model.workload
+    if workload is None:
+        return "scenarios (several workloads)"
     if workload.arrivals is None:
         return "workload.users (closed loop)"
     for key in data.get("workload", {}):

@@ -63,10 +63,8 @@ def record_fast(model: Model, replication: int, seed: int) -> dict[str, Recorder
     streams = Streams(seed, replication)
     recorders = make_recorders(model)
     service, system = recorders[name], recorders[END_TO_END]
-    work = Sampler(
-        spec.work_for(model.workload.class_names[0]),
-        streams.rng("service", name, "work", model.workload.class_names[0]),
-    )
+    (cls,) = model.class_names
+    work = Sampler(spec.work_for(cls), streams.rng("service", name, "work", cls))
     tally = _Tally(model, service, system)
     workers = np.full((spec.most_workers, 2), -1.0)  # free at, busy since
     workers[:, 0] = 0.0
@@ -76,6 +74,7 @@ def record_fast(model: Model, replication: int, seed: int) -> dict[str, Recorder
     clock = np.zeros(2)
     spare = np.empty(0)
     rng = streams.rng("workload", "arrivals")
+    assert model.workload is not None and model.workload.arrivals is not None  # see blocker
     for arrived in arrival_chunks(model.workload.arrivals, rng, model.horizon, CHUNK):
         n = arrived.size
         works = np.concatenate((spare, work.take(max(0, n - spare.size))))

@@ -16,8 +16,8 @@ from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
 from sim.engine.workload import Clients
 from sim.measure.edges import open_fraction, opens
-from sim.measure.output import END_TO_END, ReplicationOutput, edge_name
-from sim.measure.recorders import Recorder
+from sim.measure.output import END_TO_END, ReplicationOutput, edge_name, scenario_name
+from sim.measure.recorders import BothRecorders, Recorder
 from sim.measure.recovery import recovery_time, trigger_window
 from sim.model import Model
 from sim.model.distributions import mean_of
@@ -41,10 +41,11 @@ def drain(
 def zero_time_fields(model: Model) -> list[str]:
     """The model's durations whose mean is zero: what a loop without time could be made of."""
     fields = []
-    if model.workload.think_time is not None and mean_of(model.workload.think_time) == 0:
-        fields.append("workload.think_time")
+    for where, workload in model.workload_paths.items():
+        if workload.think_time is not None and mean_of(workload.think_time) == 0:
+            fields.append(f"{where}.think_time")
     for name, service in model.services.items():
-        if any(service.holding_time(cls) == 0 for cls in model.workload.class_names):
+        if any(service.holding_time(cls) == 0 for cls in model.class_names):
             fields.append(f"services.{name}.work")
     return fields
 
@@ -62,10 +63,13 @@ class System:
 
 
 def make_recorders(model: Model) -> dict[str, Recorder]:
-    """An empty recorder per service, and ``all`` for the requests end to end."""
-    classes = model.workload.class_names
+    """An empty recorder per service, ``all`` for the requests end to end, and one per
+    scenario for its own requests end to end."""
+    classes = model.class_names
     width, warmup, horizon = model.bin_width, float(model.warmup), model.horizon
     recorders = {END_TO_END: Recorder(END_TO_END, warmup, horizon, width, classes)}
+    for scenario in map(scenario_name, model.scenarios):
+        recorders[scenario] = Recorder(scenario, warmup, horizon, width, classes, end_to_end=True)
     for name, spec in model.services.items():
         recorders[name] = Recorder(
             name,
@@ -86,7 +90,7 @@ def build(model: Model, streams: Streams) -> System:
     if not isinstance(model.warmup, float | int):
         raise ValueError("warmup: auto must be resolved first (sim.studies.run.resolve_warmup)")
     env = simpy.Environment()
-    classes = model.workload.class_names
+    classes = model.class_names
     recorders = make_recorders(model)
     services = {
         name: ServiceRuntime(
@@ -98,14 +102,41 @@ def build(model: Model, streams: Streams) -> System:
     for service in services.values():
         service.connect(services)
         start_autoscaler(env, service, events)
-    clients = Clients(env, model.workload, services[model.entry], streams, recorders[END_TO_END])
-    clients.start(model.horizon)
-    for name, service in services.items():  # a run that starts from a backlog
-        if name == model.entry:
-            clients.backlog(service.spec.initial_backlog)
+    every_client = _clients(model, env, services, streams, recorders)
+    for clients in every_client:
+        clients.start(model.horizon)
+    for service in services.values():  # a run that starts from a backlog
+        front = next((c for c in every_client if c.entry is service), None)
+        if front is not None:  # the first workload that sends requests here
+            front.backlog(service.spec.initial_backlog)
         else:
             service.backlog(service.spec.initial_backlog)
     return System(model, env, services, recorders, events)
+
+
+def _clients(
+    model: Model,
+    env: simpy.Environment,
+    services: dict[str, ServiceRuntime],
+    streams: Streams,
+    recorders: dict[str, Recorder],
+) -> list[Clients]:
+    """The clients of the model's one workload, or of each scenario."""
+    whole = recorders[END_TO_END]
+    if model.workload is not None:
+        return [Clients(env, model.workload, services[model.entry], streams, whole)]
+    return [
+        Clients(
+            env,
+            workload,
+            services[model.target_of(workload)],
+            streams,
+            BothRecorders(whole, recorders[scenario_name(name)]),
+            model.class_names,
+            ("scenario", name),
+        )
+        for name, workload in model.scenarios.items()
+    ]
 
 
 def simulate(system: System) -> None:
@@ -159,9 +190,12 @@ def measure(system: System, replication: int) -> ReplicationOutput:
             recovered = math.isfinite(seconds)
             metrics[model.entry]["recovered"] = float(recovered)
             metrics[model.entry]["recovery_time"] = seconds if recovered else math.nan
-    by_class = (
-        {name: r.class_metrics() for name, r in recorders.items()} if model.workload.classes else {}
-    )
+    scenarios = set(map(scenario_name, model.scenarios))
+    by_class = {
+        name: r.class_metrics()
+        for name, r in recorders.items()
+        if any(w.classes for w in model.workloads) and name not in scenarios
+    }
     return ReplicationOutput(
         replication=replication,
         metrics=metrics,

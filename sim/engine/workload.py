@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 
 import numpy as np
 import simpy
@@ -15,12 +15,16 @@ from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
-from sim.measure.recorders import Recorder
+from sim.measure.recorders import BothRecorders, Recorder
 from sim.model.workload import Workload
 
 
 class Clients:
-    """The workload's clients: sends requests, applies their timeout and retries, records."""
+    """One workload's clients: sends requests, applies their timeout and retries, records.
+
+    ``classes`` are the model's request classes (every workload's), which requests carry by
+    index; ``name`` keys the random streams: ``("workload",)`` for a model's one workload,
+    ``("scenario", NAME)`` for each of several."""
 
     def __init__(
         self,
@@ -28,30 +32,34 @@ class Clients:
         spec: Workload,
         entry: ServiceRuntime,
         streams: Streams,
-        recorder: Recorder,
+        recorder: Recorder | BothRecorders,
+        classes: list[str] | None = None,
+        name: tuple[str, ...] = ("workload",),
     ) -> None:
         self.env = env
         self.spec = spec
         self.entry = entry
         self.recorder = recorder
         self.streams = streams
-        self._class = Categorical(spec.class_shares, Uniforms(streams.rng("workload", "classes")))
+        self.name = name
+        self._class = Categorical(spec.class_shares, Uniforms(streams.rng(*name, "classes")))
+        self._class_index = [(classes or spec.class_names).index(c) for c in spec.class_names]
         self._priorities = spec.priorities
-        weights = [1.0]
+        weights: Sequence[float] = [1.0]
         if spec.clients is not None:
             ranks = np.arange(1, spec.clients.count + 1, dtype=float)
             weights = ranks**-spec.clients.zipf_exponent
-        self._client = Categorical(weights, Uniforms(streams.rng("workload", "clients")))
+        self._client = Categorical(weights, Uniforms(streams.rng(*name, "clients")))
         self.retrier = (
-            Retrier(env, spec.retries, Uniforms(streams.rng("workload", "backoff")))
+            Retrier(env, spec.retries, Uniforms(streams.rng(*name, "backoff")))
             if spec.retries is not None
             else None
         )
 
     def start(self, until: float) -> None:
         """Start the arrival process, or the users; no request starts at or after ``until``."""
-        if self.spec.closed:
-            think = Sampler(self.spec.think_time, self.streams.rng("workload", "think"))
+        if self.spec.users is not None and self.spec.think_time is not None:
+            think = Sampler(self.spec.think_time, self.streams.rng(*self.name, "think"))
             for user in range(self.spec.users):
                 self.env.process(self._user(user, think, until))
         else:
@@ -64,12 +72,14 @@ class Clients:
             self.env.process(self.request(0.0, self._info()))
 
     def _info(self, client: int | None = None) -> RequestInfo:
-        cls = self._class()
-        return RequestInfo(cls, self._client() if client is None else client, self._priorities[cls])
+        own = self._class()
+        client = self._client() if client is None else client
+        return RequestInfo(self._class_index[own], client, self._priorities[own])
 
     def _arrivals(self, until: float) -> Generator[simpy.Event, object, None]:
         env = self.env
-        rng = self.streams.rng("workload", "arrivals")
+        rng = self.streams.rng(*self.name, "arrivals")
+        assert self.spec.arrivals is not None  # an open-loop workload
         for t in arrival_times(self.spec.arrivals, rng):
             if t >= until:
                 return

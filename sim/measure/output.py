@@ -15,6 +15,11 @@ if TYPE_CHECKING:  # names only: the model schema imports this module, numpy nee
 END_TO_END = "all"
 
 
+def scenario_name(name: str) -> str:
+    """What a scenario's own end-to-end results are reported under: ``scenario:NAME``."""
+    return f"scenario:{name}"
+
+
 def edge_name(caller: str, callee: str) -> str:
     """How a call edge is named in results: ``api->db``."""
     return f"{caller}->{callee}"

@@ -79,7 +79,8 @@ GAUGES = (
 
 
 class Recorder:
-    """Raw records of one service, or of the whole system (``name='all'``)."""
+    """Raw records of one service, or of client requests end to end (``name='all'``, or
+    one scenario's with ``end_to_end``)."""
 
     def __init__(
         self,
@@ -92,8 +93,10 @@ class Recorder:
         cpus: int = 0,
         gc: bool = False,
         scaled: bool = False,
+        end_to_end: bool = False,
     ) -> None:
         self.name = name
+        self.end_to_end = end_to_end or name == "all"  # client requests, not one service's
         self.warmup = warmup
         self.horizon = horizon
         self.bin_width = bin_width
@@ -268,7 +271,7 @@ class Recorder:
             m[f"rejected_{reason}"] = fraction(counts[reason], arrivals)
         m["timeout_rate"] = fraction(counts[outcomes.TIMEOUT], arrivals)
         m["error_rate"] = fraction(counts[outcomes.ERROR], arrivals)
-        if self.name != "all":
+        if not self.end_to_end:
             m["downstream_failure_rate"] = fraction(counts[outcomes.DOWNSTREAM], arrivals)
         return m
 
@@ -301,7 +304,7 @@ class Recorder:
             **self._outcome_metrics(counts, arrivals),
             **latency_figures,
         }
-        if self.name != "all":
+        if not self.end_to_end:
             busy_area = g["busy"].area
             m["queue_wait_mean"] = fraction(self.wait_sum, self.wait_count)
             m["queue_depth_mean"] = g["queue"].area / window
@@ -445,7 +448,7 @@ class Recorder:
             "latency_p99": p99,
             "in_system": np.asarray(g["in_system"].bins) / durations,
         }
-        if self.name != "all":
+        if not self.end_to_end:
             series["queue_depth"] = np.asarray(g["queue"].bins) / durations
             serving = np.asarray(g["serving"].bins)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -461,3 +464,56 @@ class Recorder:
             if self.has_limit:
                 series["concurrency_limit"] = np.asarray(g["limit"].bins) / durations
         return series
+
+
+class _BothGauges:
+    """The ``in_system`` gauge of two recorders, moved together."""
+
+    __slots__ = ("_first", "_second")
+
+    def __init__(self, first: Gauge, second: Gauge) -> None:
+        self._first, self._second = first, second
+
+    def add(self, now: float, delta: float) -> None:
+        """Move both gauges by ``delta`` at ``now``."""
+        self._first.add(now, delta)
+        self._second.add(now, delta)
+
+
+class BothRecorders:
+    """What a scenario's clients record into: every request end to end (``all``) and the
+    scenario's own recorder, so a model of several workloads reports each and the whole."""
+
+    def __init__(self, whole: Recorder, own: Recorder) -> None:
+        self.whole, self.own = whole, own
+        self.in_system = _BothGauges(whole.in_system, own.in_system)
+
+    @property
+    def attempts(self) -> int:
+        """Attempts made for counted requests that finished (the scenario's own)."""
+        return self.own.attempts
+
+    @attempts.setter
+    def attempts(self, value: int) -> None:
+        self.whole.attempts += value - self.own.attempts
+        self.own.attempts = value
+
+    def arrived(self, now: float, cls: int) -> bool:
+        """A client request arrived; True if it counts (in the window)."""
+        self.own.arrived(now, cls)
+        return self.whole.arrived(now, cls)
+
+    def rejected(self, now: float, outcome: str, counted: bool, cls: int) -> None:
+        """A client request refused with ``outcome``."""
+        self.whole.rejected(now, outcome, counted, cls)
+        self.own.rejected(now, outcome, counted, cls)
+
+    def failed(self, now: float, outcome: str, counted: bool, cls: int) -> None:
+        """A client request that ended with a timeout or an error."""
+        self.whole.failed(now, outcome, counted, cls)
+        self.own.failed(now, outcome, counted, cls)
+
+    def completed(self, arrived: float, now: float, counted: bool, cls: int) -> None:
+        """A client request answered ``ok``."""
+        self.whole.completed(arrived, now, counted, cls)
+        self.own.completed(arrived, now, counted, cls)

@@ -17,13 +17,14 @@ def trigger_window(model: Model) -> tuple[float, float] | None:
     windows = [(inc.start, inc.stop) for s in model.services.values() for inc in s.incidents]
     if starts_in_trouble(model):
         windows.append((0.0, 0.0))
-    arrivals = model.workload.arrivals
-    if isinstance(arrivals, ProfileArrivals):
-        for change in arrivals.changes:
-            if isinstance(change, Spike):
-                windows.append((change.start, change.stop))
-            elif isinstance(change, Step):
-                windows.append((change.at, change.at))
+    for workload in model.workloads:
+        arrivals = workload.arrivals
+        if isinstance(arrivals, ProfileArrivals):
+            for change in arrivals.changes:
+                if isinstance(change, Spike):
+                    windows.append((change.start, change.stop))
+                elif isinstance(change, Step):
+                    windows.append((change.at, change.at))
     if not windows:
         return None
     return min(w[0] for w in windows), max(w[1] for w in windows)

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.measure.output import edge_name
+from sim.measure.output import edge_name, scenario_name
 from sim.measure.registry import UNITS
 from sim.model.base import Duration, PositiveDuration, Strict, YamlValue, error_lines
 from sim.model.graph import call_lists, check_graph
@@ -173,7 +173,14 @@ class Model(Strict):
         False,
         description="a request whose caller has given up is dropped when a worker picks it up",
     )
-    workload: Workload = Field(description="the traffic: arrivals or users, classes, retries")
+    workload: Workload | None = Field(
+        None, description="the traffic: arrivals or users, classes, retries (or scenarios)"
+    )
+    scenarios: dict[str, Workload] = Field(
+        default_factory=dict,
+        description="several workloads at once, by name (as k6 scenarios), each with its "
+        "own arrivals or users, mix, target and clients; instead of workload",
+    )
     services: dict[str, Service] = Field(min_length=1, description="services by name")
 
     @model_validator(mode="after")
@@ -194,14 +201,8 @@ class Model(Strict):
                     "most": f"{MAX_BINS:,}",
                 },
             )
-        target = self.workload.target
-        if target is not None and target not in self.services:
-            raise PydanticCustomError(
-                "target",
-                "'{target}' is not a service; services: {names}",
-                {"path": "workload.target", "target": target, "names": ", ".join(self.services)},
-            )
-        check_graph(self.services, self.workload.class_names)
+        self._check_workloads()
+        check_graph(self.services, self.class_names)
         if isinstance(self.replications, int) and self.replications < 1:
             raise PydanticCustomError("reps", "must be >= 1 or 'auto'", {"path": "replications"})
         known = self.result_names
@@ -218,19 +219,75 @@ class Model(Strict):
                 )
         return self
 
+    def _check_workloads(self) -> None:
+        if (self.workload is None) == (not self.scenarios):
+            raise PydanticCustomError(
+                "workload",
+                "give workload, or scenarios (several workloads), not both",
+                {"path": "workload"},
+            )
+        priority: dict[str, int] = {}
+        for where, workload in self.workload_paths.items():
+            target = workload.target
+            if target is not None and target not in self.services:
+                raise PydanticCustomError(
+                    "target",
+                    "'{target}' is not a service; services: {names}",
+                    {
+                        "path": f"{where}.target",
+                        "target": target,
+                        "names": ", ".join(self.services),
+                    },
+                )
+            for index, cls in enumerate(workload.classes):
+                if priority.setdefault(cls.name, cls.priority) != cls.priority:
+                    raise PydanticCustomError(
+                        "priority",
+                        "class '{name}' has another priority in another scenario: a class is "
+                        "one kind of request everywhere",
+                        {"path": f"{where}.classes.{index}.priority", "name": cls.name},
+                    )
+
+    @property
+    def workload_paths(self) -> dict[str, Workload]:
+        """Each workload by where it sits in the file: ``workload`` or ``scenarios.NAME``."""
+        if self.workload is not None:
+            return {"workload": self.workload}
+        return {f"scenarios.{name}": workload for name, workload in self.scenarios.items()}
+
+    @property
+    def workloads(self) -> list[Workload]:
+        """Every workload that runs: the one ``workload``, or each scenario in order."""
+        return [self.workload] if self.workload is not None else list(self.scenarios.values())
+
+    @property
+    def class_names(self) -> list[str]:
+        """Every request class of every workload, in order of first mention."""
+        return list(dict.fromkeys(n for w in self.workloads for n in w.class_names))
+
+    @property
+    def closed(self) -> bool:
+        """True when every workload is closed-loop users (no open-loop arrivals at all)."""
+        return all(w.closed for w in self.workloads)
+
     @property
     def result_names(self) -> set[str]:
-        """What results are reported under: ``all``, each service, each call edge ``a->b``."""
+        """What results are reported under: ``all``, each scenario, each service, each call
+        edge ``a->b``."""
         edges = {
             edge_name(a, c.to) for a, s in self.services.items() for _, calls in call_lists(a, s)
             for c in calls
         }  # fmt: skip
-        return {"all", *self.services, *edges}
+        return {"all", *map(scenario_name, self.scenarios), *self.services, *edges}
+
+    def target_of(self, workload: Workload) -> str:
+        """Name of the service that receives ``workload``'s requests (default the first)."""
+        return workload.target or next(iter(self.services))
 
     @property
     def entry(self) -> str:
-        """Name of the service that receives the workload's arrivals."""
-        return self.workload.target or next(iter(self.services))
+        """Name of the service that receives the (first) workload's requests."""
+        return self.target_of(self.workloads[0])
 
     @property
     def bin_width(self) -> float:
@@ -284,10 +341,13 @@ def load(path: str | Path, overrides: Mapping[str, YamlValue] | None = None) -> 
     if overrides:
         data = apply_overrides(data, overrides, source=str(path))
     model = from_dict(data, source=str(path))
-    arrivals = model.workload.arrivals
-    if isinstance(arrivals, TraceArrivals) and not Path(arrivals.file).is_absolute():
-        trace = str(Path(path).resolve().parent / arrivals.file)
-        model = from_dict(apply_overrides(data, {"workload.arrivals.file": trace}), str(path))
+    traces = {}
+    for where, workload in model.workload_paths.items():
+        arrivals = workload.arrivals
+        if isinstance(arrivals, TraceArrivals) and not Path(arrivals.file).is_absolute():
+            traces[f"{where}.arrivals.file"] = str(Path(path).resolve().parent / arrivals.file)
+    if traces:
+        model = from_dict(apply_overrides(data, traces), str(path))
     return model
 
 

@@ -23,9 +23,10 @@ def disturbances(model: Model) -> list[Window]:
     for name, service in model.services.items():
         for incident in service.incidents:
             found.append(Window(incident.start, incident.stop, f"{name} incident"))
-    arrivals = model.workload.arrivals
-    if isinstance(arrivals, ProfileArrivals):
-        for change in arrivals.changes:
-            if isinstance(change, Spike):
-                found.append(Window(change.start, change.stop, f"spike x{change.factor:g}"))
+    for workload in model.workloads:
+        arrivals = workload.arrivals
+        if isinstance(arrivals, ProfileArrivals):
+            for change in arrivals.changes:
+                if isinstance(change, Spike):
+                    found.append(Window(change.start, change.stop, f"spike x{change.factor:g}"))
     return sorted(found, key=lambda w: w.start)

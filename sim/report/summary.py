@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sim.measure.display import format_value
-from sim.measure.output import END_TO_END
+from sim.measure.output import END_TO_END, scenario_name
 from sim.measure.registry import METRICS
 from sim.measure.results import Results
 from sim.model import Model
@@ -107,7 +107,7 @@ def build_report(results: Results, show_all: bool = False) -> Report:
     hidden: Counter[str] = Counter()
     sections = []
     services = list(model.services)
-    for name in [END_TO_END, *services]:
+    for name in [END_TO_END, *map(scenario_name, model.scenarios), *services]:
         if name not in rows:
             continue
         section = Section(name, _title(name, model), [])
@@ -152,6 +152,10 @@ def _title(name: str, model: Model) -> str:
     """``api: 1 replica x 30 workers, queue 200`` (what its utilisation and queue are of)."""
     if name == END_TO_END:
         return "end to end (all)"
+    if name not in model.services:  # a scenario's own requests
+        scenario = name.split(":", 1)[1]
+        target = model.target_of(model.scenarios[scenario])
+        return f"scenario {scenario}: its requests end to end, into {target}"
     return f"{name}: {describe(model.services[name])}"
 
 

@@ -46,19 +46,20 @@ def default_budget() -> float:
     return value
 
 
-def _requests(model: Model) -> float:
-    """Requests the clients send in one replication (before retries)."""
-    workload, horizon = model.workload, model.horizon
+def _requests(model: Model, where: str, workload: Workload) -> float:
+    """Requests one workload's clients send in one replication (before retries)."""
+    horizon = model.horizon
     if workload.users is not None and workload.think_time is not None:
-        entry = model.services[model.entry]
+        entry_name = model.target_of(workload)
+        entry = model.services[entry_name]
         cycle = mean_of(workload.think_time) + min(
             entry.holding_time(cls) for cls in workload.class_names
         )
         if cycle == 0:
             raise BudgetError(
                 [
-                    "workload.think_time: mean 0, and the entry service's work "
-                    f"(services.{model.entry}.work) too: closed-loop users would send requests "
+                    f"{where}.think_time: mean 0, and the entry service's work "
+                    f"(services.{entry_name}.work) too: closed-loop users would send requests "
                     "endlessly without the clock moving; give either a positive mean"
                 ]
             )
@@ -80,7 +81,7 @@ def _requests(model: Model) -> float:
             times = load_trace(arrivals.file) * arrivals.time_scale
         except (OSError, ValueError) as exc:
             raise ModelError(
-                [f"workload.arrivals.file: cannot read the trace: {str(exc)[:120]}"]
+                [f"{where}.arrivals.file: cannot read the trace: {str(exc)[:120]}"]
             ) from None
         if not arrivals.loop or times.size < 2:
             return float(times.size)
@@ -91,19 +92,21 @@ def _requests(model: Model) -> float:
     return arrivals.mean_rate * horizon
 
 
-def visits_per_request(model: Model) -> float:
-    """Services a client request visits on average, and at most how many attempts it makes."""
-    rates = offered_rates(model.model_copy(update={"workload": _unit_rate(model)}))
+def visits_per_request(model: Model, workload: Workload) -> float:
+    """Services one of ``workload``'s requests visits on average, times the most attempts
+    it makes."""
+    alone = {"workload": _unit_rate(workload), "scenarios": {}}
+    rates = offered_rates(model.model_copy(update=alone))
     visits = sum(sum(per_class) for per_class in rates.values())
-    retries = model.workload.retries
+    retries = workload.retries
     return visits * (retries.max_attempts if retries is not None else 1)
 
 
-def _unit_rate(model: Model) -> Workload:
+def _unit_rate(workload: Workload) -> Workload:
     """The workload at one open-loop request per second: offered rates become visit ratios."""
     from sim.model.workload import PoissonArrivals
 
-    return model.workload.model_copy(
+    return workload.model_copy(
         update={"arrivals": PoissonArrivals(rate=1.0), "users": None, "think_time": None}
     )
 
@@ -111,7 +114,10 @@ def _unit_rate(model: Model) -> Workload:
 def estimate_work(model: Model, replications: int, points: int = 1) -> float:
     """Request visits a run of ``replications`` (at each of ``points``) would simulate,
     with each replication's fixed cost (building, collecting, summarising) counted too."""
-    per_replication = _requests(model) * visits_per_request(model) + REPLICATION_COST
+    per_replication = REPLICATION_COST + sum(
+        _requests(model, where, workload) * visits_per_request(model, workload)
+        for where, workload in model.workload_paths.items()
+    )
     return per_replication * replications * points
 
 

@@ -14,8 +14,11 @@ from sim.studies.budget import check_budget
 
 def check_stable(model: Model) -> None:
     """Refuse a model whose unbounded queue would grow for ever (offered load >= capacity)."""
-    if model.workload.closed:
+    if model.closed:
         return  # a finite population cannot fill an unbounded queue without end
+    if model.scenarios:  # judge the open-loop scenarios, whose load does not slow down
+        opened = {name: w for name, w in model.scenarios.items() if not w.closed}
+        model = model.model_copy(update={"scenarios": opened})
     problems = []
     for name, load in offered_load(model).items():
         service = model.services[name]

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import math
 
-from sim.measure.output import END_TO_END, edge_name
+from sim.measure.output import END_TO_END, edge_name, scenario_name
 from sim.measure.results import Results
-from sim.model import Call, Model, Service
+from sim.model import Call, Model, Service, Workload
 from sim.model.graph import call_lists
 
 CLIENTS = "clients"
@@ -65,30 +65,44 @@ def _call_label(call: Call) -> list[str]:
     return [", ".join(parts)]
 
 
+def _sources(model: Model) -> list[tuple[str, str, Workload, str]]:
+    """Per workload: its node, its label, itself, and the results it is reported under."""
+    if model.workload is not None:
+        return [(CLIENTS, _load_label(model.workload), model.workload, END_TO_END)]
+    return [
+        (_quote(f"{CLIENTS} {name}"), f"{name}: {_load_label(w)}", w, scenario_name(name))
+        for name, w in model.scenarios.items()
+    ]
+
+
+def _load_label(workload: Workload) -> str:
+    if workload.users is not None:
+        return f"{workload.users} users"
+    if workload.arrivals is not None:
+        return f"{workload.arrivals.process} {workload.arrivals.mean_rate:g} req/s"
+    return "clients"
+
+
 def graph_dot(model: Model, results: Results | None = None) -> str:
     """DOT text of the model's graph, coloured by ``results`` when given."""
-    workload = model.workload
-    source = (
-        f"{workload.users} users"
-        if workload.users is not None
-        else f"{workload.arrivals.process} {workload.arrivals.mean_rate:g} req/s"
-        if workload.arrivals is not None
-        else "clients"
-    )
     lines = [
         "digraph services {",
         '  rankdir=LR; node [shape=box, style="rounded,filled", fontname="Helvetica"];',
         '  edge [fontname="Helvetica", fontsize=10];',
-        f'  {CLIENTS} [label={_quote(source)}, shape=oval, fillcolor="#ffffff"];',
     ]
+    sources = _sources(model)
+    for node, text, _, _ in sources:
+        lines.append(f'  {node} [label={_quote(text)}, shape=oval, fillcolor="#ffffff"];')
     for name, service in model.services.items():
         fill = utilisation_colour(results.mean("utilization", name)) if results else "#ffffff"
         label = _service_label(name, service, results)
         lines.append(f"  {_quote(name)} [label={_quote(*label)}, fillcolor={_quote(fill)}];")
-    entry_label = ""
-    if results is not None:
-        entry_label = f"{results.mean('rejection_rate', END_TO_END):.1%} refused"
-    lines.append(f"  {CLIENTS} -> {_quote(model.entry)} [label={_quote(entry_label)}];")
+    for node, _, workload, result in sources:
+        entry_label = ""
+        if results is not None:
+            entry_label = f"{results.mean('rejection_rate', result):.1%} refused"
+        target = _quote(model.target_of(workload))
+        lines.append(f"  {node} -> {target} [label={_quote(entry_label)}];")
     for name, service in model.services.items():
         for _, calls in call_lists(name, service):
             for call in calls:

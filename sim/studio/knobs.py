@@ -96,7 +96,8 @@ def _walk(spec: BaseModel, path: str, group: str, out: list[Knob]) -> None:
 def knobs(model: Model) -> list[Knob]:
     """Every knob of ``model``: the workload's first, then each service's, in file order."""
     out: list[Knob] = []
-    _walk(model.workload, "workload", "workload", out)
+    for where, workload in model.workload_paths.items():
+        _walk(workload, where, where.removeprefix("scenarios."), out)
     for name, service in model.services.items():
         _walk(service, f"services.{name}", name, out)
     return out

@@ -28,13 +28,12 @@ DISAGREE = 0.10
 
 
 def load_text(model: Model) -> str:
-    """The offered load as a person says it: ``90 req/s`` or ``200 users``."""
-    workload = model.workload
-    if workload.users is not None:
-        return f"{workload.users} users"
-    if workload.arrivals is not None:
-        return f"{workload.arrivals.mean_rate:g} req/s"
-    return "its workload"
+    """The offered load as a person says it: ``90 req/s``, ``200 users``, or both."""
+    rate = sum(w.arrivals.mean_rate for w in model.workloads if w.arrivals is not None)
+    users = sum(w.users for w in model.workloads if w.users is not None)
+    parts = [f"{rate:g} req/s"] if rate > 0 else []
+    parts += [f"{users} users"] if users else []
+    return " and ".join(parts) or "its workload"
 
 
 def top_reason(results: Results, service: str = END_TO_END) -> str | None:

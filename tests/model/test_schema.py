@@ -166,7 +166,12 @@ def test_every_error_names_its_path(overrides, expected):
 def test_missing_top_level_fields_are_all_reported():
     with pytest.raises(sim.ModelError) as info:
         sim.from_dict({"services": BASE["services"]})
-    assert set(info.value.lines) == {"horizon: is required", "workload: is required"}
+    assert set(info.value.lines) == {"horizon: is required"}
+    with pytest.raises(sim.ModelError) as info:
+        sim.from_dict({"horizon": 10, "services": BASE["services"]})
+    assert info.value.lines == [
+        "workload: give workload, or scenarios (several workloads), not both"
+    ]
 
 
 def test_not_a_mapping():
@@ -257,7 +262,8 @@ def test_distribution_moments():
 def test_json_schema_describes_the_file():
     schema = json_schema()
     assert schema["additionalProperties"] is False
-    assert {"horizon", "workload", "services"} <= set(schema["required"])
+    assert {"horizon", "services"} <= set(schema["required"])
+    assert {"workload", "scenarios"} <= set(schema["properties"])
     service = schema["$defs"]["Service"]
     assert service["properties"]["queue"]
     assert "exponential" in json.dumps(schema)

@@ -307,15 +307,29 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
         workload["timeout"] = draw(st.floats(0.05, 2))
     if draw(st.booleans()):
         workload["retries"] = draw(retries)
+    traffic: dict[str, Any] = {"workload": workload}
+    if draw(st.integers(0, 3)) == 0:  # several workloads at once, the second into any service
+        second: dict[str, Any] = {
+            "arrivals": {"process": "poisson", "rate": draw(st.floats(1, 20))},
+            "target": f"s{draw(st.integers(0, count - 1))}",
+        }
+        if classes:
+            second["classes"] = [{"name": "write", "weight": 1, **_priority(workload)}]
+        traffic = {"scenarios": {"main": workload, "side": second}}
     return {
         "horizon": horizon,
         "warmup": draw(st.one_of(st.just(0.0), st.floats(1, horizon / 3))),
         "replications": 2,
         "seed": draw(st.integers(0, 1000)),
         "deadline_propagation": draw(st.booleans()),
-        "workload": workload,
+        **traffic,
         "services": {f"s{i}": draw(service(i, count, classes)) for i in range(count)},
     }
+
+
+def _priority(workload: dict[str, Any]) -> dict[str, int]:
+    """The priority the workload gives class ``write``: one class, one priority."""
+    return {"priority": workload["classes"][1].get("priority", 0)}
 
 
 class Hang(Exception):
@@ -347,7 +361,7 @@ def check_invariants(res: sim.Results) -> None:
         if m["arrivals"]:
             shares = ["success_rate", "timeout_rate", "error_rate"]
             shares += [f"rejected_{r}" for r in outcomes.REJECTIONS]
-            if service != "all":
+            if "downstream_failure_rate" in m:  # a service, not requests end to end
                 shares.append("downstream_failure_rate")
             total = sum(m[s] for s in shares) + m["in_flight_end"] / m["arrivals"]
             assert math.isclose(total, 1.0, abs_tol=1e-9), (service, m)
@@ -417,5 +431,5 @@ FEATURES = (
     "block_when_full", "initial_backlog", "'OPEN'", "cpus", "'pool'", "autoscaling", "step_scaling",
     "'schedule'", "users", "mmpp", "profile", "classes", "clients", "connection_pools",
     "'timeout'", "least_request", "network_latency", "'loss'", "'replica'",
-    "quorum", "outlier_detection", "'replicas': [0]",
+    "quorum", "outlier_detection", "'replicas': [0]", "scenarios",
 )  # fmt: skip
