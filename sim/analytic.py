@@ -294,7 +294,10 @@ def offered_load(model: Model) -> dict[str, float]:
     loads = {}
     for name, rates in offered_rates(model).items():
         service = model.services[name]
-        demand = sum(r * service.holding_time(cls) for r, cls in zip(rates, classes, strict=True))
+        demand = sum(
+            r * service.holding_time(cls, model.mean_size(cls))
+            for r, cls in zip(rates, classes, strict=True)
+        )
         workers = service.most_workers
         servers = service.most_replicas * min(workers, service.cpus or workers)
         loads[name] = demand / servers

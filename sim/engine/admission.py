@@ -4,9 +4,10 @@ the whole service or for each replica (``scope``)."""
 from __future__ import annotations
 
 from sim.distributions import Sampler
+from sim.engine.request import RequestInfo
 from sim.engine.streams import Streams
 from sim.measure.gauge import Gauge
-from sim.model.controls import ConcurrencyLimit, RateLimit
+from sim.model.controls import SIZE, ConcurrencyLimit, RateLimit
 from sim.policies.ratelimit import Admission, RateLimitPolicy
 
 
@@ -18,17 +19,29 @@ class RateLimiter:
         self.per_client = spec.per_client
         self._limiters: dict[int, RateLimitPolicy] = {}
         self.cost = None
-        if spec.cost is not None:
+        self.by_size = spec.cost == SIZE
+        if spec.cost is not None and not self.by_size:
             name = ("service", service, "rate_limit", "cost", *([replica] if replica else []))
             self.cost = Sampler(spec.cost, streams.rng(*name))
 
-    def admit(self, now: float, client: int) -> Admission:
-        """Admitted (after a delay), or refused with a Retry-After."""
+    def _limiter(self, client: int) -> RateLimitPolicy:
         key = client if self.per_client else 0
         limiter = self._limiters.get(key)
         if limiter is None:
             limiter = self._limiters[key] = self.spec.build()
-        return limiter.admit(now, self.cost() if self.cost is not None else 1.0)
+        return limiter
+
+    def admit(self, now: float, info: RequestInfo) -> Admission:
+        """Admitted (after a delay), or refused with a Retry-After. With ``cost: size`` the
+        request is charged what it reserved (its max_size, else its size)."""
+        if self.by_size:
+            return self._limiter(info.client).admit(now, info.reserved)
+        return self._limiter(info.client).admit(now, self.cost() if self.cost is not None else 1.0)
+
+    def refund(self, now: float, admitted: float, info: RequestInfo, units: float) -> None:
+        """Give back ``units`` of the charge made at ``admitted`` (reconciling a reservation
+        with what the request cost)."""
+        self._limiter(info.client).refund(now, admitted, units)
 
 
 class ConcurrencyLimiter:

@@ -110,6 +110,8 @@ class CallSite:
                     yield env.timeout(self.fallback())
                     return outcomes.OK, False
                 return outcomes.CIRCUIT_OPEN, True
+        if info.cancelled:  # cancelled before it went out: it never does
+            return outcomes.TIMEOUT, True
         limit = math.inf if call.timeout is None else issued + call.timeout
         if self.propagate:
             limit = min(limit, deadline)
@@ -193,12 +195,12 @@ class Step:
                     return result
             return outcomes.OK, False
         env = self.sites[0].env
+        if any(site.call.quorum is not None for site in self.sites):
+            return (yield from self._quorum(env, replica, info, deadline))
         groups = [
             [env.process(site.request(replica, info, deadline)) for _ in range(site.copies())]
             for site in self.sites
         ]
-        if any(site.call.quorum is not None for site in self.sites):
-            return (yield from self._quorum(env, groups))
         processes = [process for group in groups for process in group]
         if processes:
             yield env.all_of(processes)
@@ -208,11 +210,19 @@ class Step:
         return outcomes.OK, False
 
     def _quorum(
-        self, env: simpy.Environment, groups: list[list[simpy.Process]]
+        self, env: simpy.Environment, replica: Replica, info: RequestInfo, deadline: float
     ) -> Generator[simpy.Event, object, CallResult]:
         """Done when every entry has its quorum of successes (all copies without one), or
         failed with the first failure that leaves an entry short of it. Copies still out
-        are left running."""
+        run on, or are cancelled (``cancel_rest``): each copy is a fork of the request."""
+        copies: list[list[RequestInfo]] = [
+            [info.fork() if site.call.cancel_rest else info for _ in range(site.copies())]
+            for site in self.sites
+        ]
+        groups = [
+            [env.process(site.request(replica, copy, deadline)) for copy in infos]
+            for site, infos in zip(self.sites, copies, strict=True)
+        ]
         needed = [
             min(site.call.quorum or len(group), len(group))
             for site, group in zip(self.sites, groups, strict=True)
@@ -239,6 +249,10 @@ class Step:
         if all(need == 0 for need in needed):
             return outcomes.OK, False
         result = yield done
+        for group, infos in zip(groups, copies, strict=True):
+            for process, copy in zip(group, infos, strict=True):
+                if copy is not info and not process.triggered:
+                    copy.cancelled = True  # gRPC cancels the calls still out
         return result  # type: ignore[return-value]
 
 

@@ -42,15 +42,23 @@ class Overflow:
 
 
 class Waiting:
-    """A request in the waiting room."""
+    """A request in the waiting room (with the units it will hold, in a UnitPool)."""
 
-    __slots__ = ("enqueued", "grant", "patience", "priority")
+    __slots__ = ("enqueued", "grant", "patience", "priority", "size")
 
-    def __init__(self, grant: simpy.Event, enqueued: float, priority: int, patience: float):
+    def __init__(
+        self,
+        grant: simpy.Event,
+        enqueued: float,
+        priority: int,
+        patience: float,
+        size: float = 0.0,
+    ):
         self.grant = grant
         self.enqueued = enqueued
         self.priority = priority
         self.patience = patience
+        self.size = size
 
 
 class WorkerPool:
@@ -98,8 +106,8 @@ class WorkerPool:
         """Requests in the waiting room."""
         return self.size
 
-    def admit(self, priority: int = 0, patience: float = float("inf")):
-        """Ask for a slot.
+    def admit(self, priority: int = 0, patience: float = float("inf"), size: float = 0.0):
+        """Ask for a slot (``size``: the units a UnitPool also needs).
 
         Returns True when one is free (it is now held), an event that fires when the
         request leaves the waiting room (see the module doc), or None when slots and
@@ -126,10 +134,10 @@ class WorkerPool:
         self.busy_gauge.add(self.env.now, 1)
         return True
 
-    def _enqueue(self, priority: int, patience: float):
+    def _enqueue(self, priority: int, patience: float, size: float = 0.0):
         now = self.env.now
         if self.size >= self.queue_limit and not self._push_out(priority):
-            return self._line_up(priority, patience)
+            return self._line_up(priority, patience, size)
         if self.size >= MAX_UNBOUNDED_WAITING:
             raise UnstableError(
                 f"{self.where}: more than {MAX_UNBOUNDED_WAITING:,} requests waiting in one "
@@ -140,7 +148,7 @@ class WorkerPool:
         level = self.levels.get(priority)
         if level is None:
             level = self.levels[priority] = deque()
-        item = Waiting(grant, now, priority, patience)
+        item = Waiting(grant, now, priority, patience, size)
         level.append(item)
         self.size += 1
         self.queue_gauge.add(now, 1)
@@ -148,13 +156,13 @@ class WorkerPool:
             self.env.timeout(patience).callbacks.append(lambda _: self._expire(item))
         return grant
 
-    def _line_up(self, priority: int, patience: float):
+    def _line_up(self, priority: int, patience: float, size: float = 0.0):
         """No room in the waiting room: wait outside it, if the pool has such a line and it
         has room (see :class:`Overflow`), else None (refused)."""
         line = self.overflow
         if line is None or len(self.outside) >= line.size:
             return None
-        item = Waiting(self.env.event(), self.env.now, priority, patience)
+        item = Waiting(self.env.event(), self.env.now, priority, patience, size)
         self.outside.append(item)
         if line.patience != float("inf"):
             self.env.timeout(line.patience).callbacks.append(lambda _: self._give_up(item))
@@ -202,11 +210,11 @@ class WorkerPool:
         self.queue_gauge.add(now, -1)
         item.grant.succeed(shed)
 
-    def cancel(self, grant: simpy.Event) -> None:
+    def cancel(self, grant: simpy.Event, size: float = 0.0) -> None:
         """A waiting request gives up: it leaves the waiting room (or returns its slot)."""
         if grant.triggered:
             if grant.value is None:
-                self.release()
+                self.release(size)
             return
         for level in self.levels.values():
             for item in level:
@@ -225,23 +233,29 @@ class WorkerPool:
         top = max((p for p, level in self.levels.items() if level), default=None)
         if top is None:
             return None
-        level = self.levels[top]
-        lifo = self.discipline == "lifo" or (
+        return self.levels[top].pop() if self._lifo() else self.levels[top].popleft()
+
+    def _lifo(self) -> bool:
+        """Whether the newest waiting request goes first now."""
+        return self.discipline == "lifo" or (
             self.discipline == "adaptive_lifo" and self.codel is not None and self.codel.standing
         )
-        return level.pop() if lifo else level.popleft()
 
-    def release(self) -> None:
+    def _shed(self, item: Waiting, now: float) -> str | None:
+        """Why a request taken from the waiting room at ``now`` is dropped, or None."""
+        waited = now - item.enqueued
+        if waited > item.patience:
+            return outcomes.QUEUE_TIMEOUT
+        if self.codel is not None and self.codel.on_dequeue(now, waited) and self._sheds:
+            return outcomes.CODEL
+        return None
+
+    def release(self, size: float = 0.0) -> None:
         """Give the slot back: to the next waiting request that is not shed, or to the idle set."""
         now = self.env.now
         while self.size:
             item = self._next()
-            waited = now - item.enqueued
-            shed = None
-            if waited > item.patience:
-                shed = outcomes.QUEUE_TIMEOUT
-            elif self.codel is not None and self.codel.on_dequeue(now, waited) and self._sheds:
-                shed = outcomes.CODEL
+            shed = self._shed(item, now)
             self._leave(item, shed)
             if shed is None:
                 self._let_in()
@@ -260,3 +274,75 @@ class WorkerPool:
         # started it; pool size over time matches as long as threads are interchangeable.
         if self.alive > self.thread_pool.core and self.busy < self.alive:
             self.alive -= 1
+
+
+class UnitPool(WorkerPool):
+    """Workers that also share a budget of ``units`` (an inference server's KV cache): a
+    request holds its size in units while it is served, at most the whole budget.
+
+    First come, first served, as vLLM's default scheduler: while anyone waits, newcomers
+    wait too, and the head of the waiting room starts only when a worker and its units
+    are both free, so one large request holds back the small ones behind it.
+    """
+
+    def __init__(self, *args: object, units: float, held: Gauge, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.units = units
+        self.held = 0.0
+        self.held_gauge = held
+
+    def _fits(self, size: float) -> bool:
+        return self.busy < self.slots and self.held + size <= self.units + 1e-9
+
+    def _hold(self, size: float) -> None:
+        now = self.env.now
+        self.busy += 1
+        self.held += size
+        self.busy_gauge.add(now, 1)
+        self.held_gauge.add(now, size)
+
+    def admit(self, priority: int = 0, patience: float = float("inf"), size: float = 0.0):
+        """A worker and ``size`` units now (True), a place in line (an event), or None."""
+        size = min(size, self.units)
+        if not self.size and not self.outside and self._fits(size):
+            self._hold(size)
+            return True
+        return self._enqueue(priority, patience, size)
+
+    def release(self, size: float = 0.0) -> None:
+        """Give back a worker and ``size`` units, and start whoever now fits."""
+        now = self.env.now
+        size = min(size, self.units)
+        self.busy -= 1
+        self.held = max(0.0, self.held - size)
+        self.busy_gauge.add(now, -1)
+        self.held_gauge.add(now, -size)
+        self._start_fitting()
+
+    def cancel(self, grant: simpy.Event, size: float = 0.0) -> None:
+        """A waiting request gives up; a smaller one behind it may now fit."""
+        super().cancel(grant, min(size, self.units))
+        self._start_fitting()
+
+    def _expire(self, item: Waiting) -> None:
+        super()._expire(item)
+        self._start_fitting()
+
+    def _start_fitting(self) -> None:
+        """Start every waiting request that fits, in order, until the head does not."""
+        now = self.env.now
+        while self.size:
+            top = max(p for p, level in self.levels.items() if level)
+            head = self.levels[top][-1 if self._lifo() else 0]
+            if not self._fits(head.size):
+                return
+            item = self._next()
+            shed = self._shed(item, now)
+            self._leave(item, shed)
+            self._let_in()
+            if shed is None:
+                self._hold(item.size)
+        while self.outside and self._fits(self.outside[0].size):
+            item = self.outside.popleft()
+            self._hold(item.size)
+            item.grant.succeed(None)

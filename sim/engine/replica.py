@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from functools import partial
 
 import simpy
 
 from sim.distributions import Sampler
 from sim.engine.admission import ConcurrencyLimiter, RateLimiter
 from sim.engine.executor import Executor
-from sim.engine.pool import Overflow, WorkerPool
+from sim.engine.pool import Overflow, UnitPool, WorkerPool
 from sim.engine.retrying import Retrier
 from sim.engine.streams import Streams
 from sim.measure.gauge import Gauge
@@ -19,6 +20,7 @@ from sim.model.service import Service
 from sim.policies.circuit_breaker import Breaker
 from sim.policies.codel import Codel
 from sim.policies.gc import AllocationTrigger, pause_length
+from sim.policies.healthcheck import HealthState
 
 
 def _overflow(spec: Service) -> Overflow | None:
@@ -54,7 +56,10 @@ class Replica:
             codel = Codel(spec.codel.target, spec.codel.interval)
         elif spec.discipline == "adaptive_lifo":
             codel = Codel()  # only to tell when a queue stands; it sheds nothing
-        self.pool = WorkerPool(
+        make_pool: Callable[..., WorkerPool] = WorkerPool
+        if spec.unit_capacity is not None:  # workers that also share a budget of units
+            make_pool = partial(UnitPool, units=spec.unit_capacity, held=recorder.units_held)
+        self.pool = make_pool(
             env,
             spec.most_workers,
             spec.queue_limit,
@@ -70,6 +75,7 @@ class Replica:
         )
         self.breakers: dict[str, Breaker] = {}  # per call site
         self.retriers: dict[str, Retrier] = {}  # per call site
+        self.health: HealthState | None = None  # as the balancer's health checks see it
         self.rate_limiter: RateLimiter | None = None  # its own, with scope: replica
         self.concurrency: ConcurrencyLimiter | None = None
         self.executor: Executor | None = None

@@ -81,6 +81,7 @@ def make_recorders(model: Model) -> dict[str, Recorder]:
             cpus=spec.cpus or 0,
             gc=spec.gc is not None,
             scaled=spec.autoscaling is not None,
+            unit_capacity=spec.unit_capacity or 0.0,
         )
     return recorders
 
@@ -167,6 +168,9 @@ def measure(system: System, replication: int) -> ReplicationOutput:
         if service.outliers is not None:
             ejected = [t for t, _, _ in service.outliers.events if warmup <= t < horizon]
             metrics[name]["outlier_ejections"] = float(len(ejected))
+        if service.spec.health_check is not None:
+            marked = [t for t, _, ok in service.health_events if not ok and warmup <= t < horizon]
+            metrics[name]["marked_unhealthy"] = float(len(marked))
         for callee, edge in service.edges.items():
             edge_key = edge_name(name, callee)
             metrics[edge_key] = edge.metrics()

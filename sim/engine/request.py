@@ -4,12 +4,28 @@ from __future__ import annotations
 
 
 class RequestInfo:
-    """A client request's class, client key and priority, and the last Retry-After it heard."""
+    """A client request's class, client key and priority, its size in units (and the units
+    reserved for it at admission), the last Retry-After it heard, and whether its caller
+    has cancelled it (a quorum's copies still out once the quorum is reached)."""
 
-    __slots__ = ("client", "cls", "priority", "retry_after")
+    __slots__ = ("cancelled", "client", "cls", "priority", "reserved", "retry_after", "size")
 
-    def __init__(self, cls: int = 0, client: int = 0, priority: int = 0) -> None:
+    def __init__(
+        self,
+        cls: int = 0,
+        client: int = 0,
+        priority: int = 0,
+        size: float = 0.0,
+        reserved: float = 0.0,
+    ) -> None:
         self.cls = cls
         self.client = client
         self.priority = priority
+        self.size = size
+        self.reserved = reserved
         self.retry_after = 0.0
+        self.cancelled = False
+
+    def fork(self) -> RequestInfo:
+        """The same request, as one copy its caller can cancel on its own."""
+        return RequestInfo(self.cls, self.client, self.priority, self.size, self.reserved)

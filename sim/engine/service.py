@@ -13,11 +13,14 @@ from sim.engine.admission import ConcurrencyLimiter, RateLimiter
 from sim.engine.calls import CallSite, Step, plan
 from sim.engine.replica import Replica
 from sim.engine.request import RequestInfo
+from sim.engine.retrying import first_of
 from sim.engine.streams import Streams
 from sim.measure.edges import EdgeRecorder
 from sim.measure.recorders import Recorder
+from sim.model.controls import SIZE
 from sim.model.service import Service
 from sim.policies.balancer import Balancer
+from sim.policies.healthcheck import HealthState, in_panic
 from sim.policies.incidents import NO_EFFECT, Effect, effect_at
 from sim.policies.outlier import OutlierDetector
 from sim.policies.scalability import stretch
@@ -94,6 +97,8 @@ class ServiceRuntime:
             limit is not None and limit.scope == "replica" for limit in (rate, concurrency)
         )
         self.usl = spec.scalability
+        self.per_unit = spec.work_per_unit or 0.0
+        self.reconciles = rate is not None and rate.cost == SIZE
         outliers = spec.outlier_detection
         self.outliers = (
             OutlierDetector(
@@ -105,14 +110,26 @@ class ServiceRuntime:
             else None
         )
         self._streams = streams
+        self.health_events: list[tuple[float, int, bool]] = []  # (time, replica, healthy)
+        self._check_phase = Uniforms(streams.rng("service", name, "health_check"))
         for replica in self.replicas:
-            self._equip(replica)
+            self._equip(replica, initial=True)
         self.steps: list[list[Step]] = []
         self.edges: dict[str, EdgeRecorder] = {}
         self._classes = classes
 
-    def _equip(self, replica: Replica) -> None:
-        """Give a replica that starts serving its own limits (scope: replica)."""
+    def _equip(self, replica: Replica, initial: bool = False) -> None:
+        """Give a replica that starts serving its own limits (scope: replica) and its
+        health checks: one present from the start counts as healthy and is first checked
+        at a random point of the first interval; one added later is unhealthy until its
+        first check, made at once, passes."""
+        checks = self.spec.health_check
+        if checks is not None:
+            replica.health = HealthState(
+                checks.unhealthy_threshold, checks.healthy_threshold, healthy=initial
+            )
+            first = self._check_phase() * checks.interval if initial else 0.0
+            self.env.process(self._health_checks(replica, first))
         rate, concurrency = self.spec.rate_limit, self.spec.concurrency_limit
         if rate is not None and rate.scope == "replica":
             replica.rate_limiter = RateLimiter(rate, self._streams, self.name, str(replica.index))
@@ -146,17 +163,61 @@ class ServiceRuntime:
 
     def choose(self) -> Replica | None:
         """The ready replica that gets the next request (None if none is ready). Ejected
-        replicas are passed over, unless every ready one is ejected (Envoy's panic)."""
+        and unhealthy replicas are passed over, unless too few are left (Envoy's panic)."""
         ready = self.ready
-        if self.outliers is not None:
-            now = self.env.now
-            healthy = [r for r in ready if not self.outliers.ejected(r.index, now)]
-            ready = healthy or ready
+        if self.outliers is not None or self.spec.health_check is not None:
+            ready = self._usable(ready)
         if len(ready) == 1:
             return ready[0]
         if not ready:
             return None
         return ready[self.balancer.choose([r.active for r in ready])]
+
+    def _usable(self, ready: list[Replica]) -> list[Replica]:
+        """The ready replicas neither ejected nor failing their checks; all of them when
+        that leaves fewer than ``panic_threshold`` percent."""
+        now, outliers = self.env.now, self.outliers
+        usable = [
+            r
+            for r in ready
+            if (r.health is None or r.health.healthy)
+            and (outliers is None or not outliers.ejected(r.index, now))
+        ]
+        return ready if in_panic(len(usable), len(ready), self.spec.panic_threshold) else usable
+
+    def _health_checks(
+        self, replica: Replica, first: float
+    ) -> Generator[simpy.Event, object, None]:
+        """Check ``replica`` every interval (after the previous check ends) while it exists."""
+        spec, env = self.spec.health_check, self.env
+        yield env.timeout(first)
+        while replica.state in ("ready", "draining"):
+            passed = yield from self._check(replica, spec.timeout)
+            if replica.health.record(passed):
+                self.health_events.append((env.now, replica.index, replica.health.healthy))
+            yield env.timeout(spec.interval)
+
+    def _check(self, replica: Replica, timeout: float) -> Generator[simpy.Event, object, bool]:
+        """One health check: refused by a replica that is down or full, unanswered by one
+        that hangs, else answered once a worker is free (no work of its own)."""
+        env = self.env
+        effect = effect_at(self.incidents, env.now, replica.index) if self.incidents else NO_EFFECT
+        if effect.down is not None:
+            if effect.down == _HANG:
+                yield env.timeout(timeout)
+            return False
+        grant = replica.pool.admit(0, math.inf)
+        if grant is None:
+            return False
+        if grant is not True:
+            yield first_of(env, grant, env.timeout(timeout))
+            if not grant.triggered:
+                replica.pool.cancel(grant)
+                return False
+            if grant.value is not None:
+                return False  # shed from the queue
+        replica.pool.release()
+        return True
 
     # --- scaling ------------------------------------------------------------------------
 
@@ -242,8 +303,10 @@ class ServiceRuntime:
         total = sum(counts)
         return max(counts) * len(counts) / total if total else 1.0
 
-    def _work(self, cls: int, effect: Effect, replica: Replica) -> float:
-        work = self.work[cls]()
+    def _work(self, info: RequestInfo, effect: Effect, replica: Replica) -> float:
+        work = self.work[info.cls]()
+        if self.per_unit:
+            work += self.per_unit * info.size
         usl = self.usl
         if usl is not None:  # the worker is held: busy counts this request too
             work *= stretch(replica.pool.busy, usl.contention, usl.coherency)
@@ -294,12 +357,12 @@ class ServiceRuntime:
             if grant is None:
                 return (yield from self._connect_failed(info, counted, replica))
         if grant is None:
-            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, replica)
+            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, replica, arrived)
         if grant is not True:
             shed = yield grant
             if shed is not None:
                 self._leave(replica)
-                return self._finish_rejected(info, shed, counted, replica)
+                return self._finish_rejected(info, shed, counted, replica, arrived)
         start = self.env.now
         if counted:
             self.recorder.waited(start - arrived)
@@ -336,7 +399,7 @@ class ServiceRuntime:
         if rate_limiter is None and replica is not None:
             rate_limiter = replica.rate_limiter
         if rate_limiter is not None:
-            admission = rate_limiter.admit(arrived, info.client)
+            admission = rate_limiter.admit(arrived, info)
             if not admission.admitted:
                 self.recorder.rejected(arrived, outcomes.RATE_LIMITED, counted, info.cls)
                 return self._refuse(info, outcomes.RATE_LIMITED, admission.retry_after)
@@ -361,7 +424,7 @@ class ServiceRuntime:
         if counted:
             replica.assigned += 1
         patience = self.patience() if self.patience is not None else math.inf
-        grant = replica.pool.admit(info.priority, patience)
+        grant = replica.pool.admit(info.priority, patience, info.size)
         if grant is not None:
             replica.active += 1
             self.recorder.in_system.add(self.env.now, 1)
@@ -403,12 +466,12 @@ class ServiceRuntime:
         """
         env, pool = self.env, replica.pool
         outcome, own, released = outcomes.OK, True, math.nan
-        if self.deadline_propagation and start > deadline:
+        if (self.deadline_propagation and start > deadline) or info.cancelled:
             outcome = outcomes.TIMEOUT  # the caller has gone: drop instead of serving
         else:
             if replica.gc_trigger is not None:
                 replica.request_started()
-            work = self._work(info.cls, effect, replica)
+            work = self._work(info, effect, replica)
             if replica.executor is None:
                 yield env.timeout(work)
             else:
@@ -417,14 +480,17 @@ class ServiceRuntime:
                 outcome = outcomes.ERROR
             else:
                 for step in self.steps[info.cls]:
+                    if info.cancelled:  # cancelled while working: no more calls go out
+                        outcome = outcomes.TIMEOUT
+                        break
                     if step.releases_worker and math.isnan(released):
-                        pool.release()
+                        pool.release(info.size)
                         released = env.now
                     outcome, own = yield from step.run(replica, info, deadline)
                     if outcome != outcomes.OK:
                         break
         if math.isnan(released):
-            pool.release()
+            pool.release(info.size)
             released = env.now
         return outcome, own, released
 
@@ -444,6 +510,8 @@ class ServiceRuntime:
         is recorded."""
         self._leave(replica)
         now, recorder, cls = self.env.now, self.recorder, info.cls
+        if self.reconciles:
+            self._reconcile(replica, info, arrived, info.size)
         concurrency = self.concurrency or replica.concurrency  # the hot path: no calls
         if concurrency is not None:
             concurrency.leave(now, now - arrived, outcome != outcomes.OK)
@@ -459,10 +527,26 @@ class ServiceRuntime:
             recorder.failed(now, outcome, counted, cls)
         return outcome
 
+    def _reconcile(
+        self, replica: Replica | None, info: RequestInfo, admitted: float, spent: float
+    ) -> None:
+        """A token limit charged the request's reservation at admission: give back what
+        it did not spend."""
+        limiter = self.rate_limiter or (replica.rate_limiter if replica is not None else None)
+        if limiter is not None and info.reserved > spent:
+            limiter.refund(self.env.now, admitted, info, info.reserved - spent)
+
     def _finish_rejected(
-        self, info: RequestInfo, outcome: str, counted: bool, replica: Replica | None
+        self,
+        info: RequestInfo,
+        outcome: str,
+        counted: bool,
+        replica: Replica | None,
+        admitted: float = math.nan,
     ) -> str:
         now = self.env.now
+        if self.reconciles and not math.isnan(admitted):
+            self._reconcile(replica, info, admitted, 0.0)  # refused after admission: no work
         self.recorder.rejected(now, outcome, counted, info.cls)
         concurrency = self._concurrency_of(replica)
         if concurrency is not None:

@@ -45,6 +45,14 @@ class Clients:
         self._class = Categorical(spec.class_shares, Uniforms(streams.rng(*name, "classes")))
         self._class_index = [(classes or spec.class_names).index(c) for c in spec.class_names]
         self._priorities = spec.priorities
+        self._sizes = [
+            (Sampler(c.size, streams.rng(*name, "size", c.name)), c.max_size or math.inf)
+            if c.size is not None
+            else None
+            for c in spec.classes
+        ]
+        if not any(self._sizes):
+            self._sizes = []
         weights: Sequence[float] = [1.0]
         if spec.clients is not None:
             ranks = np.arange(1, spec.clients.count + 1, dtype=float)
@@ -74,7 +82,12 @@ class Clients:
     def _info(self, client: int | None = None) -> RequestInfo:
         own = self._class()
         client = self._client() if client is None else client
-        return RequestInfo(self._class_index[own], client, self._priorities[own])
+        info = RequestInfo(self._class_index[own], client, self._priorities[own])
+        if self._sizes and self._sizes[own] is not None:
+            draw, most = self._sizes[own]
+            info.size = min(draw(), most)
+            info.reserved = most if most < math.inf else info.size
+        return info
 
     def _arrivals(self, until: float) -> Generator[simpy.Event, object, None]:
         env = self.env

@@ -75,6 +75,7 @@ GAUGES = (
     "provisioned",
     "desired",
     "scaler_metric",
+    "units_held",
 )
 
 
@@ -94,6 +95,7 @@ class Recorder:
         gc: bool = False,
         scaled: bool = False,
         end_to_end: bool = False,
+        unit_capacity: float = 0.0,
     ) -> None:
         self.name = name
         self.end_to_end = end_to_end or name == "all"  # client requests, not one service's
@@ -105,6 +107,7 @@ class Recorder:
         self.cpus = cpus  # per replica
         self.gc = gc
         self.scaled = scaled
+        self.unit_capacity = unit_capacity  # per replica, with a budget of units
         nbins = max(1, math.ceil(horizon / bin_width - 1e-9))
         self.nbins = nbins
         self.arrivals = [0] * len(classes)
@@ -132,6 +135,7 @@ class Recorder:
         self.desired = Gauge(bin_width, nbins)  # the autoscaler's desired count
         self.scaler_metric = Gauge(bin_width, nbins)  # the metric the autoscaler saw
         self.limit = Gauge(bin_width, nbins)  # the concurrency limit, if the service has one
+        self.units_held = Gauge(bin_width, nbins)  # units held by requests in service
         self.has_limit = False
         self.attempts = 0  # end to end: attempts made for counted requests that finished
         self.late_at = array("d")  # completions whose caller had stopped waiting
@@ -314,6 +318,9 @@ class Recorder:
             m["wasted_work"] = min(1.0, self.wasted / busy_area) if busy_area else 0.0
             if self.cpus:
                 m["cpu_utilization"] = fraction(g["cpu_busy"].area, self.cpus * serving)
+            if self.unit_capacity:
+                held = g["units_held"].area
+                m["unit_utilization"] = fraction(held, self.unit_capacity * serving)
             if self.gc:
                 m["gc_paused_fraction"] = fraction(g["paused"].area, serving)
             m["replicas_mean"] = g["ready"].area / window

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -126,6 +126,27 @@ def tagged_union(key: str, *classes: type[BaseModel]) -> Any:
             custom_error_message=f"'{key}' must be one of: {', '.join(tags)}",
         ),
     ]
+
+
+def word_or(word: str, other: Any, meaning: str) -> Any:
+    """``other`` (a schema type), or the one string ``word``: one clear error for any other
+    string, and ``other``'s own errors, on their own path, for anything else."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and value != word:
+            raise PydanticCustomError(
+                "word", "give {meaning}, or '{word}'", {"meaning": meaning, "word": word}
+            )
+        return value
+
+    def choose(value: Any) -> str:
+        return _HIDDEN + ("word" if value == word else "other")
+
+    members = (
+        Annotated[other, Tag(_HIDDEN + "other")],
+        Annotated[Literal[word], Tag(_HIDDEN + "word")],
+    )
+    return Annotated[_union(members), Discriminator(choose), BeforeValidator(check)]
 
 
 def _union(members: tuple[Any, ...]) -> Any:

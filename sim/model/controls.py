@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.model.base import Duration, PositiveDuration, Strict, tagged_union, unit
+from sim.model.base import Duration, PositiveDuration, Strict, tagged_union, unit, word_or
 from sim.model.distributions import Distribution
 from sim.policies.circuit_breaker import BreakerConfig, CircuitBreaker
 from sim.policies.concurrency import AIMDLimit, Gradient2Limit, StaticLimit
@@ -24,6 +24,14 @@ from sim.policies.ratelimit import (
     TokenBucket,
 )
 from sim.policies.retry import Backoff, RetryBudget, RetryThrottle
+
+SIZE = "size"
+"""A rate limit's ``cost`` that charges each request its class's size (see RequestClass)."""
+
+if TYPE_CHECKING:
+    TokenCost = Distribution | Literal["size"]
+else:
+    TokenCost = word_or(SIZE, Distribution, "a distribution of tokens")
 
 # --- rate limits --------------------------------------------------------------------------
 
@@ -47,8 +55,10 @@ class TokenBucketSpec(_Scoped):
     fill_interval: PositiveDuration | None = Field(None, description="seconds per fill")
     rate: float | None = Field(None, gt=0, description="shorthand: tokens per second")
     burst: float | None = Field(None, gt=0, description="shorthand: bucket size (max_tokens)")
-    cost: Distribution | None = Field(
-        None, description="tokens a request takes (e.g. LLM tokens); default 1"
+    cost: TokenCost | None = Field(
+        None,
+        description="tokens a request takes (e.g. LLM tokens), or 'size': its class's size, "
+        "reserved at admission and reconciled after the response; default 1",
     )
     per_client: bool = Field(False, description="one bucket per client key")
 
@@ -118,8 +128,10 @@ class _WindowSpec(_Scoped):
 
     limit: float = Field(gt=0, description="units per window: requests, or tokens with cost")
     window: PositiveDuration = Field(description="seconds: 60 for per minute")
-    cost: Distribution | None = Field(
-        None, description="units a request counts for (e.g. LLM tokens); default 1"
+    cost: TokenCost | None = Field(
+        None,
+        description="units a request counts for (e.g. LLM tokens), or 'size': its class's "
+        "size, reserved at admission and reconciled after the response; default 1",
     )
     per_client: bool = Field(False, description="one limit per client key")
 

@@ -35,6 +35,7 @@ from sim.model.base import Duration, PositiveDuration, Strict, YamlValue, error_
 from sim.model.graph import call_lists, check_graph
 from sim.model.service import Service
 from sim.model.workload import (
+    RequestClass,
     TraceArrivals,
     Workload,
 )
@@ -226,7 +227,7 @@ class Model(Strict):
                 "give workload, or scenarios (several workloads), not both",
                 {"path": "workload"},
             )
-        priority: dict[str, int] = {}
+        kinds: dict[str, tuple[object, ...]] = {}
         for where, workload in self.workload_paths.items():
             target = workload.target
             if target is not None and target not in self.services:
@@ -240,12 +241,33 @@ class Model(Strict):
                     },
                 )
             for index, cls in enumerate(workload.classes):
-                if priority.setdefault(cls.name, cls.priority) != cls.priority:
+                kind = (cls.priority, cls.size, cls.max_size)
+                if kinds.setdefault(cls.name, kind) != kind:
                     raise PydanticCustomError(
                         "priority",
-                        "class '{name}' has another priority in another scenario: a class is "
-                        "one kind of request everywhere",
-                        {"path": f"{where}.classes.{index}.priority", "name": cls.name},
+                        "class '{name}' has another priority or size in another scenario: a "
+                        "class is one kind of request everywhere",
+                        {"path": f"{where}.classes.{index}", "name": cls.name},
+                    )
+        self._check_sizes()
+
+    def _check_sizes(self) -> None:
+        """What reads a request's size (a token cost of ``size``, work per unit, a budget
+        of units) needs every request class to have one."""
+        for name, service in self.services.items():
+            readers = [
+                ("rate_limit.cost", getattr(service.rate_limit, "cost", None) == "size"),
+                ("work_per_unit", service.work_per_unit is not None),
+                ("unit_capacity", service.unit_capacity is not None),
+            ]
+            for field, reads in readers:
+                unsized = [c for c in self.class_names if self.request_class(c) is None]
+                if reads and unsized:
+                    raise PydanticCustomError(
+                        "size",
+                        "reads the request's size, but class '{cls}' has none: give each "
+                        "class a size (workload.classes)",
+                        {"path": f"services.{name}.{field}", "cls": unsized[0]},
                     )
 
     @property
@@ -264,6 +286,19 @@ class Model(Strict):
     def class_names(self) -> list[str]:
         """Every request class of every workload, in order of first mention."""
         return list(dict.fromkeys(n for w in self.workloads for n in w.class_names))
+
+    def request_class(self, name: str) -> RequestClass | None:
+        """The sized class called ``name`` (None when it has no size)."""
+        for workload in self.workloads:
+            for cls in workload.classes:
+                if cls.name == name and cls.size is not None:
+                    return cls
+        return None
+
+    def mean_size(self, name: str) -> float:
+        """Mean units a request of class ``name`` carries (0 without a size)."""
+        cls = self.request_class(name)
+        return cls.mean_size if cls is not None else 0.0
 
     @property
     def closed(self) -> bool:

@@ -66,7 +66,12 @@ class Call(Strict):
         None,
         ge=1,
         description="with parallel: done when this many of the copies succeed (read quorum, "
-        "hedged fan-out); the rest are left running",
+        "hedged fan-out); the rest run on unless cancel_rest",
+    )
+    cancel_rest: bool = Field(
+        False,
+        description="with quorum: cancel the copies still out once it is reached (gRPC "
+        "hedging); by default they run on (a Cassandra read quorum)",
     )
     cache_hit_ratio: float = Field(0.0, ge=0, le=1, description="a hit skips the call")
     timeout: PositiveDuration | None = Field(
@@ -88,6 +93,8 @@ class Call(Strict):
 
     @model_validator(mode="after")
     def _quorum_of_parallel_copies(self) -> Call:
+        if self.cancel_rest and self.quorum is None:
+            raise PydanticCustomError("cancel", "goes with quorum", {"path": "cancel_rest"})
         if self.quorum is not None and not (self.parallel and self.quorum <= self.count):
             raise PydanticCustomError(
                 "quorum",
@@ -179,6 +186,19 @@ class OutlierDetection(Strict):
     base_ejection_time: PositiveDuration = Field(30.0, description="first ejection, seconds")
     max_ejection_percent: float = Field(
         10.0, ge=0, le=100, description="most replicas out at once, % (one may always go)"
+    )
+
+
+class HealthCheck(Strict):
+    """Envoy's active health checking: every ``interval`` the balancer asks each replica for
+    its health; a check passes when a worker answers it within ``timeout`` (it waits in
+    the same queue as requests, so an overloaded replica fails its checks too)."""
+
+    interval: PositiveDuration = Field(description="between one check's end and the next")
+    timeout: PositiveDuration = Field(description="a check not answered by then fails")
+    unhealthy_threshold: int = Field(ge=1, description="failed checks in a row: unhealthy")
+    healthy_threshold: int = Field(
+        ge=1, description="passed checks in a row: healthy again (one for a new replica)"
     )
 
 
@@ -340,8 +360,30 @@ class Service(Strict):
     block_when_full: BlockWhenFull | None = Field(
         None, description="wait for a place in a full waiting room, up to max_block"
     )
+    health_check: HealthCheck | None = Field(
+        None, description="active health checks of each replica by the balancer (Envoy)"
+    )
+    panic_threshold: float = Field(
+        50.0,
+        ge=0,
+        le=100,
+        description="% of replicas healthy (not ejected, passing checks) below which the "
+        "balancer uses all of them; 0 never panics",
+    )
     scalability: Scalability | None = Field(
         None, description="own work stretched by concurrency (Universal Scalability Law)"
+    )
+    work_per_unit: Duration | None = Field(
+        None,
+        description="own work added per unit of the request's size (its class's size: "
+        "e.g. seconds per token)",
+    )
+    unit_capacity: float | None = Field(
+        None,
+        gt=0,
+        description="per replica: units its requests in service may hold together (e.g. "
+        "KV-cache tokens); a request holds its size while served, and waits until it fits",
+        json_schema_extra=unit("units"),
     )
     cpus: int | None = Field(
         None,
@@ -424,6 +466,12 @@ class Service(Strict):
     def _pool_or_workers(self) -> Service:
         if self.pool is not None and self.workers is not None:
             raise PydanticCustomError("pool", "give workers or pool, not both", {"path": "workers"})
+        if self.pool is not None and self.unit_capacity is not None:
+            raise PydanticCustomError(
+                "units",
+                "a budget of units needs a fixed number of workers, not a thread pool",
+                {"path": "unit_capacity"},
+            )
         return self
 
     @property
@@ -448,6 +496,7 @@ class Service(Strict):
         behaviour = self.classes.get(cls)
         return behaviour.calls if behaviour and behaviour.calls is not None else self.calls
 
-    def holding_time(self, cls: str) -> float:
-        """Mean time a worker is held by own work (calls excluded)."""
-        return mean_of(self.work_for(cls))
+    def holding_time(self, cls: str, mean_size: float = 0.0) -> float:
+        """Mean time a worker is held by own work (calls excluded), for requests of
+        ``mean_size`` units on average."""
+        return mean_of(self.work_for(cls)) + (self.work_per_unit or 0.0) * mean_size

@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from sim.model.base import Duration, PositiveDuration, Strict, tagged_union, unit
 from sim.model.controls import RetryPolicy
-from sim.model.distributions import Distribution
+from sim.model.distributions import Distribution, mean_of
 
 # --- open-loop arrival processes ----------------------------------------------------------
 
@@ -170,6 +170,31 @@ class RequestClass(Strict):
     name: str = Field(min_length=1, description="referred to by services' classes")
     weight: float = Field(gt=0, description="relative share of arrivals")
     priority: int = Field(0, description="higher is served first and shed last")
+    size: Distribution | None = Field(
+        None,
+        description="units a request carries (an LLM request's tokens), drawn once per "
+        "request: its token cost, its work per unit, its hold on a budget of units",
+    )
+    max_size: float | None = Field(
+        None,
+        gt=0,
+        description="units reserved at admission (max_tokens); the size is capped at it",
+        json_schema_extra=unit("units"),
+    )
+
+    @model_validator(mode="after")
+    def _sized(self) -> RequestClass:
+        if self.max_size is not None and self.size is None:
+            raise PydanticCustomError("size", "goes with size", {"path": "max_size"})
+        return self
+
+    @property
+    def mean_size(self) -> float:
+        """Mean units a request of this class carries (0 without a size)."""
+        if self.size is None:
+            return 0.0
+        mean = mean_of(self.size)
+        return mean if self.max_size is None else min(mean, self.max_size)
 
 
 class Clients(Strict):

@@ -31,6 +31,11 @@ class RateLimitPolicy(Protocol):
         """Decide on a request of ``cost`` (tokens) arriving at ``now``."""
         ...
 
+    def refund(self, now: float, admitted: float, units: float) -> None:
+        """Give back ``units`` of a charge made at ``admitted``: a reservation reconciled
+        with the actual cost once the response is known."""
+        ...
+
 
 class TokenBucket:
     """Envoy local_ratelimit: starts full with ``max_tokens``, refills continuously at
@@ -68,6 +73,11 @@ class TokenBucket:
         if self.try_take(now, cost):
             return Admission(True)
         return Admission(False, retry_after=self.retry_after(now, cost))
+
+    def refund(self, now: float, admitted: float, units: float) -> None:
+        """Put ``units`` back in the bucket (never above its size)."""
+        self._refill(now)
+        self.tokens = min(self.capacity, self.tokens + units)
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,9 @@ class LimitReq:
             return Admission(True, decision.delay)
         return Admission(False, retry_after=self.retry_after(now))
 
+    def refund(self, now: float, admitted: float, units: float) -> None:
+        """nginx counts requests: nothing to give back."""
+
 
 NODELAY = math.inf
 
@@ -152,6 +165,11 @@ class FixedWindow:
             return Admission(True)
         return Admission(False, retry_after=self.start + self.window - now)
 
+    def refund(self, now: float, admitted: float, units: float) -> None:
+        """Take ``units`` off the count, if the window it was counted in is still open."""
+        if math.floor(admitted / self.window) * self.window == self.start:
+            self.used = max(0.0, self.used - units)
+
 
 class SlidingLog:
     """Every admitted request's time and cost, kept for ``window`` seconds: at most
@@ -168,11 +186,8 @@ class SlidingLog:
     def admit(self, now: float, cost: float) -> Admission:
         """Admit if the last window's units plus ``cost`` fit; else refuse until enough
         of them have aged out."""
+        self._age(now)
         log = self.log
-        while log and log[0][0] <= now - self.window:
-            self.used -= log.popleft()[1]
-        if not log:
-            self.used = 0.0  # no drift from adding and removing floats
         if self.used + cost <= self.limit + _SLACK:
             log.append((now, cost))
             self.used += cost
@@ -183,6 +198,27 @@ class SlidingLog:
             if self.used - freed + cost <= self.limit + _SLACK:
                 return Admission(False, retry_after=at + self.window - now)
         return Admission(False, retry_after=self.window)  # a cost above the limit
+
+    def _age(self, now: float) -> None:
+        """Forget what left the window ``(now - window, now]``."""
+        log = self.log
+        while log and log[0][0] <= now - self.window:
+            self.used -= log.popleft()[1]
+        if not log:
+            self.used = 0.0  # no drift from adding and removing floats
+
+    def refund(self, now: float, admitted: float, units: float) -> None:
+        """Lower the logged cost of the request admitted at ``admitted``, if it is still
+        in the log (the newest such entry: refunds come soon after admission)."""
+        self._age(now)
+        for index in range(len(self.log) - 1, -1, -1):
+            at, cost = self.log[index]
+            if at == admitted and cost >= units:
+                self.log[index] = (at, cost - units)
+                self.used = max(0.0, self.used - units)
+                return
+            if at < admitted:
+                return
 
 
 class SlidingWindowCounter:
@@ -220,3 +256,13 @@ class SlidingWindowCounter:
             return Admission(False, retry_after=self.window)  # a cost above the limit
         waited = self.start + self.window * (2 - spare / self.used)
         return Admission(False, retry_after=max(0.0, waited - now))
+
+    def refund(self, now: float, admitted: float, units: float) -> None:
+        """Take ``units`` off the count of the window it was counted in, current or
+        previous."""
+        self.estimate(now)  # roll the windows forward to now
+        start = math.floor(admitted / self.window) * self.window
+        if start == self.start:
+            self.used = max(0.0, self.used - units)
+        elif start == self.start - self.window:
+            self.previous = max(0.0, self.previous - units)

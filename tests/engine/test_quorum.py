@@ -54,3 +54,56 @@ def test_a_quorum_needs_parallel_copies():
                 },
             }
         )
+
+
+def _one_worker_store(cancel: bool) -> sim.Model:
+    """Three copies, quorum 1, to a store with one FIFO worker: a request's copies queue one
+    behind the other. When the first answers, the worker has already taken the second (at
+    the same instant, before any cancellation could reach it); the third still waits."""
+    call = {"to": "store", "parallel": True, "count": 3, "quorum": 1, "cancel_rest": cancel}
+    return sim.from_dict(
+        {
+            "horizon": 600,
+            "warmup": 60,
+            "replications": 5,
+            "seed": 8,
+            "workload": {"arrivals": {"process": "poisson", "rate": 5}},
+            "services": {
+                "api": {
+                    "workers": 100,
+                    "work": {"distribution": "constant", "value": 1e-6},
+                    "calls": [call],
+                },
+                "store": {"workers": 1, "queue": "unbounded", "work": exponential(MEAN)},
+            },
+        }
+    )
+
+
+def test_cancelled_copies_are_dropped_when_a_worker_would_pick_them_up():
+    """Cancelled, the third copy costs the store nothing: utilisation is 2 x 5 x 50 ms =
+    0.5 and a third of its arrivals are dropped; left running, it serves all three (0.75)."""
+    cancelled = sim.run(_one_worker_store(True), executor="inline")
+    assert_agrees(cancelled, "utilization", 2 * 5 * MEAN, "store")
+    assert cancelled.mean("timeout_rate", "store") == pytest.approx(1 / 3, abs=0.002)
+    assert cancelled.mean("success_rate") == 1.0
+    running = sim.run(_one_worker_store(False), executor="inline")
+    assert_agrees(running, "utilization", 3 * 5 * MEAN, "store")
+    assert running.mean("timeout_rate", "store") == 0.0
+
+
+def test_cancel_rest_goes_with_a_quorum():
+    with pytest.raises(sim.ModelError, match=r"calls\.0\.cancel_rest: goes with quorum"):
+        sim.from_dict(
+            {
+                "horizon": 10,
+                "workload": {"arrivals": {"process": "poisson", "rate": 1}},
+                "services": {
+                    "api": {
+                        "work": exponential(0.01),
+                        "calls": [{"to": "db", "parallel": True, "cancel_rest": True}],
+                    },
+                    "db": {"work": exponential(0.01)},
+                },
+            }
+        )

@@ -48,7 +48,12 @@ def test_two_poisson_scenarios_are_one_poisson_stream_of_their_summed_rate():
 
 def test_the_whole_is_the_sum_of_its_scenarios():
     results = sim.run(
-        _model({"a": _poisson(20), "b": _poisson(25, timeout=0.2)}, horizon=300, warmup=30),
+        _model(
+            {"a": _poisson(20), "b": _poisson(25, timeout=0.2)},
+            horizon=300,
+            warmup=30,
+            replications=3,
+        ),
         executor="inline",
     )
     for metric in ("arrivals", "completed", "rejected", "failed"):
@@ -142,7 +147,7 @@ def test_slos_and_the_report_name_scenarios():
                     "b": _poisson(1, classes=[{"name": "x", "weight": 1, "priority": 2}]),
                 }
             },
-            "scenarios.b.classes.0.priority: class 'x' has another priority in another "
+            "scenarios.b.classes.0: class 'x' has another priority or size in another "
             "scenario: a class is one kind of request everywhere",
         ),
         (

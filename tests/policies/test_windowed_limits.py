@@ -125,3 +125,41 @@ def test_every_kind_of_rate_limit_is_drawn_as_its_sustained_rate():
             ln for ax in figure.axes for ln in ax.get_lines() if ln.get_label() == "rate limit"
         ]
         assert [ln.get_ydata()[0] for ln in lines] == [line]
+
+
+# --- reconciling a reservation: refund(now, admitted, units) -----------------------------
+
+
+def test_a_refund_goes_back_to_the_window_the_charge_was_counted_in():
+    from sim.policies.ratelimit import TokenBucket
+
+    bucket = TokenBucket(max_tokens=1000, tokens_per_fill=100, fill_interval=1.0)
+    assert bucket.admit(0.0, 800).admitted and not bucket.admit(0.0, 800).admitted
+    bucket.refund(0.5, 0.0, 700)  # 200 left + 50 refilled + 700 given back
+    assert bucket.tokens == pytest.approx(950)
+    bucket.refund(0.5, 0.0, 700)
+    assert bucket.tokens == 1000  # never above its size
+
+    fixed = FixedWindow(limit=1000, window=60.0)
+    assert fixed.admit(10.0, 800).admitted and not fixed.admit(20.0, 800).admitted
+    fixed.refund(30.0, 10.0, 600)
+    assert fixed.admit(30.0, 800).admitted  # 200 + 800 fit again
+    assert fixed.admit(61.0, 900).admitted  # a new window
+    fixed.refund(62.0, 30.0, 800)  # the charge's window has closed: nothing to give back
+    assert fixed.used == 900
+
+    log = SlidingLog(limit=1000, window=60.0)
+    assert log.admit(1.0, 600).admitted and log.admit(2.0, 400).admitted
+    log.refund(3.0, 1.0, 500)
+    assert log.used == pytest.approx(500) and log.admit(4.0, 500).admitted
+    log.refund(61.5, 1.0, 100)  # aged out of the log already: nothing to give back
+    assert log.used == pytest.approx(900)
+    log.refund(61.5, 2.0, 300)  # still in (1.5, 61.5]: the 2.0 entry now counts 100
+    assert log.admit(61.5, 400).admitted and not log.admit(61.5, 1).admitted
+
+    counter = SlidingWindowCounter(limit=1000, window=60.0)
+    assert counter.admit(50.0, 900).admitted
+    counter.refund(65.0, 50.0, 600)  # now counted in the previous window
+    assert counter.previous == pytest.approx(300)
+    counter.refund(66.0, 65.5, 10)  # a charge of this window: nothing charged, nothing below 0
+    assert counter.used == 0.0

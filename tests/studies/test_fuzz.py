@@ -173,8 +173,11 @@ gc = st.one_of(
 
 
 @st.composite
-def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict[str, Any]:
-    """Service ``index`` of ``count``: it may call only later services (a DAG)."""
+def service(
+    draw: st.DrawFn, index: int, count: int, classes: list[str], sized: bool = False
+) -> dict[str, Any]:
+    """Service ``index`` of ``count``: it may call only later services (a DAG); with
+    ``sized`` classes it may read the requests' size."""
     spec: dict[str, Any] = {"work": draw(dist())}
     if draw(st.booleans()):
         spec["pool"] = {"core": 1, "max": draw(st.integers(1, 6)), "keep_alive": 1}
@@ -197,6 +200,18 @@ def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict
                 }
             ),
         ),
+        (
+            "health_check",
+            st.tuples(st.floats(0.2, 5), st.floats(0.05, 1), st.integers(1, 3)).map(
+                lambda p: {
+                    "interval": p[0],
+                    "timeout": p[1],
+                    "unhealthy_threshold": p[2],
+                    "healthy_threshold": 1,
+                }
+            ),
+        ),
+        ("panic_threshold", st.floats(0, 100)),
         ("rate_limit", rate_limit),
         ("concurrency_limit", concurrency_limit),
         (
@@ -251,6 +266,7 @@ def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict
                     call[key] = draw(strategy)
             if call.get("parallel") and draw(st.booleans()):
                 call["quorum"] = draw(st.integers(1, call.get("count", 1)))
+                call["cancel_rest"] = draw(st.booleans())
             if ("timeout" in call or call["mode"] == "enqueue") and draw(st.booleans()):
                 call["loss"] = draw(st.floats(0, 0.5))
             calls.append(call)
@@ -264,6 +280,14 @@ def service(draw: st.DrawFn, index: int, count: int, classes: list[str]) -> dict
             }
     if len(classes) > 1 and draw(st.booleans()):
         spec["classes"] = {classes[-1]: {"work": draw(dist())}}
+    if sized:
+        if draw(st.booleans()):
+            spec["work_per_unit"] = draw(st.floats(0, 0.002))
+        if "pool" not in spec and draw(st.booleans()):
+            spec["unit_capacity"] = draw(st.floats(50, 1000))
+        limit = spec.get("rate_limit")
+        if limit is not None and limit["kind"] != "limit_req" and draw(st.booleans()):
+            limit["cost"] = "size"  # nginx counts requests: it has no cost
     return spec
 
 
@@ -296,11 +320,16 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
         }
     else:
         workload = {"arrivals": {"process": kind, "rate": rate}}
+    sized = bool(classes) and draw(st.booleans())
     if classes:
         workload["classes"] = [
             {"name": "read", "weight": 3},
             {"name": "write", "weight": 1, "priority": draw(st.integers(0, 1))},
         ]
+        if sized:  # request sizes in units: uniform, the writes capped at a reservation
+            for cls in workload["classes"]:
+                cls["size"] = {"distribution": "uniform", "low": 10, "high": 200}
+            workload["classes"][1]["max_size"] = draw(st.floats(20, 300))
     if draw(st.booleans()):
         workload["clients"] = {"count": draw(st.integers(1, 50))}
     if draw(st.booleans()):
@@ -314,7 +343,7 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
             "target": f"s{draw(st.integers(0, count - 1))}",
         }
         if classes:
-            second["classes"] = [{"name": "write", "weight": 1, **_priority(workload)}]
+            second["classes"] = [{**workload["classes"][1], "weight": 1}]
         traffic = {"scenarios": {"main": workload, "side": second}}
     return {
         "horizon": horizon,
@@ -323,13 +352,8 @@ def models(draw: st.DrawFn) -> dict[str, Any]:
         "seed": draw(st.integers(0, 1000)),
         "deadline_propagation": draw(st.booleans()),
         **traffic,
-        "services": {f"s{i}": draw(service(i, count, classes)) for i in range(count)},
+        "services": {f"s{i}": draw(service(i, count, classes, sized)) for i in range(count)},
     }
-
-
-def _priority(workload: dict[str, Any]) -> dict[str, int]:
-    """The priority the workload gives class ``write``: one class, one priority."""
-    return {"priority": workload["classes"][1].get("priority", 0)}
 
 
 class Hang(Exception):
@@ -432,4 +456,6 @@ FEATURES = (
     "'schedule'", "users", "mmpp", "profile", "classes", "clients", "connection_pools",
     "'timeout'", "least_request", "network_latency", "'loss'", "'replica'",
     "quorum", "outlier_detection", "'replicas': [0]", "scenarios",
+    "'size'", "max_size", "work_per_unit", "unit_capacity", "'cost': 'size'",
+    "'cancel_rest': True", "health_check", "panic_threshold",
 )  # fmt: skip
