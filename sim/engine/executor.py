@@ -75,6 +75,12 @@ class Executor:
         self._reschedule()
         return event
 
+    def drop_all(self) -> None:
+        """Forget every job (the process running them died): their events never fire."""
+        self._advance()
+        self.jobs.clear()
+        self._reschedule()
+
     def set_speed(self, speed: float) -> None:
         """Change how fast all jobs progress (0 freezes them, 1 is normal)."""
         if speed < 0 or math.isnan(speed):

@@ -229,6 +229,15 @@ class WorkerPool:
                 self.outside.remove(item)
                 return
 
+    def fail_waiting(self, outcome: str) -> None:
+        """Every request waiting (in the waiting room or in line outside it) ends with
+        ``outcome``: the instance holding them is gone."""
+        for level in self.levels.values():
+            while level:
+                self._leave(level.popleft(), outcome)
+        while self.outside:
+            self.outside.popleft().grant.succeed(outcome)
+
     def _next(self) -> Waiting | None:
         top = max((p for p, level in self.levels.items() if level), default=None)
         if top is None:

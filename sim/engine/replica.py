@@ -8,6 +8,7 @@ from functools import partial
 
 import simpy
 
+from sim import outcomes
 from sim.distributions import Sampler
 from sim.engine.admission import ConcurrencyLimiter, RateLimiter
 from sim.engine.executor import Executor
@@ -21,6 +22,9 @@ from sim.policies.circuit_breaker import Breaker
 from sim.policies.codel import Codel
 from sim.policies.gc import AllocationTrigger, pause_length
 from sim.policies.healthcheck import HealthState
+
+CRASH = "crash"
+"""The cause an instance's crash interrupts its requests with."""
 
 
 def _overflow(spec: Service) -> Overflow | None:
@@ -76,6 +80,8 @@ class Replica:
         self.breakers: dict[str, Breaker] = {}  # per call site
         self.retriers: dict[str, Retrier] = {}  # per call site
         self.health: HealthState | None = None  # as the balancer's health checks see it
+        self.working: set[simpy.Process] = set()  # requests in their own work (crashes)
+        self.crashes = 0  # times it crashed: a request that saw another count is lost
         self.rate_limiter: RateLimiter | None = None  # its own, with scope: replica
         self.concurrency: ConcurrencyLimiter | None = None
         self.executor: Executor | None = None
@@ -108,6 +114,17 @@ class Replica:
         """A request got a worker: it allocates, and may fill the young generation."""
         if self.gc_trigger.allocate() and not self.paused:
             self.env.process(self._collect())
+
+    def crash(self) -> None:
+        """The instance dies: the requests waiting for it and those in their own work fail
+        at once (connections reset); those waiting on their calls fail when they return."""
+        self.crashes += 1
+        self.pool.fail_waiting(outcomes.ERROR)
+        if self.executor is not None:
+            self.executor.drop_all()
+        for process in list(self.working):
+            process.interrupt(CRASH)
+        self.working.clear()
 
     def _timed_collections(self, interval: float) -> Generator[simpy.Event, object, None]:
         while self.state != "gone":

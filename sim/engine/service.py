@@ -11,14 +11,14 @@ from sim import outcomes
 from sim.distributions import Sampler, Uniforms
 from sim.engine.admission import ConcurrencyLimiter, RateLimiter
 from sim.engine.calls import CallSite, Step, plan
-from sim.engine.replica import Replica
+from sim.engine.replica import CRASH, Replica
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import first_of
 from sim.engine.streams import Streams
 from sim.measure.edges import EdgeRecorder
 from sim.measure.recorders import Recorder
 from sim.model.controls import SIZE
-from sim.model.service import Service
+from sim.model.service import Incident, Service
 from sim.policies.balancer import Balancer
 from sim.policies.healthcheck import HealthState, in_panic
 from sim.policies.incidents import NO_EFFECT, Effect, effect_at
@@ -96,6 +96,10 @@ class ServiceRuntime:
         self.per_replica = self.replica_incidents or any(
             limit is not None and limit.scope == "replica" for limit in (rate, concurrency)
         )
+        self.crashable = any(inc.down == CRASH for inc in spec.incidents)
+        for incident in spec.incidents:
+            if incident.down == CRASH:
+                env.process(self._crash(incident))
         self.usl = spec.scalability
         self.per_unit = spec.work_per_unit or 0.0
         self.reconciles = rate is not None and rate.cost == SIZE
@@ -472,11 +476,16 @@ class ServiceRuntime:
             if replica.gc_trigger is not None:
                 replica.request_started()
             work = self._work(info, effect, replica)
-            if replica.executor is None:
+            lives = replica.crashes
+            if self.crashable:
+                outcome = yield from self._work_unless_crash(replica, work)
+            elif replica.executor is None:
                 yield env.timeout(work)
             else:
                 yield replica.executor.run(work)
-            if effect.error_rate and self.errors() < effect.error_rate:
+            if outcome != outcomes.OK:
+                pass  # its replica crashed under it
+            elif effect.error_rate and self.errors() < effect.error_rate:
                 outcome = outcomes.ERROR
             else:
                 for step in self.steps[info.cls]:
@@ -489,10 +498,38 @@ class ServiceRuntime:
                     outcome, own = yield from step.run(replica, info, deadline)
                     if outcome != outcomes.OK:
                         break
+                if replica.crashes != lives:  # it crashed while the calls were out
+                    outcome, own = outcomes.ERROR, True
         if math.isnan(released):
             pool.release(info.size)
             released = env.now
         return outcome, own, released
+
+    def _work_unless_crash(
+        self, replica: Replica, work: float
+    ) -> Generator[simpy.Event, object, str]:
+        """Own work on a replica that may crash meanwhile: ``error`` at once if it does."""
+        env = self.env
+        process = env.active_process
+        replica.working.add(process)
+        try:
+            if replica.executor is None:
+                yield env.timeout(work)
+            else:
+                yield replica.executor.run(work)
+        except simpy.Interrupt:
+            return outcomes.ERROR
+        finally:
+            replica.working.discard(process)
+        return outcomes.OK
+
+    def _crash(self, incident: Incident) -> Generator[simpy.Event, object, None]:
+        """At the incident's start its replicas crash; its window keeps them down."""
+        yield self.env.timeout(incident.start)
+        for replica in self.replicas:
+            chosen = incident.replicas is None or replica.index in incident.replicas
+            if chosen and replica.state in ("ready", "draining"):
+                replica.crash()
 
     def _respond(
         self,
@@ -547,9 +584,13 @@ class ServiceRuntime:
         now = self.env.now
         if self.reconciles and not math.isnan(admitted):
             self._reconcile(replica, info, admitted, 0.0)  # refused after admission: no work
-        self.recorder.rejected(now, outcome, counted, info.cls)
+        crashed = outcome == outcomes.ERROR  # its replica crashed while it waited
+        if crashed:
+            self.recorder.failed(now, outcome, counted, info.cls)
+        else:
+            self.recorder.rejected(now, outcome, counted, info.cls)
         concurrency = self._concurrency_of(replica)
         if concurrency is not None:
             concurrency.leave(now, 0.0, True)
-        self._answered(replica, failed=True)  # a 503 from it
-        return self._refuse(info, outcome, self.spec.retry_after or 0)
+        self._answered(replica, failed=True)  # a 503 from it, or a reset connection
+        return outcome if crashed else self._refuse(info, outcome, self.spec.retry_after or 0)

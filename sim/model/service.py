@@ -149,11 +149,13 @@ class Incident(Strict):
         None, description="extra time each request holds its worker (e.g. a slow disk)"
     )
     error_rate: float = Field(0.0, ge=0, le=1, description="fraction of requests that fail")
-    down: Literal["fail_fast", "hang"] | None = Field(
+    down: Literal["fail_fast", "hang", "crash"] | None = Field(
         None,
         description=(
             "fail_fast: every request fails at once (error); hang: requests get no answer "
-            "until the window ends, then their connections are reset (error)"
+            "until the window ends, then their connections are reset (error); crash: as "
+            "fail_fast, and what the replica holds at the start fails at once (it restarts "
+            "empty at the end)"
         ),
     )
     replicas: list[int] | None = Field(

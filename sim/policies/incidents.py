@@ -37,9 +37,10 @@ def effect_at(incidents: Sequence[Incident], now: float, replica: int | None = N
     """Combined effect of the incidents active at ``now`` (windows are [start, stop)) on
     ``replica`` (incidents of chosen replicas count only for those; None: none of them).
 
-    Slowdowns multiply, error rates combine as independent failures, ``fail_fast``
-    beats ``hang`` when both are down, and ``down_until`` is when the last of the down
-    windows closes (when a hung request's connection is reset).
+    Slowdowns multiply, error rates combine as independent failures, ``fail_fast`` (or
+    ``crash``, which refuses new requests the same way) beats ``hang`` when both are
+    down, and ``down_until`` is when the last of the down windows closes (when a hung
+    request's connection is reset).
     """
     active = [
         i
@@ -54,7 +55,7 @@ def effect_at(incidents: Sequence[Incident], now: float, replica: int | None = N
         inc = incidents[i]
         slowdown *= inc.slowdown
         survive *= 1 - inc.error_rate
-        if inc.down == "fail_fast" or (inc.down == "hang" and down is None):
+        if inc.down in ("fail_fast", "crash") or (inc.down == "hang" and down is None):
             down = inc.down
         if inc.down is not None:
             down_until = max(down_until, inc.stop)

@@ -142,7 +142,7 @@ scaling = st.one_of(
 incident = st.tuples(
     st.floats(0, 30),
     st.floats(1, 20),
-    st.sampled_from(["slow", "latency", "errors", "fail", "hang"]),
+    st.sampled_from(["slow", "latency", "errors", "fail", "hang", "crash"]),
     st.booleans(),
 ).map(
     lambda p: {
@@ -155,6 +155,7 @@ incident = st.tuples(
             "errors": {"error_rate": 0.3},
             "fail": {"down": "fail_fast"},
             "hang": {"down": "hang"},
+            "crash": {"down": "crash"},
         }[p[2]],
     }
 )
@@ -458,4 +459,5 @@ FEATURES = (
     "quorum", "outlier_detection", "'replicas': [0]", "scenarios",
     "'size'", "max_size", "work_per_unit", "unit_capacity", "'cost': 'size'",
     "'cancel_rest': True", "health_check", "panic_threshold",
+    "'crash'",
 )  # fmt: skip
