@@ -51,7 +51,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio sim/diagnose sim/report sim/reference.py
+	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio sim/diagnose sim/report sim/calibrate sim/reference.py
 
 clean:
 	rm -rf $(VENV) out site .pytest_cache

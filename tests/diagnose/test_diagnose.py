@@ -120,6 +120,7 @@ def test_diagnose_reports_and_ranks():
     json.dumps(data)  # plain data
 
 
+@pytest.mark.slow
 def test_queuefull_diagnose_writes_the_report_and_json(tmp_path):
     out = tmp_path / "d.json"
     done = subprocess.run(
@@ -135,6 +136,7 @@ def test_queuefull_diagnose_writes_the_report_and_json(tmp_path):
     assert data["bottleneck"]["service"] == "api" and data["fixes"]
 
 
+@pytest.mark.slow
 def test_head_of_line_blocking_and_breaker_openings_are_named():
     hanging = "services.api.classes.recommend.calls.0.circuit_breaker"
     model = sim.load(
