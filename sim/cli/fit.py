@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "histogram, or infer mean work from throughput",
         description="Fit lognormal, gamma and a two-path mixture to what production "
         "shows, choose by the tail, and print the YAML to paste into a model. Give one "
-        "of: a samples file, --percentiles, --prometheus, --throughput.",
+        "of: a samples file, --percentiles, --prometheus, --throughput, --arrivals.",
     )
     p.add_argument("samples", nargs="?", help="latency samples: one per line, or a CSV")
     p.add_argument("--unit", default="s", help="unit of plain numbers: s, ms, us, ns")
@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--percentiles", metavar="P=VALUE,...", help="e.g. p50=120ms,p90=300ms,p99=900ms"
     )
     p.add_argument("--prometheus", metavar="FILE", help="Prometheus / OpenMetrics text")
+    p.add_argument(
+        "--arrivals", metavar="FILE", help="request timestamps: the arrival process instead"
+    )
+    p.add_argument("--bin", default="60s", help="with --arrivals: width of rate bins (60s)")
     p.add_argument("--metric", help="the histogram in --prometheus, if it holds several")
     p.add_argument("--throughput", type=float, help="requests per second (operational laws)")
     p.add_argument("--utilization", type=float, help="busy share of the workers, 0-1")
@@ -41,11 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Fit, print the report and the snippet; exit 2 on unusable input."""
-    given = [args.samples, args.percentiles, args.prometheus, args.throughput]
+    given = [args.samples, args.percentiles, args.prometheus, args.throughput, args.arrivals]
     if sum(g is not None for g in given) != 1:
         print(
-            "queuefull fit: give one of a samples file, --percentiles, --prometheus or "
-            "--throughput",
+            "queuefull fit: give one of a samples file, --percentiles, --prometheus, "
+            "--throughput or --arrivals",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -54,6 +58,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     try:
         if args.throughput is not None:
             return _laws(args)
+        if args.arrivals is not None:
+            return _arrivals(args)
         fit = _fit(args)
     except (ObservationError, ValueError) as exc:
         print(f"queuefull fit: {exc}", file=sys.stderr)
@@ -119,3 +125,25 @@ def _laws(args: argparse.Namespace) -> int:
     print("\npaste into the model:")
     print(snippet(spec, args.field))
     return EXIT_OK if not inferred.warnings else EXIT_MODEL
+
+
+def _arrivals(args: argparse.Namespace) -> int:
+    from sim.calibrate.arrivals import fit_arrivals, read_timestamps, render_arrivals
+    from sim.model.durations import parse_duration
+
+    width = parse_duration(args.bin)
+    if not width > 0:
+        raise ValueError("--bin: must be a positive duration")
+    fit = fit_arrivals(read_timestamps(args.arrivals, args.unit), width)
+    print(render_arrivals(fit, args.arrivals))
+    if args.json:
+        document = {
+            "spec": fit.spec,
+            "reason": fit.reason,
+            "notes": fit.notes,
+            "mean_rate": fit.mean_rate,
+            "idc": {f"{w:g}": v for w, v in fit.idc.items()},
+        }
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(document, out, indent=1)
+    return EXIT_OK

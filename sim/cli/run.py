@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sim.cli.common import (
+    EXIT_FAIL,
     EXIT_OK,
     Dask,
     at_least,
@@ -69,6 +70,12 @@ def _options(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.html",
         help="write one self-contained HTML report (default out/<model file>.html)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="FILE.yaml",
+        help="measurements of the real system ({service: {metric: value}}) to compare with; "
+        "exit 1 if one disagrees",
+    )
     common_options(parser)
 
 
@@ -84,6 +91,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim.studies.run import run
 
     model = load(args.model, overrides(args.set))
+    measured = None
+    if getattr(args, "against", None):
+        from sim.calibrate.agreement import read_measurements
+
+        measured = read_measurements(args.against)
     with Dask(args.dask) as client:
         results = run(
             model,
@@ -123,6 +135,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
     for path in written:
         print(f"wrote {path}")
+    if measured is not None:
+        from sim.calibrate.agreement import agreement, render_agreement
+
+        rows = agreement(results, measured)
+        print("\n" + render_agreement(rows))
+        return EXIT_OK if all(r.agrees for r in rows) else EXIT_FAIL
     return EXIT_OK
 
 
