@@ -49,13 +49,21 @@ class Agreement:
 
 
 def read_measurements(path: str | Path) -> dict[str, dict[str, float]]:
-    """Measurements from a YAML file: ``{service: {metric: value}}``."""
+    """Measurements from a YAML file (``{service: {metric: value}}``), or a k6 end-of-test
+    summary (JSON with ``metrics``), read as end-to-end figures."""
     try:
-        data = parse_yaml(Path(path).read_text(encoding="utf-8"))
+        data = parse_yaml(Path(path).read_text(encoding="utf-8"))  # JSON is YAML too
     except (OSError, UnicodeDecodeError, YamlError) as exc:
         raise MeasurementError(f"{path}: cannot read the measurements: {exc}") from None
     if not isinstance(data, dict):
         raise MeasurementError(f"{path}: give a mapping of service -> metric -> value")
+    if isinstance(data.get("metrics"), dict):
+        from sim.calibrate.k6 import ExportError, measurements_from_k6
+
+        try:
+            return measurements_from_k6(data)
+        except ExportError as exc:
+            raise MeasurementError(f"{path}: {exc}") from None
     return parse_measurements(data)
 
 
