@@ -71,6 +71,17 @@ def _options(parser: argparse.ArgumentParser) -> None:
         help="write one self-contained HTML report (default out/<model file>.html)",
     )
     parser.add_argument(
+        "--openmetrics",
+        metavar="FILE",
+        help="write replication 0's time series as OpenMetrics text with timestamps "
+        "(OpenTelemetry's HTTP metric names), for Prometheus and Grafana",
+    )
+    parser.add_argument(
+        "--buckets",
+        metavar="S,S,...",
+        help="latency histogram bounds for --openmetrics, seconds (default OpenTelemetry's)",
+    )
+    parser.add_argument(
         "--against",
         metavar="FILE.yaml",
         help="measurements of the real system ({service: {metric: value}}) to compare with; "
@@ -121,6 +132,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         from sim.plots import save_timeseries
 
         written.append(str(save_timeseries(results, output_path(args.plot, args.model, ".png"))))
+    if getattr(args, "openmetrics", None):
+        written.append(_openmetrics(results, args))
     if html is not None:
         path = writable(output_path(html, args.model, ".html"))
         path.write_text(_html(results, report, args), encoding="utf-8")
@@ -142,6 +155,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("\n" + render_agreement(rows))
         return EXIT_OK if all(r.agrees for r in rows) else EXIT_FAIL
     return EXIT_OK
+
+
+def _openmetrics(results: Results, args: argparse.Namespace) -> str:
+    """Write replication 0 as OpenMetrics text; return the path."""
+    from sim.report.openmetrics import OTEL_BUCKETS, openmetrics
+
+    model = results.model
+    if results.warmup_cut is not None:  # warmup: auto, as the run chose it
+        model = model.model_copy(update={"warmup": results.warmup_cut})
+    buckets = OTEL_BUCKETS
+    if args.buckets:
+        try:
+            buckets = tuple(float(b) for b in args.buckets.split(",") if b.strip())
+        except ValueError:
+            raise ValueError(f"--buckets {args.buckets}: give seconds, e.g. 0.01,0.1,1") from None
+        if not buckets or min(buckets) <= 0:
+            raise ValueError("--buckets: give positive bounds in seconds")
+    seed = args.seed if args.seed is not None else model.seed
+    path = writable(args.openmetrics)
+    path.write_text(openmetrics(model, seed, buckets=buckets), encoding="utf-8")
+    return str(path)
 
 
 def _html(results: Results, report: Report, args: argparse.Namespace) -> str:

@@ -183,7 +183,7 @@ def measure(system: System, replication: int) -> ReplicationOutput:
                 metrics[edge_key]["breaker_opens"] = float(
                     np.mean([opens(b.transitions, warmup, horizon) for b in breakers])
                 )
-                series[edge_key] = _breaker_series(breakers, recorders[name].nbins, width, horizon)
+                series[edge_key] = breaker_series(breakers, recorders[name].nbins, width, horizon)
     window = trigger_window(model)
     if window is not None:
         entry = series[model.entry]
@@ -210,7 +210,7 @@ def measure(system: System, replication: int) -> ReplicationOutput:
     )
 
 
-def _breaker_series(
+def breaker_series(
     breakers: list, nbins: int, width: float, horizon: float
 ) -> dict[str, np.ndarray]:
     """Per time bin, the share of time the breakers were open (averaged over them)."""
