@@ -25,6 +25,7 @@ from sim.model import load
 
 if TYPE_CHECKING:
     from sim.measure.results import Results
+    from sim.model import Model
     from sim.report.summary import Report
 
 ORDER = 0
@@ -82,6 +83,18 @@ def _options(parser: argparse.ArgumentParser) -> None:
         help="latency histogram bounds for --openmetrics, seconds (default OpenTelemetry's)",
     )
     parser.add_argument(
+        "--traces",
+        metavar="FILE.jsonl",
+        help="write sampled request traces of replication 0 as OpenTelemetry JSON lines",
+    )
+    parser.add_argument(
+        "--trace-every",
+        type=at_least(1),
+        default=100,
+        metavar="N",
+        help="with --traces: trace one client request in N (default 100)",
+    )
+    parser.add_argument(
         "--against",
         metavar="FILE.yaml",
         help="measurements of the real system ({service: {metric: value}}) to compare with; "
@@ -134,6 +147,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         written.append(str(save_timeseries(results, output_path(args.plot, args.model, ".png"))))
     if getattr(args, "openmetrics", None):
         written.append(_openmetrics(results, args))
+    if getattr(args, "traces", None):
+        from sim.report.traces import otlp_lines, traced_spans
+
+        spans = traced_spans(_resolved(results), args.seed, args.trace_every)
+        writable(args.traces).write_text(otlp_lines(spans), encoding="utf-8")
+        written.append(args.traces)
     if html is not None:
         path = writable(output_path(html, args.model, ".html"))
         path.write_text(_html(results, report, args), encoding="utf-8")
@@ -157,13 +176,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _resolved(results: Results) -> Model:
+    """The model as it ran: with ``warmup: auto``, the warm-up the run chose."""
+    if results.warmup_cut is None:
+        return results.model
+    return results.model.model_copy(update={"warmup": results.warmup_cut})
+
+
 def _openmetrics(results: Results, args: argparse.Namespace) -> str:
     """Write replication 0 as OpenMetrics text; return the path."""
     from sim.report.openmetrics import OTEL_BUCKETS, openmetrics
 
-    model = results.model
-    if results.warmup_cut is not None:  # warmup: auto, as the run chose it
-        model = model.model_copy(update={"warmup": results.warmup_cut})
+    model = _resolved(results)
     buckets = OTEL_BUCKETS
     if args.buckets:
         try:

@@ -14,6 +14,7 @@ from sim import outcomes
 from sim.distributions import Sampler, Uniforms
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, first_of, with_timeout
+from sim.engine.tracing import CLIENT
 from sim.measure.edges import EdgeRecorder
 from sim.model.service import Call
 from sim.policies.circuit_breaker import Breaker
@@ -56,6 +57,7 @@ class CallSite:
             else None
         )
         self.losses = Uniforms(rng("loss")) if call.loss > 0 else None
+        self.caller: ServiceRuntime | None = None  # for the spans of traced requests
 
     def copies(self) -> int:
         """How many requests this entry sends now: 0 if the call is skipped by probability."""
@@ -98,6 +100,11 @@ class CallSite:
     ) -> Generator[simpy.Event, object, CallResult]:
         """One request to the callee, as the caller sees it, for a logical call that
         started at ``started``."""
+        trace = info.trace
+        if trace is not None:  # a sampled request: record this attempt as a span
+            if trace.entering is not self:
+                return (yield from self._traced(replica, info, deadline, started))
+            trace.entering = None
         call, env = self.call, self.env
         issued = env.now
         breaker = self._breaker(replica)
@@ -139,12 +146,32 @@ class CallSite:
         self.edge.record(started, issued, now, result[0])
         return result
 
+    def _traced(
+        self, replica: Replica, info: RequestInfo, deadline: float, started: float
+    ) -> Generator[simpy.Event, object, CallResult]:
+        """This attempt as a CLIENT span around :meth:`attempt`, with its resend count."""
+        trace, tracer = info.trace, self.target.tracer
+        assert trace is not None and tracer is not None and self.caller is not None
+        resend = tracer.resend(trace.trace, self.key, started)
+        span = tracer.start(
+            trace, f"call {self.call.to}", CLIENT, self.caller.name, self.env.now,
+            **{"peer.service": self.call.to, "http.request.resend_count": resend},
+        )  # fmt: skip
+        outer, trace.parent, trace.entering = trace.parent, span.span, self
+        try:
+            result = yield from self.attempt(replica, info, deadline, started)
+        finally:
+            trace.parent = outer
+        tracer.finish(span, self.env.now, result[0])
+        return result
+
     def _send(
         self, info: RequestInfo, deadline: float, limit: float
     ) -> Generator[simpy.Event, object, CallResult]:
         env, call = self.env, self.call
         if call.mode == "enqueue":
-            env.process(self._request(info, math.inf))
+            queued = info.fork() if info.trace is not None else info  # it runs on its own
+            env.process(self._request(queued, math.inf))
             return outcomes.OK, False
         if math.isinf(limit):
             outcome = yield from self._request(info, deadline)
@@ -197,8 +224,12 @@ class Step:
         env = self.sites[0].env
         if any(site.call.quorum is not None for site in self.sites):
             return (yield from self._quorum(env, replica, info, deadline))
+        traced = info.trace is not None  # parallel copies each keep their own trace context
         groups = [
-            [env.process(site.request(replica, info, deadline)) for _ in range(site.copies())]
+            [
+                env.process(site.request(replica, info.fork() if traced else info, deadline))
+                for _ in range(site.copies())
+            ]
             for site in self.sites
         ]
         processes = [process for group in groups for process in group]
@@ -216,7 +247,10 @@ class Step:
         failed with the first failure that leaves an entry short of it. Copies still out
         run on, or are cancelled (``cancel_rest``): each copy is a fork of the request."""
         copies: list[list[RequestInfo]] = [
-            [info.fork() if site.call.cancel_rest else info for _ in range(site.copies())]
+            [
+                info.fork() if site.call.cancel_rest or info.trace is not None else info
+                for _ in range(site.copies())
+            ]
             for site in self.sites
         ]
         groups = [
@@ -249,9 +283,9 @@ class Step:
         if all(need == 0 for need in needed):
             return outcomes.OK, False
         result = yield done
-        for group, infos in zip(groups, copies, strict=True):
+        for site, group, infos in zip(self.sites, groups, copies, strict=True):
             for process, copy in zip(group, infos, strict=True):
-                if copy is not info and not process.triggered:
+                if site.call.cancel_rest and not process.triggered:
                     copy.cancelled = True  # gRPC cancels the calls still out
         return result  # type: ignore[return-value]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -60,6 +60,7 @@ class System:
     services: dict[str, ServiceRuntime]
     recorders: dict[str, Recorder]
     events: list[tuple[float, str, int, int]]
+    clients: list[Clients] = field(default_factory=list)
 
 
 def make_recorders(model: Model) -> dict[str, Recorder]:
@@ -112,7 +113,7 @@ def build(model: Model, streams: Streams) -> System:
             front.backlog(service.spec.initial_backlog)
         else:
             service.backlog(service.spec.initial_backlog)
-    return System(model, env, services, recorders, events)
+    return System(model, env, services, recorders, events, every_client)
 
 
 def _clients(

@@ -15,6 +15,7 @@ from sim.engine.replica import CRASH, Replica
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import first_of
 from sim.engine.streams import Streams
+from sim.engine.tracing import SERVER, Tracer
 from sim.measure.edges import EdgeRecorder
 from sim.measure.recorders import Recorder
 from sim.model.controls import SIZE
@@ -114,6 +115,7 @@ class ServiceRuntime:
             else None
         )
         self._streams = streams
+        self.tracer: Tracer | None = None  # set when requests are traced
         self.health_events: list[tuple[float, int, bool]] = []  # (time, replica, healthy)
         self._check_phase = Uniforms(streams.rng("service", name, "health_check"))
         for replica in self.replicas:
@@ -156,7 +158,9 @@ class ServiceRuntime:
                 def rng(part: str, key: str = key):
                     return self._streams.rng("service", self.name, "call", key, part)
 
-                sites.append(CallSite(self.env, key, call, services[call.to], edge, rng))
+                site = CallSite(self.env, key, call, services[call.to], edge, rng)
+                site.caller = self
+                sites.append(site)
             self.steps.append(plan(sites))
 
     def backlog(self, count: int) -> None:
@@ -336,6 +340,11 @@ class ServiceRuntime:
         limit), a replica's queue, service (own work, then calls), response. ``deadline``
         is when the caller stops waiting (infinity if it never does).
         """
+        trace = info.trace
+        if trace is not None:  # a sampled request: record this visit as a span
+            if trace.entering is not self:
+                return (yield from self._traced(arrived, info, deadline))
+            trace.entering = None
         counted = self.recorder.arrived(arrived, info.cls)
         self.arrival_count += 1
         effect = effect_at(self.incidents, arrived) if self.incidents else NO_EFFECT
@@ -370,10 +379,28 @@ class ServiceRuntime:
         start = self.env.now
         if counted:
             self.recorder.waited(start - arrived)
+        if trace is not None and trace.span is not None:
+            trace.span.events.append((start, "dequeued", {"queue.wait.seconds": start - arrived}))
         outcome, own, released = yield from self._serve(replica, info, effect, start, deadline)
         return self._respond(
             replica, info, counted, arrived, start, released, deadline, outcome, own
         )
+
+    def _traced(
+        self, arrived: float, info: RequestInfo, deadline: float
+    ) -> Generator[simpy.Event, object, str]:
+        """This visit as a SERVER span around :meth:`handle`; the queue wait an event."""
+        trace, tracer = info.trace, self.tracer
+        assert trace is not None and tracer is not None
+        span = tracer.start(trace, self.name, SERVER, self.name, arrived)
+        outer = trace.parent, trace.span
+        trace.parent, trace.span, trace.entering = span.span, span, self
+        try:
+            outcome = yield from self.handle(arrived, info, deadline)
+        finally:
+            trace.parent, trace.span = outer
+        tracer.finish(span, self.env.now, outcome)
+        return outcome
 
     def _down(
         self, effect: Effect, info: RequestInfo, counted: bool, replica: Replica | None = None

@@ -15,6 +15,7 @@ from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
+from sim.engine.tracing import CLIENT, Tracer
 from sim.measure.recorders import BothRecorders, Recorder
 from sim.model.workload import Workload
 
@@ -63,6 +64,7 @@ class Clients:
             if spec.retries is not None
             else None
         )
+        self.tracer: Tracer | None = None  # samples requests for traces when set
 
     def start(self, until: float) -> None:
         """Start the arrival process, or the users; no request starts at or after ``until``."""
@@ -83,6 +85,8 @@ class Clients:
         own = self._class()
         client = self._client() if client is None else client
         info = RequestInfo(self._class_index[own], client, self._priorities[own])
+        if self.tracer is not None:
+            info.trace = self.tracer.sample()
         if self._sizes and self._sizes[own] is not None:
             draw, most = self._sizes[own]
             info.size = min(draw(), most)
@@ -118,8 +122,26 @@ class Clients:
         work = self.entry.handle(env.now, info, env.now + timeout)
         return (yield from with_timeout(env, work, timeout))
 
+    def _traced(self, arrived: float, info: RequestInfo) -> Generator[simpy.Event, object, None]:
+        """The client request as the root CLIENT span; its attempts are the entry service's
+        visits under it, and its outcome the last one's."""
+        trace, tracer = info.trace, self.tracer
+        assert trace is not None and tracer is not None
+        who = self.name[-1] if self.name[0] == "scenario" else "clients"
+        root = tracer.start(trace, f"GET {self.entry.name}", CLIENT, who, arrived)
+        trace.parent, trace.entering = root.span, self
+        yield from self.request(arrived, info)
+        visits = [s for s in tracer.spans if s.trace == trace.trace and s.parent == root.span]
+        root.attributes["http.request.resend_count"] = max(0, len(visits) - 1)
+        tracer.finish(root, self.env.now, trace.outcome)
+
     def request(self, arrived: float, info: RequestInfo) -> Generator[simpy.Event, object, None]:
         """One client request, from its first attempt to its final outcome."""
+        trace = info.trace
+        if trace is not None:  # a sampled request: its root span
+            if trace.entering is not self:
+                return (yield from self._traced(arrived, info))
+            trace.entering = None
         recorder = self.recorder
         cls = info.cls
         counted = recorder.arrived(arrived, cls)
@@ -135,6 +157,8 @@ class Clients:
             (outcome, _), attempts = yield from self.retrier.run(lambda: self._attempt(info), info)
         if counted:
             recorder.attempts += attempts
+        if trace is not None:
+            trace.outcome = outcome
         now = self.env.now
         recorder.in_system.add(now, -1)
         if outcome == outcomes.OK:
