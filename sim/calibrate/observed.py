@@ -136,17 +136,19 @@ def parse_percentiles(given: dict[str, object]) -> dict[float, float]:
 
 _BUCKET = re.compile(
     r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)_bucket\{(?P<labels>[^}]*)\}\s+(?P<value>\S+)"
+    r"(?:\s+(?P<time>\S+))?"
 )
 _LE = re.compile(r'le="([^"]+)"')
 
 
 def parse_prometheus(text: str, metric: str | None = None, unit: str = "s") -> Histogram:
     """The cumulative buckets of one histogram in Prometheus or OpenMetrics text: its
-    ``NAME_bucket{...,le="0.1"} COUNT`` lines, summed over any other labels. ``metric``
-    picks the histogram when the text holds several; ``unit`` is its bounds' unit."""
+    ``NAME_bucket{...,le="0.1"} COUNT [TIME]`` lines, the latest sample of each series
+    (an export over time holds many), summed over any other labels. ``metric`` picks the
+    histogram when the text holds several; ``unit`` is its bounds' unit."""
     if unit not in UNITS:
         raise ObservationError(f"--unit {unit}: use one of {', '.join(UNITS)}")
-    by_name: dict[str, dict[float, float]] = {}
+    latest: dict[tuple[str, str, float], tuple[float, float]] = {}  # series -> (time, value)
     for line in text.splitlines():
         match = _BUCKET.match(line.strip())
         if not match:
@@ -155,8 +157,15 @@ def parse_prometheus(text: str, metric: str | None = None, unit: str = "s") -> H
         if le is None:
             continue
         bound = math.inf if le.group(1) in ("+Inf", "Inf", "+inf") else float(le.group(1))
-        buckets = by_name.setdefault(match.group("name"), {})
-        buckets[bound] = buckets.get(bound, 0.0) + float(match.group("value"))
+        others = _LE.sub("", match.group("labels"))
+        stamp = float(match.group("time") or 0.0)
+        key = (match.group("name"), others, bound)
+        if key not in latest or stamp >= latest[key][0]:
+            latest[key] = (stamp, float(match.group("value")))
+    by_name: dict[str, dict[float, float]] = {}
+    for (name, _, bound), (_, value) in latest.items():  # the latest sample of each series
+        buckets = by_name.setdefault(name, {})
+        buckets[bound] = buckets.get(bound, 0.0) + value
     if not by_name:
         raise ObservationError('no histogram buckets (lines like NAME_bucket{le="0.1"} 42)')
     if metric is None:

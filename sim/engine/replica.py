@@ -15,7 +15,6 @@ from sim.engine.executor import Executor
 from sim.engine.pool import Overflow, UnitPool, WorkerPool
 from sim.engine.retrying import Retrier
 from sim.engine.streams import Streams
-from sim.measure.gauge import Gauge
 from sim.measure.recorders import Recorder
 from sim.model.service import Service
 from sim.policies.circuit_breaker import Breaker
@@ -91,13 +90,13 @@ class Replica:
             self.executor = Executor(env, cores, cpu_gauge)
         self.connections: dict[str, WorkerPool] = {}
         for target, limits in spec.connection_pools.items():
-            untracked = Gauge(math.inf, 1)
+            used, pending = recorder.pool(target)
             self.connections[target] = WorkerPool(
                 env,
                 limits.max_connections,
                 limits.max_pending_requests,
-                untracked,
-                untracked,
+                used,
+                pending,
                 where=f"services.{service}.connection_pools.{target}",
             )
         self.gc_trigger: AllocationTrigger | None = None

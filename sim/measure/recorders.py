@@ -139,6 +139,7 @@ class Recorder:
         self.has_limit = False
         self.attempts = 0  # end to end: attempts made for counted requests that finished
         self.late_at = array("d")  # completions whose caller had stopped waiting
+        self.pools: dict[str, tuple[Gauge, Gauge]] = {}  # callee -> connections used, pending
         self.final: dict[str, Gauge] = {}  # the gauges as the window closed (see close)
         self.folded: Folded | None = None  # raw records folded so far (long runs only)
         self.measured: dict[object, Any] = {}  # figures computed after the run
@@ -150,7 +151,7 @@ class Recorder:
 
     def restart(self, now: float) -> None:
         """End of the warm-up: time averages start here."""
-        for gauge in self.gauges:
+        for gauge in (*self.gauges, *(g for pair in self.pools.values() for g in pair)):
             gauge.restart(now)
         self.in_system_start = self.in_system.value
 
@@ -258,6 +259,19 @@ class Recorder:
         """
         for name in GAUGES:
             self.final[name] = getattr(self, name).snapshot(now)
+        for callee, (used, pending) in self.pools.items():
+            self.final[f"pool_used:{callee}"] = used.snapshot(now)
+            self.final[f"pool_pending:{callee}"] = pending.snapshot(now)
+
+    def pool(self, callee: str) -> tuple[Gauge, Gauge]:
+        """The gauges of this service's connections to ``callee`` (every replica's pool
+        together): connections in use, and requests waiting for one."""
+        if callee not in self.pools:
+            self.pools[callee] = (
+                Gauge(self.bin_width, self.nbins),
+                Gauge(self.bin_width, self.nbins),
+            )
+        return self.pools[callee]
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         done_at = np.frombuffer(self.done_at, dtype=float)

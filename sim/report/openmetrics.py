@@ -8,6 +8,8 @@ OpenMetrics text with timestamps, under the names users already chart.
   in the service, waiting or served, averaged over each bin);
 - ``queuefull_requests_refused_total{reason}`` and ``queuefull_requests_failed_total``;
 - ``queuefull_queue_depth``, ``queuefull_workers_busy`` and ``queuefull_replicas`` gauges;
+- ``db_client_connection_count{state}`` and ``db_client_connection_pending_requests``:
+  OpenTelemetry's database client connection-pool metrics, per pool (caller->callee);
 - ``queuefull_circuit_breaker_open_ratio{callee}``: the share of each bin the caller's
   breakers towards a callee were open.
 
@@ -99,6 +101,23 @@ def openmetrics(
     for name in services:
         counts = np.cumsum(np.nan_to_num(series[name]["failures"]) * _durations(ends, start, width))
         lines += _samples("queuefull_requests_failed_total", f'service="{name}"', counts, ends)
+    family("db_client_connection_count", "gauge",
+           "Connections of a service's pool to a callee, by state, bin mean.")  # fmt: skip
+    pending_lines = []
+    for name in services:
+        recorder, spec = recorders[name], model.services[name]
+        for callee, limits in spec.connection_pools.items():
+            pool = f'service="{name}",db_client_connection_pool_name="{name}->{callee}"'
+            used = _gauge(recorder, f"pool_used:{callee}")
+            size = limits.max_connections * _gauge(recorder, "serving")
+            for state, values in (("used", used), ("idle", size - used)):
+                labels = f'{pool},db_client_connection_state="{state}"'
+                lines += _samples("db_client_connection_count", labels, values, ends)
+            pending = _gauge(recorder, f"pool_pending:{callee}")
+            pending_lines += _samples("db_client_connection_pending_requests", pool, pending, ends)
+    family("db_client_connection_pending_requests", "gauge",
+           "Requests waiting for a connection of the pool, bin mean.")  # fmt: skip
+    lines += pending_lines
     family("queuefull_circuit_breaker_open_ratio", "gauge",
            "Share of each bin the caller's breakers towards the callee were open.")  # fmt: skip
     for name, service in system.services.items():

@@ -17,9 +17,9 @@ from sim.report.openmetrics import openmetrics
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
-@pytest.fixture(scope="module")
-def text() -> str:
-    model = sim.load(MODELS / "breaker_saves_pool.yaml", {"horizon": 120, "warmup": 10})
+@pytest.fixture(scope="module", params=["breaker_saves_pool", "connection_pool_starvation"])
+def text(request: pytest.FixtureRequest) -> str:
+    model = sim.load(MODELS / f"{request.param}.yaml", {"horizon": 120, "warmup": 10})
     return openmetrics(model)
 
 
@@ -72,7 +72,7 @@ def test_promtool_loads_it_into_a_tsdb(text: str, tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr
     series = int(done.stdout.split()[-2])  # NUM SERIES in the block's table
-    assert series >= 70
+    assert series >= 40
     broken = tmp_path / "broken.om"
     broken.write_text(text.replace("# EOF\n", ""))  # promtool refuses what is not OpenMetrics
     refused = subprocess.run(
@@ -94,3 +94,14 @@ def test_queuefull_run_writes_it_with_chosen_buckets(tmp_path: Path, capsys):
     text = out.read_text()
     assert 'le="0.1"' in text and 'le="0.005"' not in text
     assert main([*argv[:-1], "0,1"]) == 2
+
+
+def test_connection_pools_show_under_the_database_client_names():
+    model = sim.load(MODELS / "connection_pool_starvation.yaml", {"horizon": 120, "warmup": 10})
+    text = openmetrics(model)
+    used = _values(text, r'db_client_connection_count\{[^}]*db_client_connection_state="used"\}')
+    idle = _values(text, r'db_client_connection_count\{[^}]*db_client_connection_state="idle"\}')
+    assert used and len(used) == len(idle)
+    assert all(0 <= u <= 10 + 1e-9 for u in used)  # at most the pool's 10 connections
+    assert max(used) > 1
+    assert "db_client_connection_pending_requests{" in text

@@ -191,3 +191,31 @@ def test_queuefull_fit_prints_the_snippet_and_refuses_what_it_cannot_use(tmp_pat
     assert main(["fit", "--percentiles", "p50=1s,p99=100ms"]) == 1
     assert "grow with the percentile" in capsys.readouterr().err
     assert main(["fit", str(tmp_path / "missing.csv")]) == 1
+
+
+def test_the_openmetrics_export_fits_back_to_the_work_distribution():
+    """The round trip through the product's own files: simulate, export the latency
+    histogram as OpenMetrics (many timestamps), fit it as a Prometheus histogram."""
+    from sim.report.openmetrics import openmetrics
+
+    model = sim.from_dict(
+        {
+            "horizon": 600,
+            "warmup": 60,
+            "workload": {"arrivals": {"process": "poisson", "rate": 50}},
+            "services": {
+                "api": {
+                    "workers": 200,
+                    "queue": 0,
+                    "work": {"distribution": "lognormal", "p50": "40ms", "p99": "400ms"},
+                }
+            },
+        }
+    )
+    text = openmetrics(model)
+    histogram = parse_prometheus(text, "http_server_request_duration_seconds")
+    assert histogram.total == pytest.approx(50 * 600, rel=0.03)  # the last sample, not a sum
+    fit = fit_histogram(histogram)
+    lognormal = next(c for c in fit.candidates if c.family == "lognormal").fitted.spec
+    assert lognormal["p50"] == pytest.approx(0.04, rel=0.05)
+    assert lognormal["p99"] == pytest.approx(0.4, rel=0.1)
