@@ -219,3 +219,24 @@ def test_the_openmetrics_export_fits_back_to_the_work_distribution():
     lognormal = next(c for c in fit.candidates if c.family == "lognormal").fitted.spec
     assert lognormal["p50"] == pytest.approx(0.04, rel=0.05)
     assert lognormal["p99"] == pytest.approx(0.4, rel=0.1)
+
+
+def test_a_model_fitted_to_percentiles_reproduces_them_when_simulated():
+    """A dashboard's p50, p90, p99 of a lognormal service: fitted, pasted into a station
+    that never queues, simulated: each percentile comes back inside its interval."""
+    law = stats.lognorm(s=0.9, scale=0.05)
+    given = {"p50": law.ppf(0.5), "p90": law.ppf(0.9), "p99": law.ppf(0.99)}
+    fit = fit_percentiles(parse_percentiles(given))
+    text = snippet(fit.spec, "services.api.work")
+    model = sim.from_dict(  # the pasted YAML, with workers enough that nothing queues
+        sim.model.parse_model_text(
+            "horizon: 600\nwarmup: 60\nreplications: 6\nseed: 4\n"
+            "workload: {arrivals: {process: poisson, rate: 40}}\n"
+            + text
+            + "\n    workers: 400\n    queue: 0\n"
+        )
+    )
+    results = sim.run(model, executor="inline", progress=False)
+    for name, value in given.items():
+        row = results.row(f"latency_{name}", "api")
+        assert row["ci_low"] * 0.99 <= value <= row["ci_high"] * 1.01, (name, value, row)
