@@ -117,7 +117,11 @@ class ServiceRuntime:
         self._streams = streams
         self.tracer: Tracer | None = None  # set when requests are traced
         self.health_events: list[tuple[float, int, bool]] = []  # (time, replica, healthy)
-        self._check_phase = Uniforms(streams.rng("service", name, "health_check"))
+        self._check_phase = (  # where in its first interval each replica is first checked
+            Uniforms(streams.rng("service", name, "health_check"))
+            if spec.health_check is not None
+            else None
+        )
         for replica in self.replicas:
             self._equip(replica, initial=True)
         self.steps: list[list[Step]] = []
@@ -134,6 +138,7 @@ class ServiceRuntime:
             replica.health = HealthState(
                 checks.unhealthy_threshold, checks.healthy_threshold, healthy=initial
             )
+            assert self._check_phase is not None  # made for a service with checks
             first = self._check_phase() * checks.interval if initial else 0.0
             self.env.process(self._health_checks(replica, first))
         rate, concurrency = self.spec.rate_limit, self.spec.concurrency_limit

@@ -33,7 +33,7 @@ class TraceContext:
     """What a traced request carries: its trace, the span its next child hangs under,
     and which service is about to record its own visit (see ServiceRuntime.handle)."""
 
-    __slots__ = ("entering", "outcome", "parent", "span", "trace")
+    __slots__ = ("attempts", "entering", "outcome", "parent", "span", "trace")
 
     def __init__(self, trace: int, parent: int | None, span: Span | None = None) -> None:
         self.trace = trace
@@ -41,6 +41,7 @@ class TraceContext:
         self.span = span  # the service visit under way, for its queue-wait event
         self.entering: object = None
         self.outcome = "ok"  # the client request's final outcome
+        self.attempts = 1  # and how many attempts it took
 
     def fork(self) -> TraceContext:
         """The same trace and parent, for a copy that runs beside the others."""

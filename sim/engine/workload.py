@@ -123,16 +123,15 @@ class Clients:
         return (yield from with_timeout(env, work, timeout))
 
     def _traced(self, arrived: float, info: RequestInfo) -> Generator[simpy.Event, object, None]:
-        """The client request as the root CLIENT span; its attempts are the entry service's
-        visits under it, and its outcome the last one's."""
+        """The client request as the root CLIENT span, with its retries and final outcome;
+        its attempts are the entry service's visits under it."""
         trace, tracer = info.trace, self.tracer
         assert trace is not None and tracer is not None
         who = self.name[-1] if self.name[0] == "scenario" else "clients"
         root = tracer.start(trace, f"GET {self.entry.name}", CLIENT, who, arrived)
         trace.parent, trace.entering = root.span, self
         yield from self.request(arrived, info)
-        visits = [s for s in tracer.spans if s.trace == trace.trace and s.parent == root.span]
-        root.attributes["http.request.resend_count"] = max(0, len(visits) - 1)
+        root.attributes["http.request.resend_count"] = trace.attempts - 1
         tracer.finish(root, self.env.now, trace.outcome)
 
     def request(self, arrived: float, info: RequestInfo) -> Generator[simpy.Event, object, None]:
@@ -158,7 +157,7 @@ class Clients:
         if counted:
             recorder.attempts += attempts
         if trace is not None:
-            trace.outcome = outcome
+            trace.outcome, trace.attempts = outcome, attempts
         now = self.env.now
         recorder.in_system.add(now, -1)
         if outcome == outcomes.OK:
