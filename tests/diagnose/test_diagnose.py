@@ -86,6 +86,7 @@ def test_an_unbounded_queue_gets_a_bound_and_the_edge_a_concurrency_limit():
     assert limit["services.gateway.concurrency_limit"]["kind"] == "aimd"
 
 
+@pytest.mark.slow
 def test_mechanisms_name_retries_with_their_figure():
     model = chain_model(**{"workload.timeout": 0.05, "workload.retries": {"max_attempts": 3}})
     results = sim.run(model, executor="inline", progress=False)

@@ -27,6 +27,7 @@ def fleet(limits: dict, replicas: int | None = 3, scaling: dict | None = None) -
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "limit",
     [
@@ -44,6 +45,7 @@ def test_a_rate_limit_per_replica_lets_through_its_rate_times_the_replicas(limit
     assert whole.get("throughput", "api") == pytest.approx(10, rel=0.04)
 
 
+@pytest.mark.slow
 def test_a_concurrency_limit_per_replica_adds_up_and_follows_the_replicas():
     limit = {"concurrency_limit": {"kind": "static", "max_concurrency": 4, "scope": "replica"}}
     fixed = sim.run(fleet(limit), executor="inline")
