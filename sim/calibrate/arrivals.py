@@ -20,8 +20,6 @@ The trace itself stays usable as it is: ``arrivals: {process: trace, file: ...}`
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
-from sim.calibrate.observed import UNITS, ObservationError
+from sim.calibrate.observed import UNITS, ObservationError, column_cells, is_number
 
 BURSTY = 1.3
 """IDC at a few seconds above which arrivals are called bursty."""
@@ -62,17 +60,9 @@ def parse_timestamps(text: str, unit: str = "s", source: str = "timestamps") -> 
     in seconds from the first."""
     if unit not in UNITS:
         raise ObservationError(f"--unit {unit}: use one of {', '.join(UNITS)}")
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
-    if not rows:
-        raise ObservationError(f"{source}: no timestamps")
-    column = 0
-    header = [c.strip().lower() for c in rows[0]]
-    if any(name in _COLUMNS for name in header) or not _number(rows[0][0]):
-        column = next((i for i, name in enumerate(header) if name in _COLUMNS), 0)
-        rows = rows[1:]
-    cells = [row[column].strip() for row in rows if column < len(row)]
+    cells = [cell for _, cell in column_cells(text, _COLUMNS, source)]
     try:
-        if all(_number(c) for c in cells):
+        if all(is_number(c) for c in cells):
             times = np.array([float(c) for c in cells]) * UNITS[unit]
         else:
             stamps = np.array([np.datetime64(c.replace("Z", "")) for c in cells])
@@ -92,14 +82,6 @@ def read_timestamps(path: str | Path, unit: str = "s") -> np.ndarray:
     except (OSError, UnicodeDecodeError) as exc:
         raise ObservationError(f"{path}: cannot read the timestamps: {exc}") from None
     return parse_timestamps(text, unit, str(path))
-
-
-def _number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 MIN_WINDOWS = 50

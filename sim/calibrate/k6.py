@@ -95,10 +95,11 @@ def _executor(workload: Workload, horizon: float, where: str, notes: list[str]) 
         return _ramping(arrivals, horizon)
     assert isinstance(arrivals, PoissonArrivals | ConstantArrivals | BurstyArrivals)
     rate = arrivals.rate
+    count, unit = _per_second(rate)
     return {
         "executor": "constant-arrival-rate",
-        "rate": _per_second(rate)[0],
-        "timeUnit": _per_second(rate)[1],
+        "rate": count,
+        "timeUnit": unit,
         "duration": duration,
         **_vus(rate),
     }

@@ -68,23 +68,31 @@ def read_samples(path: str | Path, unit: str = "s") -> np.ndarray:
     return parse_samples(text, unit, str(path))
 
 
+def column_cells(text: str, names: tuple[str, ...], source: str) -> list[tuple[int, str]]:
+    """The cells of one column of CSV text, with their line numbers: the column named by
+    one of ``names`` when the first line is a header (it names one, or does not start
+    with a number), else the first. Blank lines are skipped."""
+    rows = [
+        (line, row)
+        for line, row in enumerate(csv.reader(io.StringIO(text)), start=1)
+        if row and any(cell.strip() for cell in row)
+    ]
+    if not rows:
+        raise ObservationError(f"{source}: empty")
+    column = 0
+    header = [cell.strip().lower() for cell in rows[0][1]]
+    if any(name in names for name in header) or not is_number(rows[0][1][0]):
+        column = next((i for i, name in enumerate(header) if name in names), 0)
+        rows = rows[1:]
+    return [(line, row[column].strip() if column < len(row) else "") for line, row in rows]
+
+
 def parse_samples(text: str, unit: str = "s", source: str = "samples") -> np.ndarray:
     """Samples from text (see :func:`read_samples`), in seconds."""
-    rows = list(csv.reader(io.StringIO(text)))
-    rows = [r for r in rows if r and any(cell.strip() for cell in r)]
-    if not rows:
-        raise ObservationError(f"{source}: no samples")
-    header = [cell.strip().lower() for cell in rows[0]]
-    column = 0
-    if not _is_number(rows[0][0]):
-        named = [i for i, name in enumerate(header) if name in _COLUMNS]
-        column = named[0] if named else 0
-        rows = rows[1:]
     values = []
-    for line, row in enumerate(rows[:MAX_SAMPLES], start=2 if column or header else 1):
-        cell = row[column].strip() if column < len(row) else ""
+    for line, cell in column_cells(text, _COLUMNS, source)[:MAX_SAMPLES]:
         try:
-            value = float(cell) * UNITS[unit] if _is_number(cell) else parse_duration(cell)
+            value = float(cell) * UNITS[unit] if is_number(cell) else parse_duration(cell)
         except ValueError:
             raise ObservationError(
                 f"{source}, line {line}: {cell[:30]!r} is not a number"
@@ -98,7 +106,8 @@ def parse_samples(text: str, unit: str = "s", source: str = "samples") -> np.nda
     return samples
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """Whether ``cell`` reads as a plain number."""
     try:
         float(cell)
     except ValueError:
