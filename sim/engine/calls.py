@@ -87,6 +87,17 @@ class CallSite:
         )
         return result
 
+    def request_now(
+        self, replica: Replica, info: RequestInfo, deadline: float
+    ) -> Generator[simpy.Event, object, CallResult]:
+        """:meth:`request`, for a caller that runs it at once: without retries or a cache,
+        the attempt itself (one generator frame less on every event under it)."""
+        if self.call.retries is not None or self.call.cache_hit_ratio:
+            return self.request(replica, info, deadline)
+        started = self.env.now
+        self.edge.logical(started)
+        return self.attempt(replica, info, deadline, started)
+
     def _breaker(self, replica: Replica) -> Breaker | None:
         if self.call.circuit_breaker is None:
             return None
@@ -137,7 +148,17 @@ class CallSite:
                         pool.cancel(grant)
                         result = (outcomes.TIMEOUT, True)
         if result is None:
-            result = yield from self._send(info, deadline, limit)
+            if call.mode == "enqueue":
+                queued = info.fork() if info.trace is not None else info  # runs on its own
+                env.process(self._request(queued, math.inf))
+                result = (outcomes.OK, False)
+            elif math.isinf(limit):
+                result = ((yield from self._request(info, deadline)), False)
+            else:
+                # the callee is told the tighter of the two: it measures goodput (and, with
+                # deadline propagation, drops) against the moment its caller stops waiting
+                work = self._request(info, min(limit, deadline))
+                result = yield from with_timeout(env, work, limit - env.now)
             if pool is not None:
                 pool.release()
         now = env.now
@@ -164,22 +185,6 @@ class CallSite:
             trace.parent = outer
         tracer.finish(span, self.env.now, result[0])
         return result
-
-    def _send(
-        self, info: RequestInfo, deadline: float, limit: float
-    ) -> Generator[simpy.Event, object, CallResult]:
-        env, call = self.env, self.call
-        if call.mode == "enqueue":
-            queued = info.fork() if info.trace is not None else info  # it runs on its own
-            env.process(self._request(queued, math.inf))
-            return outcomes.OK, False
-        if math.isinf(limit):
-            outcome = yield from self._request(info, deadline)
-            return outcome, False
-        # the callee is told the tighter of the two: it measures goodput (and, with deadline
-        # propagation, drops) against the moment its caller stops waiting
-        patience = min(limit, deadline)
-        return (yield from with_timeout(env, self._request(info, patience), limit - env.now))
 
     def _request(self, info: RequestInfo, patience: float) -> Generator[simpy.Event, object, str]:
         """The callee's handling of one attempt, over the wire if the call has one."""
@@ -214,6 +219,14 @@ class Step:
         self, replica: Replica, info: RequestInfo, deadline: float
     ) -> Generator[simpy.Event, object, CallResult]:
         """Make the step's calls; the first failure (in call order) is the step's result."""
+        site = self.sites[0]
+        if not self.parallel and site.call.count == 1 and site.call.probability == 1:
+            return site.request_now(replica, info, deadline)  # one call: a frame less
+        return self._run(replica, info, deadline)
+
+    def _run(
+        self, replica: Replica, info: RequestInfo, deadline: float
+    ) -> Generator[simpy.Event, object, CallResult]:
         if not self.parallel:
             site = self.sites[0]
             for _ in range(site.copies()):

@@ -239,13 +239,22 @@ class WorkerPool:
             self.outside.popleft().grant.succeed(outcome)
 
     def _next(self) -> Waiting | None:
-        top = max((p for p, level in self.levels.items() if level), default=None)
-        if top is None:
-            return None
-        return self.levels[top].pop() if self._lifo() else self.levels[top].popleft()
+        levels = self.levels
+        if len(levels) == 1:  # one priority (the common case): no search
+            level = next(iter(levels.values()))
+            if not level:
+                return None
+        else:
+            top = max((p for p, level in levels.items() if level), default=None)
+            if top is None:
+                return None
+            level = levels[top]
+        return level.pop() if self._lifo() else level.popleft()
 
     def _lifo(self) -> bool:
         """Whether the newest waiting request goes first now."""
+        if self.discipline == "fifo":
+            return False
         return self.discipline == "lifo" or (
             self.discipline == "adaptive_lifo" and self.codel is not None and self.codel.standing
         )

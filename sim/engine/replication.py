@@ -126,7 +126,9 @@ def _clients(
     """The clients of the model's one workload, or of each scenario."""
     whole = recorders[END_TO_END]
     if model.workload is not None:
-        return [Clients(env, model.workload, services[model.entry], streams, whole)]
+        entry = services[model.entry]
+        through = passes_through(model)
+        return [Clients(env, model.workload, entry, streams, whole, passes_through=through)]
     return [
         Clients(
             env,
@@ -139,6 +141,34 @@ def _clients(
         )
         for name, workload in model.scenarios.items()
     ]
+
+
+def passes_through(model: Model) -> bool:
+    """Whether the clients of the model's one workload see exactly what their entry
+    service records: they neither time out nor retry, and the entry answers every request
+    itself, taking it in the instant it arrives (no calls, rate limit, listen backlog or
+    hanging incident). The end-to-end records are then the entry's, made once."""
+    workload = model.workload
+    if workload is None or workload.timeout is not None or workload.retries is not None:
+        return False
+    entry = model.services[model.entry]
+    return (
+        not any(entry.calls_for(cls) for cls in model.class_names)
+        and entry.rate_limit is None
+        and entry.listen_backlog is None
+        and all(incident.down != "hang" for incident in entry.incidents)
+    )
+
+
+def _mirror_entries(system: System) -> None:
+    """End to end, the requests of clients that record nothing are their entry's."""
+    for clients in system.clients:
+        if clients.mirrored:
+            whole, entry = system.recorders[END_TO_END], clients.entry.recorder
+            whole.mirror(entry)
+            whole.attempts = sum(entry.arrivals) - entry.open  # one per finished request
+            whole.in_system_start = entry.in_system_start
+            whole.final["in_system"] = entry.final["in_system"]
 
 
 def simulate(system: System) -> None:
@@ -154,6 +184,7 @@ def simulate(system: System) -> None:
     for recorder in recorders.values():
         recorder.close(horizon)
     drain(env, recorders.values(), horizon + (horizon - warmup), model.bin_width, suspects)
+    _mirror_entries(system)
 
 
 def measure(system: System, replication: int) -> ReplicationOutput:

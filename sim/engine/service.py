@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 import simpy
 
@@ -27,6 +27,30 @@ from sim.policies.outlier import OutlierDetector
 from sim.policies.scalability import stretch
 
 _HANG = "hang"
+
+Handler = Callable[[float, RequestInfo, float], Generator[simpy.Event, object, str]]
+"""What serves one request at a service: (arrived, request, deadline) -> root outcome."""
+
+
+def is_plain(spec: Service, classes: list[str]) -> bool:
+    """Whether a service answers each request with its own work alone, from one shared
+    worker pool: no calls, incidents, admission limits, listen backlog, GC, CPUs,
+    contention, per-unit work, autoscaling, outlier detection or health checks. Its
+    requests take the short path, :meth:`ServiceRuntime._handle_plain`."""
+    return not (
+        any(spec.calls_for(cls) for cls in classes)
+        or spec.incidents
+        or spec.rate_limit is not None
+        or spec.concurrency_limit is not None
+        or spec.listen_backlog is not None
+        or spec.gc is not None
+        or spec.cpus is not None
+        or spec.scalability is not None
+        or spec.work_per_unit
+        or spec.autoscaling is not None
+        or spec.outlier_detection is not None
+        or spec.health_check is not None
+    )
 
 
 class ServiceRuntime:
@@ -115,7 +139,8 @@ class ServiceRuntime:
             else None
         )
         self._streams = streams
-        self.tracer: Tracer | None = None  # set when requests are traced
+        self.plain = is_plain(spec, classes)
+        self.tracer = None  # set when requests are traced; chooses the handler
         self.health_events: list[tuple[float, int, bool]] = []  # (time, replica, healthy)
         self._check_phase = (  # where in its first interval each replica is first checked
             Uniforms(streams.rng("service", name, "health_check"))
@@ -127,6 +152,20 @@ class ServiceRuntime:
         self.steps: list[list[Step]] = []
         self.edges: dict[str, EdgeRecorder] = {}
         self._classes = classes
+
+    @property
+    def tracer(self) -> Tracer | None:
+        """Samples requests for traces, when set."""
+        return self._tracer
+
+    @tracer.setter
+    def tracer(self, tracer: Tracer | None) -> None:
+        self._tracer = tracer
+        self.handle: Handler = (
+            self._handle_plain if self.plain and tracer is None else self._handle_any
+        )
+        """Serve one request that reached this service at ``arrived``; return its root
+        outcome (see :meth:`_handle_any`)."""
 
     def _equip(self, replica: Replica, initial: bool = False) -> None:
         """Give a replica that starts serving its own limits (scope: replica) and its
@@ -336,7 +375,7 @@ class ServiceRuntime:
             info.retry_after = retry_after
         return outcome
 
-    def handle(
+    def _handle_any(
         self, arrived: float, info: RequestInfo, deadline: float = math.inf
     ) -> Generator[simpy.Event, object, str]:
         """Serve one request that reached this service at ``arrived``; return its root outcome.
@@ -390,6 +429,35 @@ class ServiceRuntime:
         return self._respond(
             replica, info, counted, arrived, start, released, deadline, outcome, own
         )
+
+    def _handle_plain(
+        self, arrived: float, info: RequestInfo, deadline: float = math.inf
+    ) -> Generator[simpy.Event, object, str]:
+        """:meth:`_handle_any` for a plain service (see :func:`is_plain`): the same steps,
+        without the checks for what it has not got."""
+        recorder = self.recorder
+        counted = recorder.arrived(arrived, info.cls)
+        self.arrival_count += 1
+        replica, grant = self._queue(info, counted)
+        if grant is None:
+            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, replica, arrived)
+        if grant is not True:
+            shed = yield grant
+            if shed is not None:
+                self._leave(replica)
+                return self._finish_rejected(info, shed, counted, replica, arrived)
+        env = self.env
+        start = env.now
+        if counted:
+            recorder.waited(start - arrived)
+        outcome = outcomes.OK
+        if (self.deadline_propagation and start > deadline) or info.cancelled:
+            outcome = outcomes.TIMEOUT  # the caller has gone: drop instead of serving
+        else:
+            yield env.timeout(self.work[info.cls]())
+        replica.pool.release(info.size)
+        now = env.now
+        return self._respond(replica, info, counted, arrived, start, now, deadline, outcome, True)
 
     def _traced(
         self, arrived: float, info: RequestInfo, deadline: float

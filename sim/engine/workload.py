@@ -25,7 +25,9 @@ class Clients:
 
     ``classes`` are the model's request classes (every workload's), which requests carry by
     index; ``name`` keys the random streams: ``("workload",)`` for a model's one workload,
-    ``("scenario", NAME)`` for each of several."""
+    ``("scenario", NAME)`` for each of several. With ``passes_through`` (see
+    :func:`sim.engine.replication.passes_through`) the clients record nothing: their entry's
+    records are the end-to-end view, copied after the run."""
 
     def __init__(
         self,
@@ -36,6 +38,7 @@ class Clients:
         recorder: Recorder | BothRecorders,
         classes: list[str] | None = None,
         name: tuple[str, ...] = ("workload",),
+        passes_through: bool = False,
     ) -> None:
         self.env = env
         self.spec = spec
@@ -65,6 +68,18 @@ class Clients:
             else None
         )
         self.tracer: Tracer | None = None  # samples requests for traces when set
+        self.passes_through = passes_through
+
+    @property
+    def mirrored(self) -> bool:
+        """Whether the end-to-end records are the entry's (a traced run keeps its own: the
+        root spans are the clients')."""
+        return self.passes_through and self.tracer is None
+
+    def _sender(self):
+        """What sends one request: the entry's handler itself when mirrored, one
+        generator frame less per event."""
+        return self.entry.handle if self.mirrored else self.request
 
     def start(self, until: float) -> None:
         """Start the arrival process, or the users; no request starts at or after ``until``."""
@@ -79,7 +94,10 @@ class Clients:
         """``count`` client requests that arrived at t=0, all at once (a run that starts
         after an outage)."""
         for _ in range(count):
-            self.env.process(self.request(0.0, self._info()))
+            self.env.process(self._backlogged(self._info()))
+
+    def _backlogged(self, info: RequestInfo) -> Generator[simpy.Event, object, None]:
+        yield from self._sender()(0.0, info)
 
     def _info(self, client: int | None = None) -> RequestInfo:
         own = self._class()
@@ -97,22 +115,26 @@ class Clients:
         env = self.env
         rng = self.streams.rng(*self.name, "arrivals")
         assert self.spec.arrivals is not None  # an open-loop workload
+        send = self._sender()
         for t in arrival_times(self.spec.arrivals, rng):
             if t >= until:
                 return
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            env.process(self.request(env.now, self._info()))
+            now = env.now
+            if t > now:
+                yield env.timeout(t - now)
+                now = env.now
+            env.process(send(now, self._info()))
 
     def _user(
         self, user: int, think: Sampler, until: float
     ) -> Generator[simpy.Event, object, None]:
         env = self.env
+        send = self._sender()
         while True:
             yield env.timeout(think())
             if env.now >= until:
                 return
-            yield from self.request(env.now, self._info(client=user))
+            yield from send(env.now, self._info(client=user))
 
     def _attempt(self, info: RequestInfo) -> Generator[simpy.Event, object, CallResult]:
         env, timeout = self.env, self.spec.timeout
