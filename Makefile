@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_parallel.py
 	$(BIN)/python benchmarks/bench_coverage.py --seeds 600
 	$(BIN)/python benchmarks/bench_studio.py
+	$(BIN)/python benchmarks/bench_estimate.py
 	$(BIN)/python benchmarks/targets.py
 
 fuzz: $(STAMP)
@@ -51,7 +52,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio sim/diagnose sim/report sim/calibrate sim/reference.py
+	$(BIN)/mypy sim/__init__.py sim/model sim/policies sim/measure sim/studies sim/studio sim/diagnose sim/report sim/calibrate sim/estimate sim/reference.py
 
 clean:
 	rm -rf $(VENV) out site .pytest_cache

@@ -20,7 +20,8 @@ RESULTS = Path(__file__).resolve().parent.parent / "out" / "bench.jsonl"
 
 def record(figure: str, value: float, target: float, unit: str, higher_is_better: bool) -> None:
     """Keep one measured ``figure`` and print it with its verdict."""
-    met = value >= target if higher_is_better else value <= target
+    value = float(value)  # numpy scalars too
+    met = bool(value >= target if higher_is_better else value <= target)
     row = {
         "figure": figure,
         "value": value,

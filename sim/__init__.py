@@ -17,7 +17,7 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sim import analytic
+    from sim import analytic, estimate
     from sim.diagnose import Diagnosis, diagnose
     from sim.measure.results import Results
     from sim.model import Model, ModelError, UnstableError, apply_overrides, from_dict, load
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "analytic": "sim.analytic",
+    "estimate": "sim.estimate",
     "Diagnosis": "sim.diagnose",
     "Results": "sim.measure.results",
     "Model": "sim.model",
@@ -61,6 +62,7 @@ __all__ = [
     "check",
     "compare",
     "diagnose",
+    "estimate",
     "find_capacity",
     "from_dict",
     "knee",

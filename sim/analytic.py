@@ -229,7 +229,7 @@ def offered_rates(model: Model) -> dict[str, list[float]]:
         total, entry = client_rate(workload), model.target_of(workload)
         for cls, share in zip(workload.class_names, workload.class_shares, strict=True):
             rates[entry][classes.index(cls)] += total * share
-    for name in _topological(model):
+    for name in callers_first(model):
         service = model.services[name]
         for index, cls in enumerate(classes):
             for call in service.calls_for(cls):
@@ -270,7 +270,8 @@ def machine_repairman(
     )
 
 
-def _topological(model: Model) -> list[str]:
+def callers_first(model: Model) -> list[str]:
+    """The services in an order where every caller comes before its callees."""
     callers = {name: set() for name in model.services}
     for name, service in model.services.items():
         for cls in model.class_names:

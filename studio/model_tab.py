@@ -7,6 +7,7 @@ import streamlit as st
 import sim
 from sim.model import Model, ModelError
 from sim.studio.files import model_yaml
+from sim.studio.instant import instant_estimate
 from sim.studio.knobs import Knob, knobs
 from sim.studio.state import CUSTOM, PageState
 from studio.runtime import MODELS
@@ -90,3 +91,15 @@ def model_tab(page: PageState, model: Model | None, errors: list[str]) -> None:
                     value = page.overrides.get(knob.path, knob.value)
                     number = isinstance(value, int | float) and not isinstance(value, bool)
                     knob_widget(knob, float(value) if number else knob.value)
+        if model is not None:
+            instant_panel(model)
+
+
+def instant_panel(model: Model) -> None:
+    """The instant estimate of the model as the knobs now stand: it follows every change
+    in milliseconds, before anything is simulated."""
+    table, note = instant_estimate(model)
+    st.markdown("**Instant estimate** (queueing theory, updated as the knobs move)")
+    st.caption(note + ". Run the simulation to confirm it.")
+    if table is not None:
+        st.dataframe(table, hide_index=True)

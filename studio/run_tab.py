@@ -80,7 +80,7 @@ def run_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
         st.graphviz_chart(graph_dot(model, results))
     with right:
         table, note = summary.estimate_table(model, results)
-        st.markdown("**Closed-form estimate beside the simulation**")
+        st.markdown("**Instant estimate beside the simulation**")
         st.caption(note)
         if table is not None:
             st.dataframe(table, hide_index=True)

@@ -15,6 +15,7 @@ from sim.studies.budget import estimate_work
 from sim.studies.sweep import knee
 from sim.studio import charts
 from sim.studio.commands import command
+from sim.studio.instant import estimate_curve
 from sim.studio.knobs import knob_map
 from sim.studio.state import PageState
 from studio.runtime import SWEEP_METRICS, executor, over_budget, running
@@ -65,6 +66,15 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
     cli = command(
         "sweep", model_file(page), {**page.overrides, "seed": seed}, int(per_point), vary=vary
     )
+    if len(vary) == 1 and metrics:
+        (path,) = vary
+        curve = estimate_curve(model, path, vary[path], metrics[0], service)
+        if curve[metrics[0]].notna().any():
+            st.caption(
+                f"Instant estimate of {metrics[0]} ({service}) along {path}, before the sweep "
+                "runs (queueing theory; the sweep's table shows it beside each point):"
+            )
+            st.line_chart(curve, x=path, y=metrics[0], height=180)
     st.caption(f"{total_points} points x {per_point} replications, common random numbers.")
     clicked = st.button("Run sweep", type="primary", key="run_sweep")
     if clicked and not over_budget(work, cli + f" --budget {work * 1.1:.3g}"):

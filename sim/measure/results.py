@@ -6,7 +6,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from sim.measure.stats import (
 )
 from sim.model import Model, ModelError, from_dict
 from sim.model.base import YamlValue
+
+if TYPE_CHECKING:
+    from sim.estimate.result import GraphEstimate
 
 SUMMARY_COLUMNS = ["service", "metric", "mean", "ci_low", "ci_high", "unit"]
 CLASS_COLUMNS = ["service", "class", "metric", "mean", "ci_low", "ci_high", "unit"]
@@ -135,8 +138,23 @@ class Results:
         chosen = frame[(frame.service == service) & (frame.metric == metric)]
         return np.asarray(chosen.sort_values("replication")["value"], dtype=float)
 
+    @property
+    def estimate(self) -> GraphEstimate | None:
+        """The instant estimate of the same model (None where it has none): see
+        :mod:`sim.estimate`. Made once, on first use."""
+        if not hasattr(self, "_estimate"):
+            from sim.estimate import NoEstimate, estimate_graph
+
+            try:
+                self._estimate: GraphEstimate | None = estimate_graph(self.model)
+            except NoEstimate:
+                self._estimate = None
+        return self._estimate
+
     def to_dict(self) -> dict[str, YamlValue]:
-        """Plain data: ``model``, ``replications``, ``seed``, ``summary`` and the raw tables."""
+        """Plain data: ``model``, ``replications``, ``seed``, ``summary`` and the raw tables,
+        and the instant estimate beside the simulation (``estimate``,
+        ``estimate_vs_simulation``) where the model has one."""
         return {
             "model": self.model.model_dump(mode="json", exclude_none=True),
             "replications": self.replications,
@@ -151,6 +169,18 @@ class Results:
             "by_class": _records(self.by_class),
             "scale_events": _records(self.scale_events),
             **({"precision": _records(self.precision)} if self.precision is not None else {}),
+            **self._estimate_dict(),
+        }
+
+    def _estimate_dict(self) -> dict[str, YamlValue]:
+        estimate = self.estimate
+        if estimate is None:
+            return {}
+        from sim.estimate.compare import comparison_records
+
+        return {
+            "estimate": estimate.to_dict(),  # type: ignore[dict-item]
+            "estimate_vs_simulation": comparison_records(estimate, self),  # type: ignore[dict-item]
         }
 
     def to_json(self, path: str | Path | None = None) -> str:

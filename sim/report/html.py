@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from html import escape
 
 import matplotlib.pyplot as plt
@@ -45,18 +46,24 @@ def figure_png(fig: Figure) -> str:
 def _row_cells(row: Row, css: str = "") -> str:
     unit = "" if row.unit in ("fraction", "s") else escape(row.unit)
     cls = f' class="{css}"' if css else ""
+    estimate = "" if math.isnan(row.estimate) else format_value(row.estimate, row.unit)
+    if row.disagrees:
+        estimate = f'<span class="fail">{estimate} !</span>'
     return (
         f"<tr><td{cls}>{escape(row.metric)}</td><td>{format_value(row.mean, row.unit)}</td>"
-        f"<td>{format_interval(row.ci_low, row.ci_high, row.unit)}</td><td>{unit}</td></tr>"
+        f"<td>{format_interval(row.ci_low, row.ci_high, row.unit)}</td><td>{estimate}</td>"
+        f"<td>{unit}</td></tr>"
     )
 
 
 def _section(section: Section) -> str:
     parts = [f'<h3 id="service-{escape(section.name)}">{escape(section.title)}</h3>']
-    parts.append("<table><tr><th>metric</th><th>mean</th><th>95 % CI</th><th>unit</th></tr>")
+    parts.append(
+        "<table><tr><th>metric</th><th>mean</th><th>95 % CI</th><th>estimate</th><th>unit</th></tr>"
+    )
     parts.extend(_row_cells(row) for row in section.rows)
     for edge in section.edges:
-        parts.append(f'<tr><th colspan="4">{escape(edge.title)}</th></tr>')
+        parts.append(f'<tr><th colspan="5">{escape(edge.title)}</th></tr>')
         parts.extend(_row_cells(row, "edge") for row in edge.rows)
     parts.append("</table>")
     return "\n".join(parts)
@@ -104,6 +111,7 @@ def html_page(
     )
     warnings = "".join(f'<p class="muted">warning: {escape(w)}</p>' for w in report.warnings)
     hidden = f'<p class="muted">{escape(report.hidden_text)}</p>' if report.hidden_text else ""
+    hidden += "".join(f"<p>{escape(line)}</p>" for line in report.estimate_notes)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from sim.measure.display import format_value
 from sim.measure.output import END_TO_END, scenario_name
@@ -16,6 +17,10 @@ from sim.model import Model
 from sim.model.service import Service
 from sim.outcomes import REJECTIONS
 from sim.studies.check import SLOResult, judge
+
+if TYPE_CHECKING:
+    from sim.estimate.compare import Comparison
+    from sim.estimate.result import GraphEstimate
 
 NEUTRAL_RATIOS = frozenset({"attempts_per_request", "retry_amplification", "imbalance"})
 """Ratios that are exactly 1 when nothing happens (no retries, perfect balance)."""
@@ -34,13 +39,16 @@ WHY_HIDDEN = {
 
 @dataclass(frozen=True)
 class Row:
-    """One metric of one service or edge: estimate, 95 % interval, unit."""
+    """One metric of one service or edge: the simulation's mean and 95 % interval, its
+    unit, and the instant estimate beside it where there is one (NaN where not)."""
 
     metric: str
     mean: float
     ci_low: float
     ci_high: float
     unit: str
+    estimate: float = math.nan
+    disagrees: bool = False
 
 
 @dataclass
@@ -77,6 +85,7 @@ class Report:
     hidden: Counter[str]
     warnings: list[str]
     engine: str = "simpy"
+    estimate_notes: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -104,6 +113,7 @@ def build_report(results: Results, show_all: bool = False) -> Report:
     """The report of ``results``; with ``show_all`` nothing is hidden."""
     model = results.model
     rows = _rows_by_name(results)
+    notes = _with_estimate(results, rows)
     hidden: Counter[str] = Counter()
     sections = []
     services = list(model.services)
@@ -135,7 +145,47 @@ def build_report(results: Results, show_all: bool = False) -> Report:
         hidden,
         list(results.warnings),
         results.engine,
+        notes,
     )
+
+
+def _with_estimate(results: Results, rows: dict[str, dict[str, Row]]) -> list[str]:
+    """Put the instant estimate beside the rows it covers; return what to say about it:
+    how far it goes, and each disagreement with its likely cause."""
+    estimate = results.estimate
+    if estimate is None:
+        return []
+    from sim.estimate.compare import side_by_side
+
+    comparisons = side_by_side(estimate, results)
+    for c in comparisons:
+        row = rows.get(c.service, {}).get(c.metric)
+        if row is not None:
+            rows[c.service][c.metric] = replace(row, estimate=c.estimate, disagrees=c.disagrees)
+    return estimate_lines(estimate, comparisons)
+
+
+def estimate_lines(estimate: GraphEstimate, comparisons: list[Comparison]) -> list[str]:
+    """``instant estimate (QNA ...): exact at api; ...``, then one line per disagreement."""
+    by_status: dict[str, list[str]] = {}
+    for name, figures in estimate.services.items():
+        if name != END_TO_END:
+            why = f" ({'; '.join(figures.reasons)})" if figures.reasons else ""
+            by_status.setdefault(figures.status, []).append(f"{name}{why}")
+    parts = [f"{status} at {', '.join(names)}" for status, names in by_status.items()]
+    lines = [f"Instant estimate ({estimate.method}): " + "; ".join(parts)]
+    disagreeing = [c for c in comparisons if c.disagrees]
+    for where in dict.fromkeys(c.service for c in disagreeing):
+        mine = [c for c in disagreeing if c.service == where]
+        numbers = ", ".join(
+            f"{c.metric} {format_value(c.estimate, METRICS[c.metric].unit)} "
+            f"(simulated {format_value(c.simulated, METRICS[c.metric].unit)})"
+            for c in mine
+        )
+        lines.append(f"  {where} disagrees on {numbers}: {mine[0].cause}")
+    if comparisons and not disagreeing:
+        lines.append("  the simulation agrees with it: no figure differs beyond its interval")
+    return lines
 
 
 def _rows_by_name(results: Results) -> dict[str, dict[str, Row]]:

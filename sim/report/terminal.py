@@ -3,6 +3,7 @@ the output is a terminal (and ``NO_COLOR`` is unset), plain text otherwise."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import TextIO
@@ -66,18 +67,23 @@ def verdict_line(result: SLOResult, replications: int | None, colour: bool = Fal
     return text
 
 
-def _cells(row: Row) -> tuple[str, str, str]:
+def _cells(row: Row) -> tuple[str, str, str, str]:
     unit = "" if row.unit in _SELF_DESCRIBING else row.unit
+    estimate = ""
+    if not math.isnan(row.estimate):
+        estimate = format_value(row.estimate, row.unit) + (" !" if row.disagrees else "")
     return (
         format_value(row.mean, row.unit),
         format_interval(row.ci_low, row.ci_high, row.unit),
+        estimate,
         unit,
     )
 
 
 def _table_lines(sections: Sequence[Section]) -> list[str]:
-    """Every section's rows in one set of aligned columns: metric, mean, 95 % CI, unit."""
-    entries: list[tuple[str, tuple[str, str, str]] | str] = []
+    """Every section's rows in one set of aligned columns: metric, mean, 95 % CI, the
+    instant estimate (``!`` where it disagrees), unit."""
+    entries: list[tuple[str, tuple[str, str, str, str]] | str] = []
     for index, section in enumerate(sections):
         if index:
             entries.append("")
@@ -92,15 +98,21 @@ def _table_lines(sections: Sequence[Section]) -> list[str]:
     label_width = max(len(label) for label, _ in rows)
     widths = [max(len(cells[i]) for _, cells in rows) for i in range(3)]
     widths[0], widths[1] = max(widths[0], len("mean")), max(widths[1], len("95% CI"))
+    if widths[2]:
+        widths[2] = max(widths[2], len("estimate"))
     header = f"{'':{label_width}}  {'mean':>{widths[0]}}  {'95% CI':>{widths[1]}}"
+    if widths[2]:
+        header += f"  {'estimate':>{widths[2]}}"
     lines = ["", header.rstrip()]
     for entry in entries:
         if isinstance(entry, str):
             lines.append(entry)
             continue
-        label, (mean, interval, unit) = entry
-        line = f"{label:<{label_width}}  {mean:>{widths[0]}}  {interval:>{widths[1]}}  {unit}"
-        lines.append(line.rstrip())
+        label, (mean, interval, estimate, unit) = entry
+        line = f"{label:<{label_width}}  {mean:>{widths[0]}}  {interval:>{widths[1]}}"
+        if widths[2]:
+            line += f"  {estimate:>{widths[2]}}"
+        lines.append(f"{line}  {unit}".rstrip())
     return lines
 
 
@@ -109,7 +121,7 @@ def render_report(report: Report, colour: bool = False) -> str:
     lines = [report.title, ""]
     width = max((len(h.label) for h in report.headline), default=0)
     for item in report.headline:
-        mean, interval, unit = _cells(item.row)
+        mean, interval, _, unit = _cells(item.row)
         subject = f"{item.subject} at " if item.subject else ""
         text = f"  {item.label:<{width}}  {subject}{mean} {interval}"
         if unit:
@@ -126,6 +138,9 @@ def render_report(report: Report, colour: bool = False) -> str:
     lines.extend(_table_lines(report.sections))
     if report.hidden_text:
         lines.append(report.hidden_text)
+    if report.estimate_notes:
+        lines.append("")
+        lines.extend(report.estimate_notes)
     lines.extend(f"warning: {warning}" for warning in report.warnings)
     return "\n".join(lines)
 
@@ -183,7 +198,11 @@ def render_sweep(
             rec = match.iloc[0]
             value = format_value(rec["mean"], rec.unit)
             interval = format_interval(rec.ci_low, rec.ci_high, rec.unit)
-            cells.append(value if interval == "-" else f"{value} {interval}")
+            cell = value if interval == "-" else f"{value} {interval}"
+            guess = rec.get("estimate", math.nan)
+            if guess == guess:  # not NaN: the instant estimate beside it
+                cell += f" est {format_value(guess, rec.unit)}"
+            cells.append(cell)
         body.append(cells)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     lines = [
@@ -192,7 +211,10 @@ def render_sweep(
     ]
     if columns:
         lines.insert(1, "  ".join("-" * w for w in widths))
-        lines.append("(each cell: mean [95% CI])")
+        estimated = "estimate" in table and table["estimate"].notna().any()
+        lines.append(
+            "(each cell: mean [95% CI]" + (", est: the instant estimate)" if estimated else ")")
+        )
     if missing:
         lines.append(f"(not reported here: {', '.join(missing)})")
     return "\n".join(lines)

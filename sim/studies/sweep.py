@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.estimate.compare import estimate_column
 from sim.measure.results import SUMMARY_COLUMNS, Results
 from sim.model import Model, ModelError, apply_overrides, from_dict
 from sim.model.base import YamlValue
@@ -101,8 +102,10 @@ def sweep(
     ``mode="zip"`` pairs values instead of crossing them; ``variants`` names whole sets of
     changes (``{"baseline": {}, "bigger pool": {"services.api.workers": 16}}``) and adds a
     ``variant`` column. The table has one column per varied path, then ``service, metric,
-    mean, ci_low, ci_high, unit``. Replication r of every point uses the same random
-    streams (common random numbers), so differences are the design's, not the noise's.
+    mean, ci_low, ci_high, unit``, and ``estimate``: the instant estimate of the same
+    figure at that point (NaN where there is none, see :mod:`sim.estimate`). Replication
+    r of every point uses the same random streams (common random numbers), so
+    differences are the design's, not the noise's.
     Every point is validated before anything runs. On Ctrl-C the finished points are
     returned and ``table.attrs["interrupted"]`` is True. A point whose worker process died
     is run once more in a fresh pool; if it is lost again the table holds the points that
@@ -131,6 +134,7 @@ def sweep(
         if len(chunk) < reps:
             continue
         summary = Results.from_outputs(models[index], seed, chunk).summary
+        summary["estimate"] = estimate_column(models[index], summary)
         for column, value in reversed(list(labels.items())):
             summary.insert(0, column, _plain(value))
         frames.append(summary)
@@ -138,7 +142,7 @@ def sweep(
     table = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else pd.DataFrame(columns=[*label_columns, *SUMMARY_COLUMNS])
+        else pd.DataFrame(columns=[*label_columns, *SUMMARY_COLUMNS, "estimate"])
     )
     table.attrs["interrupted"] = batch.interrupted
     table.attrs["incomplete"] = not batch.complete

@@ -1,5 +1,5 @@
 """The run's story in a few lines: the headline, the key numbers with their intervals, the
-SLO badges, and the closed-form estimate beside the simulation."""
+SLO badges, and the instant estimate beside the simulation."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim import analytic
+from sim.estimate.compare import side_by_side
 from sim.measure.display import format_interval, format_value
 from sim.measure.output import END_TO_END
 from sim.measure.registry import METRICS, UNITS
 from sim.measure.results import Results
 from sim.model import SLO, Model
 from sim.outcomes import REJECTIONS
+from sim.report.summary import estimate_lines
 from sim.studies.capacity import Capacity
 from sim.studies.check import SLOResult
 from sim.studies.verdict import Verdict
@@ -22,9 +23,6 @@ from sim.studies.verdict import Verdict
 KEY_METRICS = ("throughput", "rejection_rate", "latency_p50", "latency_p99")
 """The numbers the Run tab leads with, end to end (queue depth is per service: the graph
 and the charts show it)."""
-
-DISAGREE = 0.10
-"""Relative gap beyond which an estimate outside the simulation's interval is flagged."""
 
 
 def load_text(model: Model) -> str:
@@ -102,51 +100,32 @@ def cards(results: Results) -> list[Card]:
 
 
 def estimate_table(model: Model, results: Results) -> tuple[pd.DataFrame | None, str]:
-    """The closed-form estimate of the entry service beside the simulation, and a note:
-    the method, or why there is none, and which metrics disagree (the system is then not
-    behaving like the simple queue the formula assumes)."""
-    try:
-        estimate = analytic.estimate(model)
-    except (ValueError, ZeroDivisionError) as exc:
-        return None, f"No closed form for this model: {exc}."
-    service = model.entry if len(model.services) > 1 else END_TO_END
-    rows, disagree = [], []
-    for metric, raw in estimate.metrics.items():
-        if metric not in METRICS:
-            continue
-        predicted = 0.0 if abs(raw) < 1e-12 else raw  # Erlang tails below any reading
-        where = service if metric not in ("offered_rate",) else END_TO_END
-        try:
-            row = results.row(metric, where)
-        except KeyError:
-            continue
-        low, high = float(row.ci_low), float(row.ci_high)
-        gap = abs(predicted - row["mean"]) / max(abs(predicted), abs(row["mean"]), 1e-9)
-        outside = math.isfinite(low) and not (low <= predicted <= high)
-        flag = bool(outside and gap > DISAGREE)
-        if flag:
-            disagree.append(metric)
-        unit = METRICS[metric].unit
+    """The instant estimate of every service beside the simulation, and a note: how far the
+    estimate goes, and where the simulation disagrees with it, with the likely cause (the
+    system is then not behaving like a network of simple queues)."""
+    estimate = results.estimate
+    if estimate is None:
+        return (
+            None,
+            "No instant estimate for this model (open and closed workloads together, or a trace).",
+        )
+    comparisons = side_by_side(estimate, results)
+    rows = []
+    for c in comparisons:
+        unit = METRICS[c.metric].unit
         rows.append(
             {
-                "metric": metric,
-                "estimate": format_value(predicted, unit),
-                "simulation": format_value(row["mean"], unit),
-                "95 % CI": format_interval(low, high, unit),
-                "disagree": flag,
+                "service": c.service,
+                "metric": c.metric,
+                "estimate": format_value(c.estimate, unit),
+                "simulation": format_value(c.simulated, unit),
+                "95 % CI": format_interval(c.low, c.high, unit),
+                "status": c.status,
+                "disagree": c.disagrees,
+                "likely cause": c.cause,
             }
         )
-    kind = "exact" if estimate.exact else "approximate"
-    note = f"{estimate.method} ({kind})"
-    if estimate.notes:
-        note += "; " + "; ".join(estimate.notes)
-    if disagree:
-        note += (
-            f". The simulation disagrees on {', '.join(disagree)}: the system does not behave "
-            "like this simple queue (retries, limits, incidents, calls or variability the "
-            "formula leaves out)."
-        )
-    return pd.DataFrame(rows), note
+    return pd.DataFrame(rows), "\n".join(estimate_lines(estimate, comparisons))
 
 
 def slo_phrase(slos: list[SLO]) -> str:

@@ -16,6 +16,7 @@ from sim.studio.cache import BoundedCache
 from sim.studio.commands import command
 from sim.studio.files import catalogue, results_csv, results_json, story
 from sim.studio.graph import graph_dot
+from sim.studio.instant import instant_estimate
 from sim.studio.knobs import knob_map, knobs
 from sim.studio.state import CUSTOM, PageState, from_query, pack_text, to_query
 from sim.studio.summary import capacity_sentence, estimate_table, headline
@@ -102,26 +103,36 @@ def test_headline_and_estimate():
     line = headline(model, results, sim.studies.check.judge(results, model.slo))
     assert line.startswith("checkout-api at 90 req/s:") and "p99" in line
     table, note = estimate_table(model, results)
-    assert "M/M/c/K" in note and not table.disagree.any()
+    assert "exact at api" in note and not table.disagree.any()
+    assert "agrees" in note
 
 
 def test_estimate_disagreement_is_flagged():
-    model = short("slow_database")
+    model = short("slow_database", horizon=400)  # the db's slowdown from 300 s
     results = sim.run(model, replications=3, executor="inline", progress=False)
     table, note = estimate_table(model, results)
-    assert table.disagree.any() and "does not behave" in note
+    assert table.disagree.any() and "outside the estimate's range: incidents" in note
+    db = table[(table.service == "db") & table.disagree]
+    assert db["likely cause"].str.contains("incidents").all()
 
 
-def test_no_closed_form_is_said_plainly():
-    model = sim.load(MODELS / "autoscale_lag.yaml")
+def test_no_estimate_is_said_plainly():
+    model = sim.load(MODELS / "noisy_neighbour.yaml")
     results = sim.run(
-        model.model_copy(update={"horizon": 60.0, "warmup": 5.0}),
+        model.model_copy(update={"horizon": 30.0, "warmup": 5.0}),
         replications=2,
         executor="inline",
         progress=False,
     )
     table, note = estimate_table(model, results)
-    assert table is None and note.startswith("No closed form")
+    assert table is None and note.startswith("No instant estimate")
+
+
+def test_what_the_estimate_leaves_out_is_named():
+    table, note = instant_estimate(sim.load(MODELS / "autoscale_lag.yaml"))
+    assert "QNA" in note
+    api = table[table.service == "api"].iloc[0]
+    assert api.status == "out of range" and "autoscaling" in api.why
 
 
 @pytest.mark.slow
