@@ -50,6 +50,7 @@ def test_every_shipped_model_has_an_estimate_or_says_why():
             assert all(not math.isnan(v) for k, v in figures.metrics.items() if k != "latency_p99")
 
 
+@pytest.mark.slow
 def test_results_carry_the_estimate_and_where_it_disagrees():
     model = sim.load(MODELS / "slow_database.yaml", {"horizon": 360, "warmup": 20})
     results = sim.run(model, replications=2, executor="inline", progress=False)

@@ -107,6 +107,7 @@ def test_headline_and_estimate():
     assert "agrees" in note
 
 
+@pytest.mark.slow
 def test_estimate_disagreement_is_flagged():
     model = short("slow_database", horizon=400)  # the db's slowdown from 300 s
     results = sim.run(model, replications=3, executor="inline", progress=False)
