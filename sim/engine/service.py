@@ -28,8 +28,8 @@ from sim.policies.scalability import stretch
 
 _HANG = "hang"
 
-Handler = Callable[[float, RequestInfo, float], Generator[simpy.Event, object, str]]
-"""What serves one request at a service: (arrived, request, deadline) -> root outcome."""
+Handler = Callable[..., Generator[simpy.Event, object, str]]
+"""What serves one request at a service: (arrived, request[, deadline]) -> root outcome."""
 
 
 def is_plain(spec: Service, classes: list[str]) -> bool:
@@ -450,14 +450,17 @@ class ServiceRuntime:
         start = env.now
         if counted:
             recorder.waited(start - arrived)
-        outcome = outcomes.OK
         if (self.deadline_propagation and start > deadline) or info.cancelled:
-            outcome = outcomes.TIMEOUT  # the caller has gone: drop instead of serving
-        else:
-            yield env.timeout(self.work[info.cls]())
+            replica.pool.release(info.size)  # the caller has gone: drop instead of serving
+            return self._respond(
+                replica, info, counted, arrived, start, start, deadline, outcomes.TIMEOUT, True
+            )
+        yield env.timeout(self.work[info.cls]())
         replica.pool.release(info.size)
+        self._leave(replica)  # what _respond does for a plain service's success
         now = env.now
-        return self._respond(replica, info, counted, arrived, start, now, deadline, outcome, True)
+        recorder.completed(arrived, now, counted, info.cls, now <= deadline, start, now)
+        return outcomes.OK
 
     def _traced(
         self, arrived: float, info: RequestInfo, deadline: float

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 import numpy as np
 import simpy
@@ -69,6 +69,9 @@ class Clients:
         )
         self.tracer: Tracer | None = None  # samples requests for traces when set
         self.passes_through = passes_through
+        # one class or one client key draws nothing: skip the call on every arrival
+        self._several_classes = len(spec.class_shares) > 1
+        self._several_clients = len(weights) > 1
 
     @property
     def mirrored(self) -> bool:
@@ -76,9 +79,9 @@ class Clients:
         root spans are the clients')."""
         return self.passes_through and self.tracer is None
 
-    def _sender(self):
-        """What sends one request: the entry's handler itself when mirrored, one
-        generator frame less per event."""
+    def _sender(self) -> Callable[[float, RequestInfo], Generator[simpy.Event, object, object]]:
+        """What sends one request (arrived, request): the entry's handler itself when
+        mirrored, one generator frame less per event."""
         return self.entry.handle if self.mirrored else self.request
 
     def start(self, until: float) -> None:
@@ -100,8 +103,9 @@ class Clients:
         yield from self._sender()(0.0, info)
 
     def _info(self, client: int | None = None) -> RequestInfo:
-        own = self._class()
-        client = self._client() if client is None else client
+        own = self._class() if self._several_classes else 0
+        if client is None:
+            client = self._client() if self._several_clients else 0
         info = RequestInfo(self._class_index[own], client, self._priorities[own])
         if self.tracer is not None:
             info.trace = self.tracer.sample()
