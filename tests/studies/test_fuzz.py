@@ -402,6 +402,21 @@ def check_invariants(res: sim.Results) -> None:
         ]
         if all(q is not None and not pd.isna(q) for q in quantiles):
             assert quantiles == sorted(quantiles), (service, quantiles)
+    check_estimate(res)
+
+
+def check_estimate(res: sim.Results) -> None:
+    """The instant estimate of any model: made (or refused with its reason), every service
+    and end to end present, shares between 0 and 1, a status and, short of exact, why."""
+    estimate = res.estimate
+    if estimate is None:
+        return
+    assert set(estimate.services) == {*res.model.services, "all"}
+    for figures in estimate.services.values():
+        for key in ("utilization", "success_rate", "rejection_rate"):
+            value = figures.metrics.get(key)
+            assert value is None or -1e-9 <= value <= 1 + 1e-9, (key, value)
+        assert figures.status == "exact" or figures.reasons
 
 
 @settings(
