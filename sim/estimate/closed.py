@@ -14,7 +14,7 @@ import numpy as np
 from sim.estimate.graph import Graph
 from sim.estimate.mva import ClosedSolution, mva, schweitzer
 from sim.estimate.paths import SAMPLES
-from sim.estimate.station import Station
+from sim.estimate.station import Station, erlang_waits, exponential_waits
 from sim.model import Model
 from sim.model.distributions import Exponential, mean_of
 from sim.model.workload import Workload
@@ -83,10 +83,7 @@ class ClosedGraph(Graph):
         ahead = np.maximum(np.arange(found.size) - c + 1, 0)
         blocking = float(found[np.arange(found.size) >= places].sum())
         wait = float(np.dot(found, ahead)) * own / c
-        picks = self.rng.choice(found.size, SAMPLES, p=found / found.sum())
-        waits = np.zeros(SAMPLES)
-        queued = ahead[picks] > 0
-        waits[queued] = self.rng.gamma(ahead[picks][queued], own / c)
+        waits = erlang_waits(found / found.sum(), own, c, self.rng, SAMPLES)
         station = Station(
             utilization=min(rate * (1 - blocking) * mean / c, 1.0),
             blocking=blocking,
@@ -112,10 +109,7 @@ class ClosedGraph(Graph):
         own = self.own_mean(name)
         wait = max(self.residence[index] / visits - own, 0.0) if visits > 0 else 0.0
         busy = min(rate * mean / c, 1.0)
-        waits = np.zeros(SAMPLES)
-        if wait > 0 and busy > 0:
-            queued = self.rng.random(SAMPLES) < busy
-            waits[queued] = self.rng.exponential(wait / busy, queued.sum())
+        waits = exponential_waits(busy if wait > 0 else 0.0, wait, self.rng, SAMPLES)
         station = Station(busy, 0.0, busy, wait, rate * wait, 1.0, False, "approximate MVA",
                           np.empty(0), 1.0)  # fmt: skip
         return station, waits

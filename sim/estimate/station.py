@@ -105,15 +105,28 @@ def wait_samples(
     """``n`` waits of admitted requests: exact for M/M/c and M/M/c/K (an Erlang wait
     behind those ahead), scaled by the variability factor elsewhere."""
     if station.waiting.size:  # bounded: the number found on arrival, then an Erlang wait
-        found = rng.choice(station.waiting.size, size=n, p=station.waiting)
-        ahead = np.maximum(found - c + 1, 0)
-        waits = np.zeros(n)
-        queued = ahead > 0
-        waits[queued] = rng.gamma(ahead[queued], mean / c)
-        return waits * station.factor
+        return erlang_waits(station.waiting, mean, c, rng, n) * station.factor
+    return exponential_waits(station.wait_probability, station.wait_mean, rng, n)
+
+
+def erlang_waits(
+    found: np.ndarray, mean: float, c: int, rng: np.random.Generator, n: int
+) -> np.ndarray:
+    """``n`` waits of requests that find j in the station with probability ``found[j]``:
+    with j >= c, the j - c + 1 departures ahead at rate c / mean (an Erlang wait)."""
+    ahead = np.maximum(rng.choice(found.size, size=n, p=found) - c + 1, 0)
     waits = np.zeros(n)
-    if station.wait_probability > 0:
-        queued = rng.random(n) < station.wait_probability
-        conditional = station.wait_mean / station.wait_probability
-        waits[queued] = rng.exponential(conditional, queued.sum())
+    queued = ahead > 0
+    waits[queued] = rng.gamma(ahead[queued], mean / c)
+    return waits
+
+
+def exponential_waits(
+    probability: float, mean_wait: float, rng: np.random.Generator, n: int
+) -> np.ndarray:
+    """``n`` waits: none with 1 - ``probability``, else exponential, ``mean_wait`` overall."""
+    waits = np.zeros(n)
+    if probability > 0:
+        queued = rng.random(n) < probability
+        waits[queued] = rng.exponential(mean_wait / probability, queued.sum())
     return waits
