@@ -14,6 +14,7 @@ from sim import outcomes
 from sim.distributions import Sampler, Uniforms
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, first_of, with_timeout
+from sim.engine.tasks import start
 from sim.engine.tracing import CLIENT
 from sim.measure.edges import EdgeRecorder
 from sim.model.service import Call
@@ -150,7 +151,7 @@ class CallSite:
         if result is None:
             if call.mode == "enqueue":
                 queued = info.fork() if info.trace is not None else info  # runs on its own
-                env.process(self._request(queued, math.inf))
+                start(env, self._request(queued, math.inf), detached=True)
                 result = (outcomes.OK, False)
             elif math.isinf(limit):
                 result = ((yield from self._request(info, deadline)), False)
@@ -240,7 +241,7 @@ class Step:
         traced = info.trace is not None  # parallel copies each keep their own trace context
         groups = [
             [
-                env.process(site.request(replica, info.fork() if traced else info, deadline))
+                start(env, site.request(replica, info.fork() if traced else info, deadline))
                 for _ in range(site.copies())
             ]
             for site in self.sites
@@ -267,7 +268,7 @@ class Step:
             for site in self.sites
         ]
         groups = [
-            [env.process(site.request(replica, copy, deadline)) for copy in infos]
+            [start(env, site.request(replica, copy, deadline)) for copy in infos]
             for site, infos in zip(self.sites, copies, strict=True)
         ]
         needed = [

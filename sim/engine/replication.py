@@ -14,6 +14,7 @@ from sim.engine.choice import FAST, engine_for
 from sim.engine.clock import advance
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
+from sim.engine.tasks import TaskEnvironment
 from sim.engine.workload import Clients
 from sim.measure.edges import open_fraction, opens
 from sim.measure.output import END_TO_END, ReplicationOutput, edge_name, scenario_name
@@ -91,7 +92,7 @@ def build(model: Model, streams: Streams) -> System:
     """Services, recorders, autoscalers and clients of ``model``, ready to run."""
     if not isinstance(model.warmup, float | int):
         raise ValueError("warmup: auto must be resolved first (sim.studies.run.resolve_warmup)")
-    env = simpy.Environment()
+    env = TaskEnvironment()
     classes = model.class_names
     recorders = make_recorders(model)
     services = {

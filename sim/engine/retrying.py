@@ -8,6 +8,7 @@ import simpy
 
 from sim import outcomes
 from sim.engine.request import RequestInfo
+from sim.engine.tasks import start
 from sim.model.controls import RetryPolicy
 from sim.policies.retry import RetryGate
 
@@ -27,7 +28,7 @@ def with_timeout(
     if seconds <= 0:
         work.close()
         return outcomes.TIMEOUT, True
-    response = env.process(work)
+    response = start(env, work)
     yield first_of(env, response, env.timeout(seconds))
     if response.triggered:
         return response.value, False
@@ -109,7 +110,7 @@ class Retrier:
         """gRPC hedging: a new copy every hedging_delay (or at once after a failure) up to
         max_attempts; the first success wins and later answers are ignored."""
         env, policy = self.env, self.policy
-        pending = [env.process(attempt())]
+        pending = [start(env, attempt())]
         attempts, last = 1, (outcomes.TIMEOUT, True)
         while pending:
             timer = env.timeout(policy.hedging_delay) if attempts < policy.max_attempts else None
@@ -124,6 +125,6 @@ class Retrier:
             if attempts < policy.max_attempts and (
                 failed or (timer is not None and timer.triggered)
             ):
-                pending.append(env.process(attempt()))
+                pending.append(start(env, attempt()))
                 attempts += 1
         return last, attempts

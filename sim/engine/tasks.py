@@ -1,0 +1,158 @@
+"""Processes without an Initialize event, and requests nobody waits for.
+
+``env.process(gen)`` schedules an Initialize event (urgent, now) whose processing takes the
+generator's first step. A request's path makes a process per client request and per call
+with a timeout, so those events are a large share of a run's events, each a heap push and
+pop and an object. A :class:`TaskEnvironment` keeps its tasks' first steps in a queue of
+their own instead, each with the event id its Initialize event would have had, and its
+event loop (:meth:`TaskEnvironment.step`, and :func:`sim.engine.clock.advance`) takes them
+in exactly the order of the heap they replace: every event keeps its place.
+
+A task started ``detached`` is one no event waits on (a client request sent by the arrival
+process, an enqueued call): its end schedules nothing, where a process's end is an event
+of its own, processed with no callback to run. A detached task that fails still raises,
+from the step that processes its failure.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from heapq import heappush
+
+import simpy
+from simpy.core import BoundClass, EmptySchedule
+from simpy.events import NORMAL, PENDING, URGENT, Timeout
+
+#: Whether a TaskEnvironment queues its tasks' first steps (False: SimPy's own
+#: processes, the same results with an Initialize event more per task; the tests compare
+#: both).
+QUEUED = True
+
+
+class _Go:
+    """What a task's first step resumes on: a processed event with no value."""
+
+    _ok = True
+    _value = None
+
+
+_GO = _Go()
+
+
+class Task(simpy.Process):
+    """A SimPy process whose first step waits in its environment's start queue."""
+
+    def __init__(
+        self,
+        env: TaskEnvironment,
+        generator: Generator[simpy.Event, object, object],
+        detached: bool = False,
+    ) -> None:
+        # Event.__init__ and Process.__init__, without scheduling an Initialize event
+        self.env = env
+        self.callbacks = []
+        self._value = PENDING
+        self._generator = generator
+        self._detached = detached
+        self._target = _GO  # type: ignore[assignment]
+        env.starts.append((next(env._eid), self))
+
+    def begin(self) -> None:
+        """Take the first step (its turn in the start queue has come)."""
+        self._resume(_GO)  # type: ignore[arg-type]
+
+    def _resume(self, event: simpy.Event) -> None:
+        """Send ``event``'s value (or throw its failure) into the generator, step by step,
+        until it waits on an event not yet processed, or ends."""
+        env = self.env
+        env._active_proc = self
+        generator = self._generator
+        while True:
+            try:
+                if event._ok:
+                    event = generator.send(event._value)
+                else:
+                    event._defused = True  # type: ignore[attr-defined]
+                    event = generator.throw(event._value)  # type: ignore[arg-type]
+            except StopIteration as stop:
+                self._ok, self._value = True, stop.value
+                if self._detached and not self.callbacks:
+                    self.callbacks = None  # nobody waits: processed, with no event
+                else:
+                    env.schedule(self)
+                break
+            except BaseException as error:
+                self._ok, self._value = False, error
+                env.schedule(self)  # a failure surfaces from the step that processes it
+                break
+            callbacks = event.callbacks
+            if callbacks is not None:
+                callbacks.append(self._resume)
+                break
+        self._target = event
+        env._active_proc = None
+
+
+class TaskEnvironment(simpy.Environment):
+    """A SimPy environment that runs :class:`Task` first steps from a queue of their own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # SimPy binds env.timeout, env.event... once per instance, but only those its
+        # instance's own class defines: bind the inherited ones too
+        for name, value in vars(simpy.Environment).items():
+            if isinstance(value, BoundClass) and name != "timeout":
+                setattr(self, name, getattr(self, name))
+        self.starts: deque[tuple[int, Task]] = deque()  # (event id, task), oldest first
+
+    def timeout(self, delay: float = 0, value: object = None) -> simpy.Timeout:
+        """``simpy.Timeout(self, delay, value)``, scheduled here without its two calls (the
+        request path makes one or more per request)."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        timeout = Timeout.__new__(Timeout)
+        timeout.env = self
+        timeout.callbacks = []
+        timeout._value = value
+        timeout._delay = delay
+        timeout._ok = True
+        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), timeout))
+        return timeout
+
+    def start_due(self) -> Task | None:
+        """The task whose first step comes before the next event in the heap, if any:
+        its Initialize event would have been urgent, now, with its event id."""
+        starts = self.starts
+        if not starts:
+            return None
+        queue = self._queue
+        if queue:
+            time, priority, eid, _ = queue[0]
+            if time == self._now and (
+                priority < URGENT or (priority == URGENT and eid < starts[0][0])
+            ):
+                return None
+        return starts.popleft()[1]
+
+    def step(self) -> None:
+        """Take the next task's first step, or process the next event (``run`` uses this;
+        the engine's own loop is :func:`sim.engine.clock.advance`)."""
+        task = self.start_due()
+        if task is not None:
+            task.begin()
+            return
+        if not self._queue:
+            raise EmptySchedule
+        super().step()
+
+
+def start(
+    env: simpy.Environment,
+    generator: Generator[simpy.Event, object, object],
+    detached: bool = False,
+) -> simpy.Process:
+    """Run ``generator`` as a process: a :class:`Task` in a TaskEnvironment, else SimPy's."""
+    if QUEUED and isinstance(env, TaskEnvironment):
+        return Task(env, generator, detached)
+    return env.process(generator)

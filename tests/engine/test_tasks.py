@@ -1,0 +1,127 @@
+"""Tasks give exactly the numbers SimPy's own processes give.
+
+A request's path starts its processes (each client request, each call with a timeout or
+in parallel, each enqueued call) as :class:`sim.engine.tasks.Task`: its first step waits
+in a start queue, with the event id its Initialize event would have had, instead of in the
+heap. Every event keeps its place, so random models on every feature must give the same
+results JSON, byte for byte, either way.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import simpy
+from hypothesis import HealthCheck, assume, given, settings
+
+import sim
+import sim.engine.tasks as tasks
+from sim.engine.tasks import Task, TaskEnvironment, start
+from tests.studies.test_fuzz import models
+
+
+def results_json(model: sim.Model) -> str:
+    """The model's results as JSON, run in this process."""
+    return sim.run(model, executor="inline", progress=False).to_json()
+
+
+EXAMPLES = int(os.environ.get("QUEUEFULL_TASK_EXAMPLES", "15"))
+
+
+@pytest.mark.slow
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(models())
+def test_tasks_started_queued_give_the_processes_numbers(data):
+    try:
+        model = sim.from_dict({**data, "engine": "simpy"})
+    except sim.ModelError:
+        assume(False)
+    try:
+        queued = results_json(model)
+    except sim.UnstableError:
+        return
+    tasks.QUEUED = False
+    try:
+        processes = results_json(model)
+    finally:
+        tasks.QUEUED = True
+    assert queued == processes
+
+
+def test_first_steps_keep_the_place_of_initialize_events():
+    """Tasks and processes started in one step, with urgent and normal events around them,
+    run in the order SimPy gives processes alone."""
+
+    def story(env: simpy.Environment) -> list[tuple[float, str]]:
+        seen: list[tuple[float, str]] = []
+
+        def child(name: str, pause: float):
+            seen.append((env.now, f"{name} starts"))
+            yield env.timeout(pause)
+            seen.append((env.now, f"{name} ends"))
+            return name
+
+        def parent():
+            yield env.timeout(1)
+            first = start(env, child("task a", 1))
+            env.timeout(0).callbacks.append(lambda _: seen.append((env.now, "normal event")))
+            env.process(child("process b", 0))
+            start(env, child("task c", 1), detached=True)
+            seen.append((env.now, "parent goes on"))
+            value = yield first
+            seen.append((env.now, f"parent hears {value}"))
+
+        env.process(parent())
+        env.run()
+        return seen
+
+    tasks.QUEUED = False
+    try:
+        expected = story(simpy.Environment())
+    finally:
+        tasks.QUEUED = True
+    assert story(TaskEnvironment()) == expected
+    assert expected[:3] == [(1, "parent goes on"), (1, "task a starts"), (1, "process b starts")]
+
+
+def test_a_detached_task_schedules_no_end_but_its_failure_still_raises():
+    env = TaskEnvironment()
+
+    def quick():
+        yield env.timeout(1)
+
+    task = start(env, quick(), detached=True)
+    assert isinstance(task, Task)
+    events_before = len(env._queue)
+    env.run()
+    assert task.processed and task.ok and env.now == 1 and events_before == 0
+
+    def broken():
+        yield env.timeout(1)
+        raise ValueError("broken request path")
+
+    start(env, broken(), detached=True)
+    with pytest.raises(ValueError, match="broken request path"):
+        env.run()
+
+
+def test_a_task_can_be_interrupted_like_a_process():
+    env = TaskEnvironment()
+    heard = []
+
+    def worker():
+        try:
+            yield env.timeout(10)
+        except simpy.Interrupt as interrupt:
+            heard.append((env.now, interrupt.cause))
+
+    task = start(env, worker())
+
+    def crash():
+        yield env.timeout(3)
+        task.interrupt("crash")
+
+    env.process(crash())
+    env.run()
+    assert heard == [(3, "crash")]
