@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 
 import simpy
+from simpy.events import PENDING
 
 from sim import outcomes
+from sim.engine import tasks
 from sim.engine.request import RequestInfo
-from sim.engine.tasks import start
+from sim.engine.tasks import TaskEnvironment, start
 from sim.model.controls import RetryPolicy
 from sim.policies.retry import RetryGate
 
@@ -29,7 +31,13 @@ def with_timeout(
         work.close()
         return outcomes.TIMEOUT, True
     response = start(env, work)
-    yield first_of(env, response, env.timeout(seconds))
+    if tasks.QUEUED and isinstance(env, TaskEnvironment):
+        answered = simpy.Event(env)
+        env.wake_after(seconds, answered)
+        response.callbacks.append(lambda _: answered._value is PENDING and answered.succeed())
+        yield answered
+    else:
+        yield first_of(env, response, env.timeout(seconds))
     if response.triggered:
         return response.value, False
     return outcomes.TIMEOUT, True

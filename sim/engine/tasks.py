@@ -24,9 +24,11 @@ import simpy
 from simpy.core import BoundClass, EmptySchedule
 from simpy.events import NORMAL, PENDING, URGENT, Timeout
 
-#: Whether a TaskEnvironment queues its tasks' first steps (False: SimPy's own
-#: processes, the same results with an Initialize event more per task; the tests compare
-#: both).
+from sim.engine.timers import TimerQueue
+
+#: Whether a TaskEnvironment queues its tasks' first steps and its calls' timeouts (False:
+#: SimPy's own processes and timeout events, the same results with more events; the tests
+#: compare both).
 QUEUED = True
 
 
@@ -105,6 +107,7 @@ class TaskEnvironment(simpy.Environment):
             if isinstance(value, BoundClass) and name != "timeout":
                 setattr(self, name, getattr(self, name))
         self.starts: deque[tuple[int, Task]] = deque()  # (event id, task), oldest first
+        self.timers: dict[float, TimerQueue] = {}  # by length
 
     def timeout(self, delay: float = 0, value: object = None) -> simpy.Timeout:
         """``simpy.Timeout(self, delay, value)``, scheduled here without its two calls (the
@@ -119,6 +122,14 @@ class TaskEnvironment(simpy.Environment):
         timeout._ok = True
         heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), timeout))
         return timeout
+
+    def wake_after(self, seconds: float, waiter: simpy.Event) -> None:
+        """Trigger ``waiter`` in ``seconds`` if nothing has by then: the effect of a timeout
+        event whose callback does that, without the event (see :mod:`sim.engine.timers`)."""
+        timers = self.timers.get(seconds)
+        if timers is None:
+            timers = self.timers[seconds] = TimerQueue(self, seconds)
+        timers.set(waiter)
 
     def start_due(self) -> Task | None:
         """The task whose first step comes before the next event in the heap, if any:

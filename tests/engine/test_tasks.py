@@ -125,3 +125,40 @@ def test_a_task_can_be_interrupted_like_a_process():
     env.process(crash())
     env.run()
     assert heard == [(3, "crash")]
+
+
+def test_timers_wake_waiters_in_the_place_of_their_timeout_events():
+    """Waiters woken by a timer queue see the order plain timeout events give, answered
+    ones never woken, and the heap holds one timer per length, not one per call."""
+
+    def story(env: simpy.Environment, queued: bool) -> list[tuple[float, str]]:
+        seen: list[tuple[float, str]] = []
+
+        def call(name: str, answer_after: float, timeout: float):
+            answered = simpy.Event(env)
+            if queued:
+                env.wake_after(timeout, answered)
+            else:
+                env.timeout(timeout).callbacks.append(
+                    lambda _: answered.triggered or answered.succeed()
+                )
+            env.timeout(answer_after).callbacks.append(
+                lambda _: answered.triggered or answered.succeed("answer")
+            )
+            value = yield answered
+            seen.append((env.now, f"{name}: {value or 'timed out'}"))
+
+        def caller():
+            for index, answer_after in enumerate([0.1, 2.0, 0.5, 1.0, 3.0, 0.2]):
+                env.process(call(f"call {index}", answer_after, 1.0))
+                yield env.timeout(0.25)
+
+        env.process(caller())
+        env.run()
+        return seen
+
+    expected = story(simpy.Environment(), queued=False)
+    env = TaskEnvironment()
+    assert story(env, queued=True) == expected
+    assert [what for _, what in expected].count("call 1: timed out") == 1
+    assert list(env.timers) == [1.0] and not env.timers[1.0].pending
