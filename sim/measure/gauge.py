@@ -24,13 +24,15 @@ class Gauge:
         """Change the value by ``delta`` at time ``now``."""
         if now >= self.edge:
             self._advance(now)
-        area = self.value * (now - self.t)
+        value = self.value
+        area = value * (now - self.t)
         self.bins[self.index] += area
         self.area += area
         self.t = now
-        self.value += delta
-        if self.value > self.peak:
-            self.peak = self.value
+        value += delta
+        self.value = value
+        if value > self.peak:
+            self.peak = value
 
     def _advance(self, now: float) -> None:
         last = len(self.bins) - 1
