@@ -139,6 +139,8 @@ class ServiceRuntime:
             else None
         )
         self._streams = streams
+        # replicas can be passed over: ejected by outlier detection, failing health checks
+        self.screens = self.outliers is not None or spec.health_check is not None
         self.plain = is_plain(spec, classes)
         self.tracer = None  # set when requests are traced; chooses the handler
         self.health_events: list[tuple[float, int, bool]] = []  # (time, replica, healthy)
@@ -217,7 +219,7 @@ class ServiceRuntime:
         """The ready replica that gets the next request (None if none is ready). Ejected
         and unhealthy replicas are passed over, unless too few are left (Envoy's panic)."""
         ready = self.ready
-        if self.outliers is not None or self.spec.health_check is not None:
+        if self.screens:
             ready = self._usable(ready)
         if len(ready) == 1:
             return ready[0]

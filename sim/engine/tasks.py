@@ -17,7 +17,7 @@ from the step that processes its failure.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from heapq import heappush
 
 import simpy
@@ -167,3 +167,11 @@ def start(
     if QUEUED and isinstance(env, TaskEnvironment):
         return Task(env, generator, detached)
     return env.process(generator)
+
+
+def launcher(env: simpy.Environment) -> Callable[[Generator[simpy.Event, object, object]], object]:
+    """What :func:`start` does with a detached task in ``env``, chosen once (for a loop
+    that starts one per arrival)."""
+    if QUEUED and isinstance(env, TaskEnvironment):
+        return lambda generator: Task(env, generator, True)
+    return env.process
