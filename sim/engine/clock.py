@@ -2,16 +2,14 @@
 
 A model can describe a loop that takes no simulated time (closed-loop users with zero
 think time calling a service with zero work): SimPy would process its events for ever at
-one instant. :func:`advance` runs the event loop like ``env.run(until=...)`` and stops such
-a run with a message naming the fields that take no time. Its loop is
-:meth:`TaskEnvironment.step` written out in place (the same heap and start queue, the same
-order), which saves a call per event.
+one instant. :func:`advance` runs the event loop like ``env.run(until=...)``, a million
+steps at a time (:meth:`TaskEnvironment.steps`), and stops such a run with a message
+naming the fields that take no time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappop
 
 import simpy
 from simpy.core import StopSimulation
@@ -28,7 +26,7 @@ class StalledError(ModelError):
     """The simulated clock stood still for :data:`STALL_EVENTS` events."""
 
 
-def advance(env: simpy.Environment, until: float, suspects: Callable[[], list[str]] = list) -> None:
+def advance(env: TaskEnvironment, until: float, suspects: Callable[[], list[str]] = list) -> None:
     """Run ``env`` up to time ``until`` (as ``env.run(until=until)`` does, events at
     ``until`` itself left for later); raise StalledError if the clock stops moving."""
     if until <= env.now:
@@ -38,27 +36,11 @@ def advance(env: simpy.Environment, until: float, suspects: Callable[[], list[st
     stop._value = None
     env.schedule(stop, URGENT, until - env.now)
     stop.callbacks.append(StopSimulation.callback)
-    queue = env._queue
-    starts = env.starts if isinstance(env, TaskEnvironment) else ()
     try:
         while True:
             mark = env.now
-            for _ in range(STALL_EVENTS):
-                # TaskEnvironment.step, inlined: this loop runs once per event of the run
-                if starts:
-                    task = env.start_due()
-                    if task is not None:
-                        task.begin()
-                        continue
-                try:
-                    env._now, _, _, event = heappop(queue)
-                except IndexError:  # no event left
-                    return
-                callbacks, event.callbacks = event.callbacks, None
-                for callback in callbacks:
-                    callback(event)
-                if not event._ok and not hasattr(event, "_defused"):
-                    raise event._value  # a failure nothing handled: the run's error
+            if not env.steps(STALL_EVENTS):
+                return  # no event left
             if env.now == mark:
                 fields = suspects()
                 named = f"; these take no time: {', '.join(fields)}" if fields else ""

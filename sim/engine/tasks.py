@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Generator
-from heapq import heappush
+from functools import partial
+from heapq import heappop, heappush
 
 import simpy
 from simpy.core import BoundClass, EmptySchedule
@@ -97,10 +98,18 @@ class Task(simpy.Process):
 
 
 class TaskEnvironment(simpy.Environment):
-    """A SimPy environment that runs :class:`Task` first steps from a queue of their own."""
+    """A SimPy environment that runs :class:`Task` first steps from a queue of their own.
+
+    Its clock, ``now``, is a plain attribute kept equal to SimPy's ``_now`` by its loops
+    (:meth:`step` and :func:`sim.engine.clock.advance`) instead of a property: the request
+    path reads it a dozen times per request.
+    """
+
+    now: float = 0.0  # type: ignore[assignment]  # shadows SimPy's property (see above)
 
     def __init__(self) -> None:
         super().__init__()
+        self.now = self._now
         # SimPy binds env.timeout, env.event... once per instance, but only those its
         # instance's own class defines: bind the inherited ones too
         for name, value in vars(simpy.Environment).items():
@@ -147,15 +156,32 @@ class TaskEnvironment(simpy.Environment):
         return starts.popleft()[1]
 
     def step(self) -> None:
-        """Take the next task's first step, or process the next event (``run`` uses this;
-        the engine's own loop is :func:`sim.engine.clock.advance`)."""
-        task = self.start_due()
-        if task is not None:
-            task.begin()
-            return
-        if not self._queue:
+        """Take the next task's first step, or process the next event (``run`` uses this)."""
+        if not self.steps(1):
             raise EmptySchedule
-        super().step()
+
+    def steps(self, count: int) -> bool:
+        """Take up to ``count`` steps, each a task's first step or the next event: the
+        event loop (SimPy's ``step`` written out, merged with the start queue). False when
+        nothing was left to do."""
+        queue, starts = self._queue, self.starts
+        for _ in range(count):
+            if starts:
+                task = self.start_due()
+                if task is not None:
+                    task.begin()
+                    continue
+            try:
+                now, _, _, event = heappop(queue)
+            except IndexError:
+                return False
+            self._now = self.now = now
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                raise event._value  # a failure nothing handled: the run's error
+        return True
 
 
 def start(
@@ -173,5 +199,5 @@ def launcher(env: simpy.Environment) -> Callable[[Generator[simpy.Event, object,
     """What :func:`start` does with a detached task in ``env``, chosen once (for a loop
     that starts one per arrival)."""
     if QUEUED and isinstance(env, TaskEnvironment):
-        return lambda generator: Task(env, generator, True)
+        return partial(Task, env, detached=True)
     return env.process
