@@ -8,9 +8,8 @@ import simpy
 from simpy.events import PENDING
 
 from sim import outcomes
-from sim.engine import tasks
 from sim.engine.request import RequestInfo
-from sim.engine.tasks import TaskEnvironment, start
+from sim.engine.tasks import Task, start
 from sim.model.controls import RetryPolicy
 from sim.policies.retry import RetryGate
 
@@ -31,9 +30,9 @@ def with_timeout(
         work.close()
         return outcomes.TIMEOUT, True
     response = start(env, work)
-    if tasks.QUEUED and isinstance(env, TaskEnvironment):
+    if isinstance(response, Task):  # its environment's timer queues keep the timer
         answered = simpy.Event(env)
-        env.wake_after(seconds, answered)
+        response.env.wake_after(seconds, answered)
         response.callbacks.append(lambda _: answered._value is PENDING and answered.succeed())
         yield answered
     else:

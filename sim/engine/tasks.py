@@ -5,8 +5,9 @@ generator's first step. A request's path makes a process per client request and 
 with a timeout, so those events are a large share of a run's events, each a heap push and
 pop and an object. A :class:`TaskEnvironment` keeps its tasks' first steps in a queue of
 their own instead, each with the event id its Initialize event would have had, and its
-event loop (:meth:`TaskEnvironment.step`, and :func:`sim.engine.clock.advance`) takes them
-in exactly the order of the heap they replace: every event keeps its place.
+event loop (:meth:`TaskEnvironment.steps`) takes them in exactly the order of the heap
+they replace: every event keeps its place. The same environment keeps calls' timeouts in
+timer queues (:mod:`sim.engine.timers`) and its clock in a plain attribute.
 
 A task started ``detached`` is one no event waits on (a client request sent by the arrival
 process, an enqueued call): its end schedules nothing, where a process's end is an event
@@ -100,9 +101,9 @@ class Task(simpy.Process):
 class TaskEnvironment(simpy.Environment):
     """A SimPy environment that runs :class:`Task` first steps from a queue of their own.
 
-    Its clock, ``now``, is a plain attribute kept equal to SimPy's ``_now`` by its loops
-    (:meth:`step` and :func:`sim.engine.clock.advance`) instead of a property: the request
-    path reads it a dozen times per request.
+    Its clock, ``now``, is a plain attribute kept equal to SimPy's ``_now`` by its loop
+    (:meth:`steps`) instead of a property: the request path reads it a dozen times per
+    request.
     """
 
     now: float = 0.0  # type: ignore[assignment]  # shadows SimPy's property (see above)
