@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 
 import simpy
-from simpy.events import PENDING
 
 from sim import outcomes
 from sim.engine.request import RequestInfo
@@ -31,12 +30,11 @@ def with_timeout(
         return outcomes.TIMEOUT, True
     response = start(env, work)
     if isinstance(response, Task):  # its environment's timer queues keep the timer
-        answered = simpy.Event(env)
+        answered = first_of(env, response)
         response.env.wake_after(seconds, answered)
-        response.callbacks.append(lambda _: answered._value is PENDING and answered.succeed())
-        yield answered
     else:
-        yield first_of(env, response, env.timeout(seconds))
+        answered = first_of(env, response, env.timeout(seconds))
+    yield answered
     if response.triggered:
         return response.value, False
     return outcomes.TIMEOUT, True

@@ -18,8 +18,7 @@ from the step that processes its failure.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator
-from functools import partial
+from collections.abc import Generator
 from heapq import heappop, heappush
 
 import simpy
@@ -194,11 +193,3 @@ def start(
     if QUEUED and isinstance(env, TaskEnvironment):
         return Task(env, generator, detached)
     return env.process(generator)
-
-
-def launcher(env: simpy.Environment) -> Callable[[Generator[simpy.Event, object, object]], object]:
-    """What :func:`start` does with a detached task in ``env``, chosen once (for a loop
-    that starts one per arrival)."""
-    if QUEUED and isinstance(env, TaskEnvironment):
-        return partial(Task, env, detached=True)
-    return env.process

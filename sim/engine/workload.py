@@ -15,7 +15,7 @@ from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
-from sim.engine.tasks import launcher
+from sim.engine.tasks import start
 from sim.engine.tracing import CLIENT, Tracer
 from sim.measure.recorders import BothRecorders, Recorder
 from sim.model.workload import Workload
@@ -120,7 +120,7 @@ class Clients:
         env = self.env
         rng = self.streams.rng(*self.name, "arrivals")
         assert self.spec.arrivals is not None  # an open-loop workload
-        send, launch = self._sender(), launcher(env)
+        send = self._sender()
         for t in arrival_times(self.spec.arrivals, rng):
             if t >= until:
                 return
@@ -128,7 +128,7 @@ class Clients:
             if t > now:
                 yield env.timeout(t - now)
                 now = env.now
-            launch(send(now, self._info()))
+            start(env, send(now, self._info()), detached=True)
 
     def _user(
         self, user: int, think: Sampler, until: float
