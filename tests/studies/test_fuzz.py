@@ -446,10 +446,12 @@ def test_random_valid_models_run_clean(data):
 @pytest.mark.parametrize("seed", [0])
 def test_the_fuzz_strategy_covers_the_features(seed):
     """The generator reaches the features it claims to (a fuzz test that never builds a
-    breaker would pass without proving anything about breakers)."""
+    breaker would pass without proving anything about breakers). 500 examples, not 200:
+    at 200 one seed in four misses a rare feature, so any edit to the generator could
+    fail this; at 500 none of 40 seeds did."""
     seen: set[str] = set()
 
-    @settings(max_examples=200, derandomize=True, database=None,
+    @settings(max_examples=500, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))  # fmt: skip
     @given(models())
     def collect(data):

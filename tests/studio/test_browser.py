@@ -30,8 +30,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    """The studio on a free localhost port."""
-    with studio_server({"QUEUEFULL_STUDIO_BUDGET": "5e6"}) as url:
+    """The studio on a free localhost port, with a budget that lets a run take minutes."""
+    with studio_server({"QUEUEFULL_STUDIO_BUDGET": "1e9"}) as url:
         yield url
 
 
@@ -96,7 +96,10 @@ def test_the_studio_in_a_real_browser(server, browser):
 
 def test_a_long_run_can_be_cancelled(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{server}/?replications=60")  # about 4e6 request visits: some 20 s
+    # 200 replications of 20,000 s: some 40 s of work today, and long enough to still be
+    # running when the click lands however much faster the engine gets; a short run ends
+    # first and takes its Cancel button with it
+    page.goto(f"{server}/?replications=200&set.horizon=20000")
     page.wait_for_selector("[data-testid='stProgress']", timeout=WAIT)
     page.get_by_role("button", name="Cancel").click()
     page.wait_for_selector("text=The run was cancelled.", timeout=WAIT)
