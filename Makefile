@@ -47,7 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/targets.py
 
 fuzz: $(STAMP)
-	QUEUEFULL_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest -q -p no:xdist tests/studies/test_fuzz.py
+	QUEUEFULL_HYPOTHESIS=explore QUEUEFULL_FUZZ_EXAMPLES=1000 $(BIN)/python -m pytest -q -p no:xdist tests/studies/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

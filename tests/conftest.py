@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 import sim
+
+# Property tests draw the same examples on every run, so a run's length and verdict do not
+# depend on luck; QUEUEFULL_HYPOTHESIS=explore draws new ones (and keeps failures found).
+settings.register_profile("fixed", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("QUEUEFULL_HYPOTHESIS", "fixed"))
 
 
 @pytest.fixture
