@@ -25,13 +25,17 @@ from sim.engine.fastgauge import IntervalGauges, constant
 from sim.engine.kernel import (
     ARRIVED,
     BUSY,
+    CAME,
+    FREES,
     IN_SYSTEM,
+    ORDER,
     OVERFLOW,
     PEAK,
     QUEUE,
     REFUSED,
     WAIT_SUM,
     WAITED,
+    idle_workers,
     serve,
     tally,
 )
@@ -66,11 +70,10 @@ def record_fast(model: Model, replication: int, seed: int) -> dict[str, Recorder
     (cls,) = model.class_names
     work = Sampler(spec.work_for(cls), streams.rng("service", name, "work", cls))
     tally = _Tally(model, service, system)
-    workers = np.full((spec.most_workers, 2), -1.0)  # free at, busy since
-    workers[:, 0] = 0.0
+    workers = idle_workers(spec.most_workers)
     limit = spec.queue_limit
     waiting = np.zeros((max(1, int(min(limit, pool.MAX_UNBOUNDED_WAITING))), 2))
-    state = np.zeros(2, dtype=np.int64)
+    state = np.zeros(3, dtype=np.int64)
     clock = np.zeros(2)
     spare = np.empty(0)
     rng = streams.rng("workload", "arrivals")
@@ -81,7 +84,10 @@ def record_fast(model: Model, replication: int, seed: int) -> dict[str, Recorder
         admitted = np.empty(n, dtype=np.bool_)
         start = np.empty(n)
         ahead = np.empty(n, dtype=np.int64)
-        used = serve(arrived, works, workers, waiting, state, clock, limit, admitted, start, ahead)
+        ended = np.empty((n, 2))
+        used, n_ended = serve(
+            arrived, works, workers, waiting, state, clock, limit, admitted, start, ahead, ended
+        )
         if used == OVERFLOW:
             raise UnstableError(
                 f"services.{name}.queue: more than {pool.MAX_UNBOUNDED_WAITING:,} requests waiting "
@@ -89,9 +95,20 @@ def record_fast(model: Model, replication: int, seed: int) -> dict[str, Recorder
                 "capacity; bound the queue or add workers or replicas"
             )
         spare = works[used:]
-        tally.add(arrived, admitted, start, works, ahead)
-    tally.finish()
+        before = float(arrived[-1])
+        tally.add(arrived, admitted, start, works, ahead, ended[:n_ended], held(workers, before))
+    tally.finish(held(workers, np.inf))
     return recorders
+
+
+def held(workers: np.ndarray, before: float) -> np.ndarray:
+    """The requests the workers' heap still holds that end before ``before``, as
+    (arrived, done) in the order they end; they are taken out (recorded once)."""
+    ends = (workers[:, CAME] >= 0.0) & (workers[:, FREES] < before)
+    rows = workers[ends]
+    rows = rows[np.lexsort((rows[:, ORDER], rows[:, FREES]))]
+    workers[ends, CAME] = -1.0
+    return rows[:, [CAME, FREES]]
 
 
 _compiled = False
@@ -152,8 +169,8 @@ class _Tally:
         geometry = (model.bin_width, service.nbins, self.warmup, self.horizon)
         self.gauges = IntervalGauges(3, *geometry)
         self.totals = np.zeros(5)
-        # admitted requests not yet recorded: (arrived, done), in arrival order
-        self.pending = (np.empty(0), np.empty(0))
+        # requests that ended but are not recorded yet: (arrived, done), in the order they end
+        self.pending = np.empty((0, 2))
 
     def add(
         self,
@@ -162,46 +179,44 @@ class _Tally:
         start: np.ndarray,
         works: np.ndarray,
         ahead: np.ndarray,
+        ended: np.ndarray,
+        idle: np.ndarray,
     ) -> None:
-        """Record one served chunk: refusals, gauges and totals; completions up to the
-        chunk's last arrival (later ones may still interleave with the next chunk's)."""
-        n = arrived.size
-        came, done, refused = np.empty(n), np.empty(n), np.empty(n)
+        """Record one served chunk: refusals, gauges and totals; the requests that ended
+        up to the chunk's last arrival (later ones may still interleave with the next
+        chunk's refusals): those whose workers took another (``ended``), then those whose
+        workers are still idle (``idle``), each in the order they end."""
+        refused = np.empty(arrived.size)
         g = self.gauges
-        n_admitted, n_refused = tally(
+        n_refused = tally(
             arrived, admitted, start, works, ahead, self.window, g.cuts, g.points,
-            g.area, g.covering, self.totals, came, done, refused,
+            g.area, g.covering, self.totals, refused,
         )  # fmt: skip
         _record_refusals(self.service, refused[:n_refused])
-        held_arrived = np.concatenate((self.pending[0], came[:n_admitted]))
-        held_done = np.concatenate((self.pending[1], done[:n_admitted]))
-        self.pending = self._complete(held_arrived, held_done, before=float(arrived[-1]))
+        self._complete(np.concatenate((self.pending, ended, idle)), float(arrived[-1]))
         self.service.bounded()
 
-    def _complete(
-        self, came: np.ndarray, done: np.ndarray, before: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Record the completions before ``before`` in time order (ties in arrival order);
-        return the rest."""
-        order = np.argsort(done, kind="stable")
-        came, done = came[order], done[order]
-        cut = int(np.searchsorted(done, before, side="left"))
-        latency = done[:cut] - came[:cut]
-        counted = (came[:cut] >= self.warmup) & (came[:cut] < self.horizon)
-        _record_completions(self.service, done[:cut], latency, counted)
+    def _complete(self, ended: np.ndarray, before: float) -> None:
+        """Record the requests of ``ended`` (in the order they end) that end before
+        ``before``; keep the rest pending."""
+        cut = int(np.searchsorted(ended[:, 1], before, side="left"))
+        came, done = ended[:cut, 0], ended[:cut, 1]
+        counted = (came >= self.warmup) & (came < self.horizon)
+        _record_completions(self.service, done, done - came, counted)
         self.system.attempts += int(counted.sum())
-        rest = np.argsort(order[cut:], kind="stable")  # back to arrival order
-        return came[cut:][rest], done[cut:][rest]
+        self.pending = ended[cut:]
 
-    def finish(self) -> None:
+    def finish(self, busy: np.ndarray) -> None:
         """The drain: completions until every counted request is done (or the drain's end),
-        then the totals, and the gauges frozen at the horizon."""
-        came, done = self.pending
+        then the totals, and the gauges frozen at the horizon. ``busy`` holds the requests
+        the workers still hold, as (arrived, done) in the order they end."""
+        ended = np.concatenate((self.pending, busy))
+        came, done = ended[:, 0], ended[:, 1]
         counted = (came >= self.warmup) & (came < self.horizon)
         stop = self.limit
         if counted.any() and done[counted].max() < self.limit:
             stop = _drain_stop(float(done[counted].max()), self.horizon, self.limit, self.model)
-        self._complete(came, done, before=stop)
+        self._complete(ended, before=stop)
         service, system, totals = self.service, self.system, self.totals
         arrived, refused = int(totals[ARRIVED]), int(totals[REFUSED])
         service.arrivals[0] += arrived
@@ -232,18 +247,24 @@ def _drain_stop(last_done: float, horizon: float, limit: float, model: Model) ->
 
 
 def _record_refusals(recorder: Recorder, times: np.ndarray) -> None:
-    recorder.rejected_at.frombytes(times.tobytes())
+    recorder.rejected_at.frombytes(_raw(times))
     code = outcomes.REJECTIONS.index(outcomes.QUEUE_FULL)
-    recorder.rejected_reason.frombytes(np.full(times.size, code, dtype=np.int8).tobytes())
+    recorder.rejected_reason.frombytes(bytes([code]) * times.size)
 
 
 def _record_completions(
     recorder: Recorder, done: np.ndarray, latency: np.ndarray, counted: np.ndarray
 ) -> None:
-    recorder.done_at.frombytes(done.tobytes())
-    recorder.latency.frombytes(latency.tobytes())
-    recorder.done_class.frombytes(np.zeros(done.size, dtype=np.int8).tobytes())
+    recorder.done_at.frombytes(_raw(done))
+    recorder.latency.frombytes(_raw(latency))
+    recorder.done_class.frombytes(bytes(done.size))  # class 0
     in_window = int(((done >= recorder.warmup) & (done < recorder.horizon)).sum())
     recorder.good += in_window
-    recorder.counts[0][outcomes.OK] += int(counted.sum())
-    recorder.open -= int(counted.sum())
+    n_counted = int(counted.sum())
+    recorder.counts[0][outcomes.OK] += n_counted
+    recorder.open -= n_counted
+
+
+def _raw(values: np.ndarray) -> memoryview:
+    """The bytes of an array of floats, copied only if it is a strided view."""
+    return memoryview(np.ascontiguousarray(values)).cast("B")

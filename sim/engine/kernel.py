@@ -36,6 +36,17 @@ except ImportError:  # pragma: no cover - numba is a dependency; this keeps the 
 OVERFLOW = -1
 """Returned instead of a count when an unbounded waiting room outgrows ``most_waiting``."""
 
+# columns of the workers' heap: when the worker frees, when its request began, when that
+# request arrived (-1: none, or already recorded) and its admission number
+FREES, BEGAN, CAME, ORDER = 0, 1, 2, 3
+
+
+def idle_workers(count: int) -> np.ndarray:
+    """The heap :func:`serve` starts from: ``count`` workers free at 0, with no request."""
+    workers = np.zeros((count, 4))
+    workers[:, BEGAN] = workers[:, CAME] = -1.0
+    return workers
+
 
 @njit(cache=True, nogil=True)
 def serve(
@@ -49,24 +60,33 @@ def serve(
     admitted: np.ndarray,
     start: np.ndarray,
     ahead: np.ndarray,
-) -> int:
-    """Serve ``arrivals`` (sorted times) in order; return how many ``works`` were used.
+    ended: np.ndarray,
+) -> tuple[int, int]:
+    """Serve ``arrivals`` (sorted times) in order; return how many ``works`` were used and
+    how many requests ended.
 
-    ``workers`` holds per worker when it frees and when its current request started, as a
-    binary min-heap on (frees, started): the root is the worker the next request gets;
-    ``waiting`` is a ring buffer of (start, start of the request whose worker it takes)
-    for admitted requests that may not have started, ``state`` its head and size, and
-    ``clock`` the SimPy clock at the last arrival and when that arrival was scheduled.
-    All carry over from one call to the next. Arrival times are rewritten in place to
-    the instants the SimPy clock shows. ``works`` are consumed one per admitted request.
-    Per arrival it writes whether it was admitted, when it starts (NaN if refused) and
-    how many were waiting ahead of it, or -1 if it got a worker without waiting.
-    Returns :data:`OVERFLOW` if the waiting room would outgrow its buffer.
+    ``workers`` is a binary min-heap of the workers on (frees, admission number) (see
+    :func:`idle_workers`): the root is the worker the next request gets. ``waiting`` is a
+    ring buffer of (start, start of the request whose worker it takes) for admitted
+    requests that may not have started, ``state`` its head and size and the admissions
+    so far, and ``clock`` the SimPy clock at the last arrival and when that arrival was
+    scheduled. All carry over from one call to the next. Arrival times are rewritten in
+    place to the instants the SimPy clock shows. ``works`` are consumed one per admitted
+    request. Per arrival it writes whether it was admitted, when it starts (NaN if
+    refused) and how many were waiting ahead of it, or -1 if it got a worker without
+    waiting.
+
+    A worker leaves the root only for a request that starts no earlier than its own
+    request ends, so requests leave the heap in the order they end (ties in admission
+    order, as the SimPy engine records them): each is written to ``ended`` as (arrival,
+    end) when its worker takes the next. Returns (:data:`OVERFLOW`, 0) if the waiting
+    room would outgrow its buffer.
     """
     capacity = waiting.shape[0]
-    head, size = state[0], state[1]
+    head, size, order = state[0], state[1], state[2]
     last, scheduled = clock[0], clock[1]
     used = 0
+    n_ended = 0
     for i in range(arrivals.size):
         # SimPy reaches t by a timeout of t - now: its clock can differ from t in the last bit
         if arrivals[i] > last:
@@ -74,9 +94,11 @@ def serve(
             last = last + (arrivals[i] - last)
         now = arrivals[i] = last
         while size > 0 and _started(waiting[head, 0], waiting[head, 1], now, scheduled):
-            head = (head + 1) % capacity
+            head += 1
+            if head == capacity:
+                head = 0
             size -= 1
-        frees, began = workers[0, 0], workers[0, 1]  # the earliest worker: the heap's root
+        frees, began = workers[0, FREES], workers[0, BEGAN]  # the earliest worker: the root
         if _started(frees, began, now, scheduled):
             ahead[i] = -1
             begins = now
@@ -86,27 +108,33 @@ def serve(
             start[i] = np.nan
             continue
         elif size >= capacity:
-            state[0], state[1] = head, size
+            state[0], state[1], state[2] = head, size, order
             clock[0], clock[1] = now, scheduled
-            return OVERFLOW
+            return OVERFLOW, 0
         else:
             ahead[i] = size
             begins = frees
-            slot = (head + size) % capacity
+            slot = head + size
+            if slot >= capacity:
+                slot -= capacity
             waiting[slot, 0], waiting[slot, 1] = begins, began
             size += 1
-        _replace_root(workers, begins + works[used], begins)
+        if workers[0, CAME] >= 0.0:
+            ended[n_ended, 0], ended[n_ended, 1] = workers[0, CAME], frees
+            n_ended += 1
+        _replace_root(workers, begins + works[used], begins, now, float(order))
+        order += 1
         used += 1
         admitted[i] = True
         start[i] = begins
-    state[0], state[1] = head, size
+    state[0], state[1], state[2] = head, size, order
     clock[0], clock[1] = last, scheduled
-    return used
+    return used, n_ended
 
 
 @njit(cache=True, nogil=True)
-def _replace_root(heap: np.ndarray, frees: float, began: float) -> None:
-    """Give the heap's root worker a new (frees, began) and sift it down to its place."""
+def _replace_root(heap: np.ndarray, frees: float, began: float, came: float, order: float) -> None:
+    """Give the heap's root worker a new request and sift it down to its place."""
     size = heap.shape[0]
     i = 0
     while True:
@@ -114,16 +142,23 @@ def _replace_root(heap: np.ndarray, frees: float, began: float) -> None:
         if child >= size:
             break
         other = child + 1
-        if other < size and (
-            heap[other, 0] < heap[child, 0]
-            or (heap[other, 0] == heap[child, 0] and heap[other, 1] < heap[child, 1])
+        if other < size and _precedes(
+            heap[other, FREES], heap[other, ORDER], heap[child, FREES], heap[child, ORDER]
         ):
             child = other
-        if heap[child, 0] > frees or (heap[child, 0] == frees and heap[child, 1] >= began):
+        if not _precedes(heap[child, FREES], heap[child, ORDER], frees, order):
             break
-        heap[i, 0], heap[i, 1] = heap[child, 0], heap[child, 1]
+        heap[i, FREES], heap[i, BEGAN] = heap[child, FREES], heap[child, BEGAN]
+        heap[i, CAME], heap[i, ORDER] = heap[child, CAME], heap[child, ORDER]
         i = child
-    heap[i, 0], heap[i, 1] = frees, began
+    heap[i, FREES], heap[i, BEGAN], heap[i, CAME], heap[i, ORDER] = frees, began, came, order
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _precedes(frees: float, order: float, other_frees: float, other_order: float) -> bool:
+    """Whether one worker comes before another in the heap: sooner free, then admitted
+    first (which, starts being in admission order, is also begun first)."""
+    return frees < other_frees or (frees == other_frees and order < other_order)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -153,10 +188,8 @@ def tally(
     area: np.ndarray,
     covering: np.ndarray,
     totals: np.ndarray,
-    came: np.ndarray,
-    done: np.ndarray,
     refused: np.ndarray,
-) -> tuple[int, int]:
+) -> int:
     """What the recorders need from a chunk :func:`serve` has served, in one pass.
 
     ``window`` holds the warm-up, the horizon and the drain's end: requests arriving in
@@ -165,8 +198,7 @@ def tally(
     began, as the engine sums them) and the longest queue a counted arrival joined; to
     the gauges (rows of ``area`` per segment between ``cuts``, ``covering`` per point)
     each admitted request's time waiting, in service and in the system. Writes the
-    admitted requests' arrival and completion times, and the refused ones' arrival
-    times; returns how many of each.
+    refused requests' arrival times and returns how many there were.
     """
     warmup, horizon, limit = window[0], window[1], window[2]
     n_admitted, n_refused = 0, 0
@@ -184,7 +216,6 @@ def tally(
             continue
         began = start[i]
         finished = began + works[n_admitted]
-        came[n_admitted], done[n_admitted] = now, finished
         n_admitted += 1
         _interval(now, finished, cuts, area, points, covering, IN_SYSTEM, hint)
         _interval(began, finished, cuts, area, points, covering, BUSY, hint)
@@ -195,7 +226,7 @@ def tally(
         if counted and began < limit:
             totals[WAIT_SUM] += began - now
             totals[WAITED] += 1
-    return n_admitted, n_refused
+    return n_refused
 
 
 @njit(cache=True, nogil=True, inline="always")

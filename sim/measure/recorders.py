@@ -23,7 +23,7 @@ import numpy as np
 from sim import outcomes
 from sim.measure.folding import FOLD_AT, Folded, per_bin, per_bin_by_reason
 from sim.measure.gauge import Gauge
-from sim.measure.stats import Histogram, histogram, sample_percentile
+from sim.measure.stats import Histogram, histogram, sample_percentile, sample_percentiles
 
 PERCENTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p99": 99, "latency_p999": 99.9}
 """Latency percentiles of services and end to end, by metric name."""
@@ -58,8 +58,8 @@ def latency_metrics(latency: np.ndarray) -> dict[str, float]:
     if latency.size == 0:
         return {"latency_mean": math.nan, **dict.fromkeys(PERCENTILES, math.nan)}
     m = {"latency_mean": float(latency.mean())}
-    values = np.percentile(latency, list(PERCENTILES.values()))
-    m.update(zip(PERCENTILES, values.tolist(), strict=True))
+    values = sample_percentiles(latency, list(PERCENTILES.values()))
+    m.update(zip(PERCENTILES, values, strict=True))
     return m
 
 
@@ -433,7 +433,8 @@ class Recorder:
         done_at, latency, _ = self._arrays()
         cut = int(np.searchsorted(done_at, self.horizon))  # the drain is not in the series
         done_at, latency = done_at[:cut], latency[:cut]
-        completions = per_bin(done_at, edges)
+        bounds = np.searchsorted(done_at, edges)  # completions are recorded in time order
+        completions = np.diff(bounds)
         refused = per_bin_by_reason(
             np.frombuffer(self.rejected_at, dtype=float),
             np.frombuffer(self.rejected_reason, dtype=np.int8),
@@ -441,7 +442,6 @@ class Recorder:
             self.horizon,
         )
         p99 = np.full(edges.size - 1, np.nan)
-        bounds = np.searchsorted(done_at, edges)  # completions are recorded in time order
         for i in np.flatnonzero(np.diff(bounds)):
             p99[i] = sample_percentile(latency[bounds[i] : bounds[i + 1]], 99)
         late = per_bin(np.frombuffer(self.late_at, dtype=float), edges, self.horizon)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -114,19 +115,31 @@ def quantile(hist: Histogram, q: float) -> float:
     return float(lows[i] + within * (highs[i] - lows[i]))
 
 
-def sample_percentile(values: np.ndarray, q: float) -> float:
-    """``np.percentile(values, q)`` to the last bit (its default, linear method), without
-    its per-call overhead: the p99 series calls it once per time bin."""
+def sample_percentiles(values: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """``np.percentile(values, qs)`` to the last bit (its default, linear method) for a
+    sample without NaNs, with one partition and without its per-call overhead: the p99
+    series calls it once per time bin."""
     n = values.size
-    virtual = (n - 1) * (q / 100)
-    if virtual >= n - 1:
-        return float(values.max())
-    below = math.floor(virtual)
-    part = np.partition(values, below)
-    a, b = part[below], part[below + 1 :].min()
-    gamma = virtual - below
-    diff = b - a
-    return float(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)
+    spots = [(n - 1) * (q / 100) for q in qs]
+    lows = {math.floor(spot) for spot in spots if spot < n - 1}
+    kth = sorted({*lows, *(k + 1 for k in lows)})
+    part = np.partition(values, kth) if kth else values
+    out = []
+    for spot in spots:
+        if spot >= n - 1:
+            out.append(float(values.max()))
+            continue
+        below = math.floor(spot)
+        a, b = part[below], part[below + 1]
+        gamma = spot - below
+        diff = b - a
+        out.append(float(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma))
+    return out
+
+
+def sample_percentile(values: np.ndarray, q: float) -> float:
+    """One of :func:`sample_percentiles`."""
+    return sample_percentiles(values, (q,))[0]
 
 
 def percentile(hist: Histogram, q: float) -> float:

@@ -12,7 +12,7 @@ import sim
 from sim.engine import fastpath
 from sim.engine.choice import blocker, engine_for
 from sim.engine.fastpath import record_fast
-from sim.engine.kernel import serve
+from sim.engine.kernel import idle_workers, serve
 from sim.engine.replication import build, run_replication, simulate
 from sim.engine.streams import Streams
 from sim.report.summary import build_report
@@ -131,15 +131,20 @@ def test_without_numba_the_same_code_gives_the_same_answer():
     works = rng.exponential(0.035, 3000)
     answers = []
     for kernel in (serve, getattr(serve, "py_func", serve)):
-        workers = np.zeros((4, 2))
-        workers[:, 1] = -1
+        workers = idle_workers(4)
         out = (np.empty(3000, np.bool_), np.empty(3000), np.empty(3000, np.int64))
-        state, clock, waiting = np.zeros(2, np.int64), np.zeros(2), np.zeros((5, 2))
-        used = kernel(arrivals.copy(), works, workers, waiting, state, clock, 5.0, *out)
-        answers.append((used, *out))
+        ended = np.empty((3000, 2))
+        state, clock, waiting = np.zeros(3, np.int64), np.zeros(2), np.zeros((5, 2))
+        used, n_ended = kernel(
+            arrivals.copy(), works, workers, waiting, state, clock, 5.0, *out, ended
+        )
+        answers.append((used, n_ended, *out, ended[:n_ended], workers))
     assert answers[0][0] == answers[1][0] > 0
-    for fast, plain in zip(answers[0][1:], answers[1][1:], strict=True):
+    assert answers[0][1] == answers[1][1] > 0
+    for fast, plain in zip(answers[0][2:], answers[1][2:], strict=True):
         np.testing.assert_array_equal(fast, plain)
+    ends = answers[0][-2][:, 1]
+    assert (np.diff(ends) >= 0).all()  # requests leave the heap in the order they end
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from sim.engine.streams import Streams
 from sim.measure import edges as edge_module
 from sim.measure import recorders as recorder_module
 from sim.measure.recorders import PERCENTILES, QUANTILE_METRICS
-from sim.measure.stats import histogram, percentile
+from sim.measure.stats import histogram, percentile, sample_percentile, sample_percentiles
 
 FOLD_AT = 2000
 
@@ -81,3 +81,12 @@ def test_histogram_percentiles_are_numpys_within_a_bucket(size):
         expected = float(np.percentile(values, q))
         assert percentile(hist, q) == pytest.approx(expected, rel=2 ** (1 / 512) - 1)
     assert math.isnan(percentile(histogram(np.empty(0)), 99))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 1001, 100_000])
+def test_sample_percentiles_are_numpys_to_the_bit(size):
+    rng = np.random.default_rng(size)
+    for values in (rng.lognormal(-2, 1.5, size), rng.integers(0, 4, size).astype(float)):
+        qs = (0, 1, 50, 90, 99, 99.9, 100)
+        assert sample_percentiles(values, qs) == np.percentile(values, qs).tolist()
+        assert sample_percentile(values, 99) == float(np.percentile(values, 99))

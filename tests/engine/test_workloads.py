@@ -10,9 +10,15 @@ import pytest
 
 import sim
 from sim import analytic
-from sim.engine.arrivals import RateProfile, arrival_times
+from sim.engine.arrivals import RateProfile, arrival_chunks, arrival_times
 from sim.measure.recovery import recovery_time
-from sim.model.workload import BurstyArrivals, ProfileArrivals, TraceArrivals
+from sim.model.workload import (
+    BurstyArrivals,
+    ConstantArrivals,
+    PoissonArrivals,
+    ProfileArrivals,
+    TraceArrivals,
+)
 from tests.helpers import assert_agrees, exponential
 
 
@@ -23,6 +29,27 @@ def _times(spec, until: float, seed: int = 1) -> np.ndarray:
             break
         out.append(t)
     return np.asarray(out)
+
+
+@pytest.mark.parametrize("size", [777, 4096, 10_000, 1 << 17])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        PoissonArrivals(rate=90),
+        ConstantArrivals(rate=70),
+        ProfileArrivals(rate=80, changes=[{"kind": "ramp", "start": 100, "end": 300, "rate": 160}]),
+    ],
+    ids=["poisson", "constant", "profile"],
+)
+def test_arrival_chunks_are_the_one_by_one_times_to_the_bit(spec, size):
+    """The fast path's chunks hold the very instants the SimPy engine draws one by one,
+    whatever the chunk size (several of the engine's draw batches may be drawn at once)."""
+    until = 600.0
+    chunks = list(arrival_chunks(spec, np.random.default_rng(3), until, size))
+    assert all(0 < chunk.size <= size for chunk in chunks)
+    expected = _times(spec, until, seed=3)
+    expected = expected[expected < until]
+    assert np.array_equal(np.concatenate(chunks), expected)
 
 
 def test_profile_steps_ramps_spikes_and_sines():
