@@ -10,7 +10,7 @@ import pytest
 
 import sim
 from sim import analytic
-from sim.engine.arrivals import RateProfile, arrival_chunks, arrival_times
+from sim.engine.arrivals import CHUNK, RateProfile, arrival_chunks, arrival_times
 from sim.measure.recovery import recovery_time
 from sim.model.workload import (
     BurstyArrivals,
@@ -50,6 +50,16 @@ def test_arrival_chunks_are_the_one_by_one_times_to_the_bit(spec, size):
     expected = _times(spec, until, seed=3)
     expected = expected[expected < until]
     assert np.array_equal(np.concatenate(chunks), expected)
+
+
+def test_a_trace_of_whole_batches_ends(tmp_path):
+    """A trace whose length is a whole number of draw batches ends (its last batch is
+    empty, not short)."""
+    path = tmp_path / "times.csv"
+    path.write_text("\n".join(f"{0.01 * (k + 1):.2f}" for k in range(CHUNK)) + "\n")
+    spec = TraceArrivals(file=str(path))
+    chunks = list(arrival_chunks(spec, np.random.default_rng(0), 100.0, 1000))
+    assert sum(chunk.size for chunk in chunks) == CHUNK
 
 
 def test_profile_steps_ramps_spikes_and_sines():
