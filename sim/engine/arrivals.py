@@ -75,9 +75,9 @@ def _batched(times: Iterator[float]) -> Iterator[np.ndarray]:
 def _poisson_chunks(
     rate: float, rng: np.random.Generator, until: float, most: int
 ) -> Iterator[np.ndarray]:
-    """The Poisson instants in whole batches of CHUNK draws, as many at once as ``until``
-    should need (and at most ``most``): the same draws, in the same order, as
-    :func:`_poisson`'s batches, with fewer calls."""
+    """The Poisson instants in whole batches of CHUNK draws, as many at once as reaching
+    ``until`` is expected to take, plus 1 % (at most ``most``, at least one batch): the
+    same draws, in the same order, as :func:`_poisson`'s batches, in fewer calls."""
     # np.cumsum adds in order, as _poisson's running sum does: the same floats
     t = 0.0
     while True:

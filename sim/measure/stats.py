@@ -138,7 +138,7 @@ def sample_percentiles(values: np.ndarray, qs: Sequence[float]) -> list[float]:
 
 
 def sample_percentile(values: np.ndarray, q: float) -> float:
-    """One of :func:`sample_percentiles`."""
+    """The ``q``-th percentile alone (see :func:`sample_percentiles`)."""
     return sample_percentiles(values, (q,))[0]
 
 
