@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy import stats
 
-from sim.measure.results import Results
+from sim.measure.results import SWEEP_COLUMNS, Results
 from sim.model import Model
 from sim.model.service import Service
 from sim.model.windows import disturbances
@@ -197,8 +197,7 @@ def sweep_figure(
     call edge) chosen and per value of a second varied path, each with its 95 % interval
     across replications as a band, named in the legend."""
     names = [service] if isinstance(service, str) else list(service)
-    known = {"service", "metric", "mean", "ci_low", "ci_high", "unit"}
-    others = [c for c in table.columns if c not in known and c != knob]
+    others = [c for c in table.columns if c not in SWEEP_COLUMNS and c != knob]
     fig, axes = plt.subplots(
         len(metrics),
         1,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import streamlit as st
 
 import sim
 from sim.measure.output import END_TO_END
 from sim.measure.registry import METRICS
-from sim.model import Model, ModelError
+from sim.model import Model, ModelError, Precision
+from sim.model.base import YamlValue
 from sim.plots import sweep_figure
 from sim.studies.budget import estimate_work
 from sim.studies.sweep import knee
@@ -20,6 +22,9 @@ from sim.studio.knobs import knob_map
 from sim.studio.state import PageState
 from studio.runtime import SWEEP_METRICS, executor, over_budget, running
 from studio.session import model_file, slo_threshold
+
+PRECISE_GROWTH = 4
+"""With "Until precise", a point runs at most this many times its starting replications."""
 
 
 @st.fragment
@@ -60,12 +65,40 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
         "Metrics", SWEEP_METRICS, ["latency_p99", "rejection_rate"], key="whatif_metrics"
     )
     service = st.selectbox("Service", [END_TO_END, *model.services], key="whatif_service")
-    per_point = st.number_input("Replications per point", 2, 100, min(reps, 3), key="whatif_reps")
-    total_points = math.prod(len(v) for v in vary.values())
-    work = sum(estimate_work(model, int(per_point)) for _ in range(total_points))
-    cli = command(
-        "sweep", model_file(page), {**page.overrides, "seed": seed}, int(per_point), vary=vary
+    a, b = st.columns(2)
+    precise = b.checkbox(
+        "Until precise",
+        model.replications == "auto",
+        key="whatif_auto",
+        help="Double the replications where the intervals are still wide, up to four times "
+        "as many: the model's precision block decides (by default +/-5 % on the end-to-end "
+        "mean latency)",
     )
+    per_point = int(
+        a.number_input("Replications per point", 2, 100, min(reps, 3), key="whatif_reps")
+    )
+    asked: int | Literal["auto"] = per_point
+    plan = f"{per_point} replications"
+    changes: dict[str, YamlValue] = {}
+    if precise:
+        asked = "auto"
+        changes = {
+            "precision.min_replications": per_point,
+            "precision.max_replications": PRECISE_GROWTH * per_point,
+        }
+        spec = (model.precision or Precision()).model_copy(
+            update={"min_replications": per_point, "max_replications": PRECISE_GROWTH * per_point}
+        )
+        model = model.model_copy(update={"replications": "auto", "precision": spec})
+        plan += (
+            f", doubled where {', '.join(spec.metrics)} is not yet within "
+            f"+/-{spec.relative_half_width:.0%} (95 % interval), up to {spec.max_replications}"
+        )
+    total_points = math.prod(len(v) for v in vary.values())
+    most = PRECISE_GROWTH * per_point if precise else per_point
+    work = sum(estimate_work(model, most) for _ in range(total_points))
+    overrides = {**page.overrides, **changes, "seed": seed}
+    cli = command("sweep", model_file(page), overrides, asked, vary=vary)
     if len(vary) == 1 and metrics:
         (path,) = vary
         curve = estimate_curve(model, path, vary[path], metrics[0], service)
@@ -75,7 +108,7 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
                 "runs (queueing theory; the sweep's table shows it beside each point):"
             )
             st.line_chart(curve, x=path, y=metrics[0], height=180)
-    st.caption(f"{total_points} points x {per_point} replications, common random numbers.")
+    st.caption(f"{total_points} points x {plan}; common random numbers.")
     clicked = st.button("Run sweep", type="primary", key="run_sweep")
     if clicked and not over_budget(work, cli + f" --budget {work * 1.1:.3g}"):
         try:
@@ -83,7 +116,7 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
                 table = sim.sweep(
                     model,
                     vary=vary,
-                    replications=int(per_point),
+                    replications=asked,
                     seed=seed,
                     executor=executor(),
                     progress=bar,

@@ -62,6 +62,20 @@ def non_negative(text: str) -> float:
     return value
 
 
+def replications_arg(text: str) -> int | str:
+    """An argparse type: a whole number of replications >= 1, or ``auto`` (run until the
+    model's precision block is met)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return at_least(1)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}: give a whole number >= 1, or auto") from None
+
+
+replications_arg.__name__ = "whole number >= 1 or auto"
+
+
 def at_least(lowest: int):
     """An argparse type: a whole number >= ``lowest``."""
 

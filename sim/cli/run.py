@@ -18,6 +18,7 @@ from sim.cli.common import (
     common_options,
     overrides,
     progress,
+    replications_arg,
     set_option,
     writable,
 )
@@ -49,7 +50,9 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="capacity model (YAML)")
     set_option(parser)
     parser.add_argument(
-        "--replications", type=at_least(1), help="override the model's replications"
+        "--replications",
+        type=replications_arg,
+        help="override the model's replications (N, or auto: until the precision block is met)",
     )
     parser.add_argument(
         "--all", action="store_true", help="show every row: zeros, repeats, detail and raw counts"

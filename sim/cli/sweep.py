@@ -11,12 +11,12 @@ from sim.cli.common import (
     EXIT_INCOMPLETE,
     EXIT_OK,
     Dask,
-    at_least,
     budget,
     common_options,
     interrupted_code,
     overrides,
     progress,
+    replications_arg,
     set_option,
     writable,
 )
@@ -39,7 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p_sweep.add_argument("--zip", action="store_true", help="pair the values instead of a grid")
     set_option(p_sweep)
-    p_sweep.add_argument("--replications", type=at_least(1))
+    p_sweep.add_argument(
+        "--replications",
+        type=replications_arg,
+        help="per point (default the model's): N, or auto to double each point's until the "
+        "model's precision block is met there",
+    )
     p_sweep.add_argument(
         "--metric",
         action="append",

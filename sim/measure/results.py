@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from sim.estimate.result import GraphEstimate
 
 SUMMARY_COLUMNS = ["service", "metric", "mean", "ci_low", "ci_high", "unit"]
+SWEEP_COLUMNS = [*SUMMARY_COLUMNS, "estimate", "replications"]
+"""A sweep table's columns after its point's labels (the varied paths, or ``variant``)."""
 CLASS_COLUMNS = ["service", "class", "metric", "mean", "ci_low", "ci_high", "unit"]
 EVENT_COLUMNS = ["replication", "time", "service", "replicas_from", "replicas_to"]
 

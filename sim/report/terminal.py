@@ -169,9 +169,10 @@ def render_checks(checks: Sequence[CheckResult], colour: bool = False) -> str:
 def render_sweep(
     table: pd.DataFrame, knobs: Sequence[str], names: Sequence[str], metrics: Sequence[str]
 ) -> str:
-    """A sweep as one row per point: the knobs' values, then each chosen metric of each
-    chosen service or edge as ``mean [low, high]`` in its unit. A metric a service or edge
-    does not report is left out, and said so."""
+    """A sweep as one row per point: the knobs' values (and the replications, when the
+    points ran different numbers), then each chosen metric of each chosen service or edge
+    as ``mean [low, high]`` in its unit. A metric a service or edge does not report is left
+    out, and said so."""
     columns = [
         (name, metric)
         for name in names
@@ -181,8 +182,10 @@ def render_sweep(
     missing = [
         f"{name}.{metric}" for name in names for metric in metrics if (name, metric) not in columns
     ]
+    counted = "replications" in table and table["replications"].nunique() > 1
     header = [
         *knobs,
+        *(["replications"] if counted else []),
         *(metric if len(names) == 1 else f"{name}.{metric}" for name, metric in columns),
     ]
     body = []
@@ -190,6 +193,8 @@ def render_sweep(
     for key in point_of.unique():
         at = table[point_of == key]
         cells = key.split("\x1f")
+        if counted:  # precision-driven: each point ran its own number
+            cells.append(str(at["replications"].iloc[0]))
         for name, metric in columns:
             match = at[(at.service == name) & (at.metric == metric)]
             if match.empty:

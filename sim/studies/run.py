@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -57,12 +59,26 @@ def replicate(
     if batch.interrupted:
         raise KeyboardInterrupt
     if batch.lost:
-        lost = ", ".join(str(indices[i]) for i in batch.lost)
-        raise WorkerLost(
-            f"{model.name}: replication(s) {lost} lost their worker process twice (killed, or "
-            "out of memory?): the run is incomplete"
-        )
+        raise WorkerLost(_lost_message(model, [indices[i] for i in batch.lost]))
     return [out for out in batch.outputs if out is not None]
+
+
+def _lost_message(model: Model, lost: Sequence[int]) -> str:
+    return (
+        f"{model.name}: replication(s) {', '.join(map(str, lost))} lost their worker process "
+        "twice (killed, or out of memory?): the run is incomplete"
+    )
+
+
+def wanted_replications(model: Model, replications: object = None) -> int | Literal["auto"]:
+    """The replications a study was asked for (``replications``, else the model's): a whole
+    number >= 1 or ``"auto"``; anything else is a ValueError."""
+    wanted = model.replications if replications is None else replications
+    if isinstance(wanted, bool) or not (isinstance(wanted, int) or wanted == AUTO):
+        raise ValueError(f"replications must be a whole number >= 1 or 'auto', not {wanted!r}")
+    if isinstance(wanted, int) and wanted < 1:
+        raise ValueError("replications must be >= 1")
+    return wanted if isinstance(wanted, int) else "auto"
 
 
 def starting_replications(model: Model) -> int:
@@ -71,6 +87,69 @@ def starting_replications(model: Model) -> int:
     if isinstance(model.replications, int):
         return model.replications
     return (model.precision or Precision()).min_replications
+
+
+@dataclass
+class PointResults:
+    """What :func:`replicate_points` got: each model's results (None where fewer than the
+    starting replications finished), whether Ctrl-C cut it short, and the replications
+    lost with their worker process even after a retry, as (model index, replication)."""
+
+    results: list[Results | None]
+    interrupted: bool = False
+    lost: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every replication asked for has its output."""
+        return not self.interrupted and not self.lost
+
+
+def replicate_points(
+    models: Sequence[Model],
+    start: int,
+    cap: int,
+    seed: int,
+    settled: Callable[[Results], bool],
+    executor: ExecutorArg = None,
+    progress: ProgressArg = None,
+    label: str = "",
+) -> PointResults:
+    """Run ``start`` replications of every model, then, round by round, double those of
+    the models whose results are not ``settled``, up to ``cap``: the one rule of every
+    precision-driven study. Each round is one batch on every core. A model keeps its
+    replications 0..n-1 without a gap, so replication r is the same random streams in
+    every model (common random numbers)."""
+    outputs: list[list[ReplicationOutput]] = [[] for _ in models]
+    ran = PointResults([None] * len(models))
+    wanted = [start] * len(models)
+    while True:
+        tasks = [
+            (model, r, seed)
+            for i, model in enumerate(models)
+            for r in range(len(outputs[i]), wanted[i])
+        ]
+        owners = [i for i in range(len(models)) for _ in range(len(outputs[i]), wanted[i])]
+        if not tasks:
+            return ran
+        batch = run_tasks(tasks, executor, Progress(len(tasks), label or models[0].name, progress))
+        gaps: set[int] = set()
+        for owner, out in zip(owners, batch.outputs, strict=True):
+            if out is None:
+                gaps.add(owner)
+            elif owner not in gaps:
+                outputs[owner].append(out)
+        ran.lost += [(owners[i], tasks[i][1]) for i in batch.lost]
+        for owner in set(owners):
+            if len(outputs[owner]) >= start:
+                ran.results[owner] = Results.from_outputs(models[owner], seed, outputs[owner])
+        if batch.interrupted or not batch.complete:
+            ran.interrupted = batch.interrupted
+            return ran
+        for owner in set(owners):
+            done, results = len(outputs[owner]), ran.results[owner]
+            if done < cap and results is not None and not settled(results):
+                wanted[owner] = done + min(done, cap - done)
 
 
 def replicate_until(
@@ -83,19 +162,21 @@ def replicate_until(
     progress: ProgressArg = None,
 ) -> Results:
     """Run ``start`` replications, then double them, up to ``cap``, until ``settled``
-    says the results are good enough (a precision reached, every SLO decided)."""
-    outputs = replicate(model, range(start), seed, executor, progress)
-    while True:
-        results = Results.from_outputs(model, seed, outputs)
-        done = len(outputs)
-        if done >= cap or settled(results):
-            return results
-        more = min(done, cap - done)
-        outputs += replicate(model, range(done, done + more), seed, executor, progress)
+    says the results are good enough (a precision reached, every SLO decided). Ctrl-C
+    raises KeyboardInterrupt; a replication lost twice raises WorkerLost."""
+    ran = replicate_points([model], start, cap, seed, settled, executor, progress)
+    if ran.interrupted:
+        raise KeyboardInterrupt
+    if ran.lost:
+        raise WorkerLost(_lost_message(model, [r for _, r in ran.lost]))
+    results = ran.results[0]
+    assert results is not None  # complete, so it has its replications
+    return results
 
 
-def _precision_table(results: Results, model: Model) -> pd.DataFrame:
-    spec = model.precision or Precision()
+def precision_table(results: Results, spec: Precision) -> pd.DataFrame:
+    """Each of ``spec``'s metrics: its relative 95 % half-width in ``results``, the target,
+    and whether it is reached (a mean of 0 with no spread counts as reached)."""
     rows = []
     for name in spec.metrics:
         service, _, metric = name.rpartition(".")
@@ -136,11 +217,7 @@ def run(
     (default: ``QUEUEFULL_BUDGET`` or 10^9); a larger run is refused before it starts.
     """
     seed = model.seed if seed is None else seed
-    wanted = model.replications if replications is None else replications
-    if isinstance(wanted, bool) or not (isinstance(wanted, int) or wanted == "auto"):
-        raise ValueError(f"replications must be a whole number >= 1 or 'auto', not {wanted!r}")
-    if isinstance(wanted, int) and wanted < 1:
-        raise ValueError("replications must be >= 1")
+    wanted = wanted_replications(model, replications)
     preflight(model, wanted, budget=budget)
     if isinstance(wanted, int):
         model, cut = resolve_warmup(model, wanted, seed, executor, progress)
@@ -155,11 +232,11 @@ def run(
     model, cut = resolve_warmup(model, spec.min_replications, seed, executor, progress)
 
     def settled(results: Results) -> bool:
-        return bool(_precision_table(results, model).reached.all())
+        return bool(precision_table(results, spec).reached.all())
 
     results = replicate_until(
         model, spec.min_replications, spec.max_replications, seed, settled, executor, progress
     )
     results.warmup_cut = cut
-    results.precision = _precision_table(results, model)
+    results.precision = precision_table(results, spec)
     return results

@@ -6,20 +6,25 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from sim.estimate.compare import estimate_column
-from sim.measure.results import SUMMARY_COLUMNS, Results
-from sim.model import Model, ModelError, apply_overrides, from_dict
+from sim.measure.results import SWEEP_COLUMNS, Results
+from sim.model import Model, ModelError, Precision, apply_overrides, from_dict
 from sim.model.base import YamlValue
 from sim.studies.budget import enforce, estimate_work
-from sim.studies.parallel import ExecutorArg, run_tasks
+from sim.studies.parallel import ExecutorArg
 from sim.studies.preflight import check_stable, preflight
-from sim.studies.progress import Progress, ProgressArg
-from sim.studies.run import resolve_warmup, starting_replications
+from sim.studies.progress import ProgressArg
+from sim.studies.run import (
+    precision_table,
+    replicate_points,
+    resolve_warmup,
+    wanted_replications,
+)
 
 Point = dict[str, YamlValue]
 
@@ -90,7 +95,7 @@ def sweep(
     vary: Mapping[str, Iterable[YamlValue]] | None = None,
     mode: str = "grid",
     variants: Mapping[str, Point] | None = None,
-    replications: int | None = None,
+    replications: int | Literal["auto"] | None = None,
     seed: int | None = None,
     executor: ExecutorArg = None,
     progress: ProgressArg = None,
@@ -102,10 +107,14 @@ def sweep(
     ``mode="zip"`` pairs values instead of crossing them; ``variants`` names whole sets of
     changes (``{"baseline": {}, "bigger pool": {"services.api.workers": 16}}``) and adds a
     ``variant`` column. The table has one column per varied path, then ``service, metric,
-    mean, ci_low, ci_high, unit``, and ``estimate``: the instant estimate of the same
-    figure at that point (NaN where there is none, see :mod:`sim.estimate`). Replication
-    r of every point uses the same random streams (common random numbers), so
-    differences are the design's, not the noise's.
+    mean, ci_low, ci_high, unit``, ``estimate``: the instant estimate of the same figure
+    at that point (NaN where there is none, see :mod:`sim.estimate`), and
+    ``replications``: how many ran at that point. Replication r of every point uses the
+    same random streams (common random numbers), so differences are the design's, not the
+    noise's. With ``replications="auto"`` (or the model's ``replications: auto``) each
+    point runs the precision block's ``min_replications``, then the points whose
+    precision is not reached double theirs, round by round, up to ``max_replications``:
+    quiet points stop early and the replications go where the noise is.
     Every point is validated before anything runs. On Ctrl-C the finished points are
     returned and ``table.attrs["interrupted"]`` is True. A point whose worker process died
     is run once more in a fresh pool; if it is lost again the table holds the points that
@@ -119,22 +128,33 @@ def sweep(
         ]
     else:
         named = [(dict(p), dict(p)) for p in points(vary or {}, mode)]
-    reps = replications or starting_replications(model)
+    wanted = wanted_replications(model, replications)
+    spec: Precision | None = None
+    if isinstance(wanted, int):
+        start = cap = wanted
+    else:
+        spec = model.precision or Precision()
+        start, cap = spec.min_replications, spec.max_replications
     seed = model.seed if seed is None else seed
-    model, _ = resolve_warmup_within(model, reps, seed, len(named), budget, executor, progress)
+    model, _ = resolve_warmup_within(model, start, seed, len(named), budget, executor, progress)
     models = [build(model, changes) for _, changes in named]
-    work = sum(estimate_work(m, reps) for m in models)
-    enforce(work, budget, f"{len(models):,} points x {reps:,} replications")
-    tasks = [(m, r, seed) for m in models for r in range(reps)]
-    bar = Progress(len(tasks), f"sweep of {len(models)} points", progress)
-    batch = run_tasks(tasks, executor, bar)
+    work = sum(estimate_work(m, cap) for m in models)
+    upto = "" if cap == start else "up to "
+    enforce(work, budget, f"{len(models):,} points x {upto}{cap:,} replications")
+
+    def settled(results: Results) -> bool:
+        return spec is None or bool(precision_table(results, spec).reached.all())
+
+    label = f"sweep of {len(models)} points"
+    ran = replicate_points(models, start, cap, seed, settled, executor, progress, label)
     frames = []
     for index, (labels, _) in enumerate(named):
-        chunk = [out for out in batch.outputs[index * reps : (index + 1) * reps] if out]
-        if len(chunk) < reps:
+        results = ran.results[index]
+        if results is None:
             continue
-        summary = Results.from_outputs(models[index], seed, chunk).summary
+        summary = results.summary
         summary["estimate"] = estimate_column(models[index], summary)
+        summary["replications"] = results.replications
         for column, value in reversed(list(labels.items())):
             summary.insert(0, column, _plain(value))
         frames.append(summary)
@@ -142,10 +162,10 @@ def sweep(
     table = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else pd.DataFrame(columns=[*label_columns, *SUMMARY_COLUMNS, "estimate"])
+        else pd.DataFrame(columns=[*label_columns, *SWEEP_COLUMNS])
     )
-    table.attrs["interrupted"] = batch.interrupted
-    table.attrs["incomplete"] = not batch.complete
+    table.attrs["interrupted"] = ran.interrupted
+    table.attrs["incomplete"] = not ran.complete
     return table
 
 

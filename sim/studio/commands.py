@@ -26,7 +26,7 @@ def command(
     action: str,
     model_file: str,
     overrides: Mapping[str, YamlValue],
-    replications: int | None = None,
+    replications: int | str | None = None,
     vary: Mapping[str, Sequence[float]] | None = None,
     capacity_of: str | None = None,
     budget: float | None = None,

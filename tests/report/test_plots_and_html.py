@@ -16,6 +16,7 @@ from matplotlib.lines import Line2D
 import sim
 from sim.cli import main
 from sim.plots import BAND_LABEL, sweep_figure, timeseries_figure
+from tests.helpers import exponential, single_service
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -102,6 +103,16 @@ def test_sweep_bands_are_labelled_and_lines_kept_apart():
     styles = {line.get_label(): line.get_linestyle() for line in ax.get_lines()}
     assert styles["all"] != styles["api"]  # identical lines stay visible
     assert np.allclose(ax.get_lines()[0].get_ydata(), [0.1, 0.2, 0.3])
+    plt.close(fig)
+
+
+def test_a_sweep_table_plots_one_line_per_service_through_every_point():
+    model = single_service(40.0, exponential(0.1), workers=4, queue=4, horizon=60, warmup=5)
+    table = sim.sweep(model, {"services.api.workers": [4, 5, 6]}, replications=2, executor="inline")
+    assert table["estimate"].notna().any()  # its columns beside the knob's are not knobs
+    fig = sweep_figure(table, "services.api.workers", ["latency_p99"], ["all", "api"])
+    lines = {line.get_label(): list(line.get_xdata()) for line in fig.axes[0].get_lines()}
+    assert lines == {"all": [4, 5, 6], "api": [4, 5, 6]}
     plt.close(fig)
 
 

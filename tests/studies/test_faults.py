@@ -18,9 +18,7 @@ import sim
 from sim.cli import main
 from sim.studies import parallel
 
-sweep_module = importlib.import_module(
-    "sim.studies.sweep"
-)  # sim.studies.sweep is also the function
+run_module = importlib.import_module("sim.studies.run")  # sim.studies.run is also the function
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["--set", "horizon=60", "--set", "warmup=10", "--quiet"]
@@ -97,7 +95,7 @@ def test_a_worker_that_dies_twice_leaves_the_finished_points(
 
 
 def test_ctrl_c_during_a_sweep_keeps_the_points_and_exits_130(tmp_path, capsys, monkeypatch):
-    real = sweep_module.run_tasks
+    real = run_module.run_tasks
 
     def interrupted_after_the_first_point(tasks, executor=None, progress=None):
         batch = real(tasks[:2], "inline", None)
@@ -105,7 +103,7 @@ def test_ctrl_c_during_a_sweep_keeps_the_points_and_exits_130(tmp_path, capsys, 
         batch.interrupted = True
         return batch
 
-    monkeypatch.setattr(sweep_module, "run_tasks", interrupted_after_the_first_point)
+    monkeypatch.setattr(run_module, "run_tasks", interrupted_after_the_first_point)
     code, table, err = _sweep(tmp_path, capsys)
     assert code == 130 and "interrupted" in err
     assert set(table["services.api.workers"]) == {9}

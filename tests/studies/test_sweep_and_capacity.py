@@ -9,12 +9,15 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
 
 import sim
 from sim import analytic
+from sim.cli import main
 from sim.studies import progress as progress_module
 from sim.studies.progress import Progress
+from sim.studies.sweep import build
 from tests.helpers import CHECK_CONFIDENCE, exponential, single_service
 
 
@@ -202,6 +205,57 @@ def test_replications_auto_runs_until_the_precision_is_met():
     )
     res = sim.run(capped)
     assert res.replications == 6 and not res.precision.reached.any()
+
+
+def _auto_mmck() -> sim.Model:
+    """M/M/4/8 with precision-driven replications on the mean latency: at 10 req/s it
+    takes 24 replications to reach +/-2 %, at 30 req/s 12."""
+    return sim.from_dict(
+        {
+            **_mmck(horizon=200).model_dump(mode="json", exclude_none=True),
+            "replications": "auto",
+            "precision": {
+                "relative_half_width": 0.02,
+                "metrics": ["all.latency_mean"],
+                "min_replications": 3,
+                "max_replications": 24,
+            },
+        }
+    )
+
+
+def test_a_precision_driven_sweep_gives_each_point_what_sim_run_would():
+    model = _auto_mmck()
+    table = sim.sweep(model, {"workload.arrivals.rate": [10, 30]}, executor="inline")
+    means = table[(table.service == "all") & (table.metric == "latency_mean")]
+    counts = means.set_index("workload.arrivals.rate")["replications"].to_dict()
+    assert counts == {10: 24, 30: 12}  # the noisier point got the replications
+    for rate, count in counts.items():
+        alone = sim.run(build(model, {"workload.arrivals.rate": rate}), executor="inline")
+        assert alone.replications == count
+        row = means[means["workload.arrivals.rate"] == rate].iloc[0]
+        assert row["mean"] == alone.row("latency_mean", "all")["mean"]
+    fixed = sim.sweep(model, {"workload.arrivals.rate": [10, 30]}, replications=2)
+    assert set(fixed["replications"]) == {2}
+
+
+def test_queuefull_sweep_replications_auto_shows_each_points_count(tmp_path, capsys):
+    path = tmp_path / "auto.yaml"
+    path.write_text(yaml.safe_dump(_auto_mmck().model_dump(mode="json", exclude_none=True)))
+    argv = [
+        "sweep",
+        str(path),
+        "--vary",
+        "workload.arrivals.rate=10,30",
+        "--metric",
+        "latency_mean",
+    ]
+    assert main([*argv, "--replications", "auto"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["workload.arrivals.rate", "replications"]
+    assert [line.split()[:2] for line in lines[2:4]] == [["10", "24"], ["30", "12"]]
+    assert main([*argv, "--replications", "3"]) == 0
+    assert "replications" not in capsys.readouterr().out  # every point ran 3
 
 
 @pytest.mark.slow

@@ -132,6 +132,29 @@ def test_one_knob_sweep_produces_its_table():
 
 
 @pytest.mark.slow
+def test_a_sweep_until_precise_runs_more_where_the_intervals_are_wide():
+    at = open_page(QUICK)
+    set_numbers(
+        at,
+        {
+            "whatif_low0:services.api.workers:10": 8,
+            "whatif_high0:services.api.workers:10": 12,
+            "whatif_n0:services.api.workers:10": 2,
+            "whatif_reps": 3,
+        },
+    )
+    at.checkbox(key="whatif_auto").check().run()
+    assert any("doubled where all.latency_mean" in c.value for c in at.caption)
+    at.button(key="run_sweep").click().run()
+    assert not at.exception
+    (table,) = [f.value for f in at.dataframe if "services.api.workers" in f.value.columns]
+    counts = table.groupby("services.api.workers")["replications"].first().to_dict()
+    assert counts == {8: 6, 12: 3}  # as `queuefull sweep ... --replications auto` gives
+    (cli,) = [c.value for c in at.code if "queuefull sweep" in c.value]
+    assert "precision.max_replications=12" in cli and "--replications auto" in cli
+
+
+@pytest.mark.slow
 def test_compare_shows_both_variants_with_differences():
     at = open_page(QUICK)
     at.text_area(key="compare_text0").set_value("services.api.workers: 14\n")
