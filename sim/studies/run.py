@@ -124,12 +124,9 @@ def replicate_points(
     ran = PointResults([None] * len(models))
     wanted = [start] * len(models)
     while True:
-        tasks = [
-            (model, r, seed)
-            for i, model in enumerate(models)
-            for r in range(len(outputs[i]), wanted[i])
-        ]
-        owners = [i for i in range(len(models)) for _ in range(len(outputs[i]), wanted[i])]
+        pairs = [(i, r) for i in range(len(models)) for r in range(len(outputs[i]), wanted[i])]
+        owners = [i for i, _ in pairs]
+        tasks = [(models[i], r, seed) for i, r in pairs]
         if not tasks:
             return ran
         batch = run_tasks(tasks, executor, Progress(len(tasks), label or models[0].name, progress))
@@ -139,7 +136,7 @@ def replicate_points(
                 gaps.add(owner)
             elif owner not in gaps:
                 outputs[owner].append(out)
-        ran.lost += [(owners[i], tasks[i][1]) for i in batch.lost]
+        ran.lost += [pairs[i] for i in batch.lost]
         for owner in set(owners):
             if len(outputs[owner]) >= start:
                 ran.results[owner] = Results.from_outputs(models[owner], seed, outputs[owner])
