@@ -83,10 +83,19 @@ def test_histogram_percentiles_are_numpys_within_a_bucket(size):
     assert math.isnan(percentile(histogram(np.empty(0)), 99))
 
 
-@pytest.mark.parametrize("size", [1, 2, 3, 10, 1001, 100_000])
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 1001, 20_000, 100_000])
 def test_sample_percentiles_are_numpys_to_the_bit(size):
     rng = np.random.default_rng(size)
-    for values in (rng.lognormal(-2, 1.5, size), rng.integers(0, 4, size).astype(float)):
-        qs = (0, 1, 50, 90, 99, 99.9, 100)
-        assert sample_percentiles(values, qs) == np.percentile(values, qs).tolist()
+    samples = (
+        rng.lognormal(-2, 1.5, size),
+        rng.integers(0, 4, size).astype(float),  # ties across bucket edges
+        np.where(rng.random(size) < 0.3, 0.0, rng.exponential(0.1, size)),  # zeros too
+    )
+    qs = (0, 1, 50, 90, 99, 99.9, 100)
+    for values in samples:
+        expected = np.percentile(values, qs).tolist()
+        assert sample_percentiles(values, qs) == expected
         assert sample_percentile(values, 99) == float(np.percentile(values, 99))
+        # through the sample's histogram, and through wrong ones, which are only a hint
+        for hint in (values, values[1:], values[::2], rng.exponential(5, size)):
+            assert sample_percentiles(values, qs, histogram(hint)) == expected
