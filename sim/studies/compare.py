@@ -126,7 +126,8 @@ def run_variants(
     work = sum(estimate_work(m, reps) for m in models.values())
     enforce(work, budget, f"{len(models)} variants x {reps:,} replications")
     tasks = [(m, r, seed) for m in models.values() for r in range(reps)]
-    batch = run_tasks(tasks, executor, Progress(len(tasks), "variants", progress))
+    with Progress(len(tasks), "variants", progress) as bar:
+        batch = run_tasks(tasks, executor, bar)
     if batch.interrupted:
         raise KeyboardInterrupt
     results: dict[str, Results] = {}

@@ -214,6 +214,3 @@ def run_tasks(
             _stop_local_pool()
         batch.interrupted = True
         return batch
-    finally:
-        if progress:
-            progress.close()

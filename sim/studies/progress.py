@@ -21,6 +21,8 @@ SHOW_AFTER = 1.0  # seconds: quick runs print nothing
 class _Bar(Protocol):
     """What this module uses of a tqdm bar."""
 
+    total: float
+
     def update(self, n: float | None = 1) -> bool | None: ...
     def close(self) -> None: ...
 
@@ -39,7 +41,8 @@ def _notebook_bar(total: int, label: str) -> _Bar:
 
 
 class Progress:
-    """Counts finished tasks and tells the callback, or draws the bar."""
+    """Counts finished tasks and tells the callback, or draws the bar; closed by its owner
+    (``with Progress(...) as bar``), so one bar can span several batches."""
 
     def __init__(
         self, total: int, label: str, progress: ProgressArg = None, stream: TextIO | None = None
@@ -60,6 +63,18 @@ class Progress:
                 self._bar = tqdm(
                     total=total, desc=label, delay=SHOW_AFTER, leave=False, file=stream
                 )
+
+    def extend(self, count: int) -> None:
+        """``count`` more tasks to do (a precision-driven study's next round)."""
+        self.total += count
+        if self._bar is not None:
+            self._bar.total = self.total  # drawn at the next update, after the delay
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def advance(self, count: int = 1) -> None:
         """``count`` more tasks are finished."""

@@ -54,8 +54,8 @@ def replicate(
 ) -> list[ReplicationOutput]:
     """Run replications ``indices`` of ``model``; Ctrl-C stops them all; a replication lost
     with its worker process twice raises WorkerLost."""
-    bar = Progress(len(indices), model.name, progress)
-    batch = run_tasks([(model, r, seed) for r in indices], executor, bar)
+    with Progress(len(indices), model.name, progress) as bar:
+        batch = run_tasks([(model, r, seed) for r in indices], executor, bar)
     if batch.interrupted:
         raise KeyboardInterrupt
     if batch.lost:
@@ -123,30 +123,32 @@ def replicate_points(
     outputs: list[list[ReplicationOutput]] = [[] for _ in models]
     ran = PointResults([None] * len(models))
     wanted = [start] * len(models)
-    while True:
-        pairs = [(i, r) for i in range(len(models)) for r in range(len(outputs[i]), wanted[i])]
-        owners = [i for i, _ in pairs]
-        tasks = [(models[i], r, seed) for i, r in pairs]
-        if not tasks:
-            return ran
-        batch = run_tasks(tasks, executor, Progress(len(tasks), label or models[0].name, progress))
-        gaps: set[int] = set()
-        for owner, out in zip(owners, batch.outputs, strict=True):
-            if out is None:
-                gaps.add(owner)
-            elif owner not in gaps:
-                outputs[owner].append(out)
-        ran.lost += [pairs[i] for i in batch.lost]
-        for owner in set(owners):
-            if len(outputs[owner]) >= start:
-                ran.results[owner] = Results.from_outputs(models[owner], seed, outputs[owner])
-        if batch.interrupted or not batch.complete:
-            ran.interrupted = batch.interrupted
-            return ran
-        for owner in set(owners):
-            done, results = len(outputs[owner]), ran.results[owner]
-            if done < cap and results is not None and not settled(results):
-                wanted[owner] = done + min(done, cap - done)
+    with Progress(start * len(models), label or models[0].name, progress) as bar:
+        while True:
+            pairs = [(i, r) for i in range(len(models)) for r in range(len(outputs[i]), wanted[i])]
+            if not pairs:
+                return ran
+            if bar.done:
+                bar.extend(len(pairs))  # one bar, counting every round's replications
+            batch = run_tasks([(models[i], r, seed) for i, r in pairs], executor, bar)
+            gaps: set[int] = set()
+            for (owner, _), out in zip(pairs, batch.outputs, strict=True):
+                if out is None:
+                    gaps.add(owner)
+                elif owner not in gaps:
+                    outputs[owner].append(out)
+            ran.lost += [pairs[i] for i in batch.lost]
+            owners = {owner for owner, _ in pairs}
+            for owner in owners:
+                if len(outputs[owner]) >= start:
+                    ran.results[owner] = Results.from_outputs(models[owner], seed, outputs[owner])
+            if batch.interrupted or not batch.complete:
+                ran.interrupted = batch.interrupted
+                return ran
+            for owner in owners:
+                done, results = len(outputs[owner]), ran.results[owner]
+                if done < cap and results is not None and not settled(results):
+                    wanted[owner] = done + min(done, cap - done)
 
 
 def replicate_until(

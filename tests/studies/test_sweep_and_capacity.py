@@ -152,15 +152,20 @@ def test_progress_bar_shows_time_left(monkeypatch):
     assert quiet.getvalue() == ""  # not a terminal
 
 
-def test_in_a_notebook_the_progress_bar_is_a_widget(monkeypatch):
-    import ipykernel
+def test_in_a_notebook_the_progress_bar_is_a_widget():
     from tqdm.notebook import tqdm as widget_bar
 
-    monkeypatch.setitem(sys.modules, "ipykernel", ipykernel)  # as inside a Jupyter kernel
-    bar = Progress(4, "sweep")
-    assert isinstance(bar._bar, widget_bar)
-    bar.advance(4)
-    bar.close()
+    loaded = "ipykernel" in sys.modules
+    import ipykernel  # noqa: F401  # in sys.modules, as inside a Jupyter kernel
+
+    try:
+        bar = Progress(4, "sweep")
+        assert isinstance(bar._bar, widget_bar)
+        bar.advance(4)
+        bar.close()
+    finally:
+        if not loaded:  # later tests in this process are not in a notebook
+            del sys.modules["ipykernel"]
 
 
 def test_progress_is_reported_through_a_callback():
@@ -226,7 +231,13 @@ def _auto_mmck() -> sim.Model:
 
 def test_a_precision_driven_sweep_gives_each_point_what_sim_run_would():
     model = _auto_mmck()
-    table = sim.sweep(model, {"workload.arrivals.rate": [10, 30]}, executor="inline")
+    calls = []
+    table = sim.sweep(
+        model, {"workload.arrivals.rate": [10, 30]}, executor="inline",
+        progress=lambda done, total: calls.append((done, total)),
+    )  # fmt: skip
+    assert [done for done, _ in calls] == list(range(1, 37))  # one count over every round
+    assert calls[-1] == (36, 36)
     means = table[(table.service == "all") & (table.metric == "latency_mean")]
     counts = means.set_index("workload.arrivals.rate")["replications"].to_dict()
     assert counts == {10: 24, 30: 12}  # the noisier point got the replications
