@@ -189,6 +189,7 @@ def render_sweep(
         *(metric if len(names) == 1 else f"{name}.{metric}" for name, metric in columns),
     ]
     body = []
+    estimated = False  # whether a cell shown has the instant estimate beside it
     point_of = table[list(knobs)].astype(str).agg("\x1f".join, axis=1)  # any value, even a dict
     for key in point_of.unique():
         at = table[point_of == key]
@@ -207,6 +208,7 @@ def render_sweep(
             guess = rec.get("estimate", math.nan)
             if guess == guess:  # not NaN: the instant estimate beside it
                 cell += f" est {format_value(guess, rec.unit)}"
+                estimated = True
             cells.append(cell)
         body.append(cells)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
@@ -216,7 +218,6 @@ def render_sweep(
     ]
     if columns:
         lines.insert(1, "  ".join("-" * w for w in widths))
-        estimated = "estimate" in table and table["estimate"].notna().any()
         lines.append(
             "(each cell: mean [95% CI]" + (", est: the instant estimate)" if estimated else ")")
         )

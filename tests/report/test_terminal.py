@@ -10,14 +10,22 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
 from sim.cli import main
 from sim.measure.display import format_value
+from sim.measure.results import SWEEP_COLUMNS
 from sim.model import SLO
 from sim.report.summary import build_report
-from sim.report.terminal import render_report, use_colour, verdict_line, verdict_word
+from sim.report.terminal import (
+    render_report,
+    render_sweep,
+    use_colour,
+    verdict_line,
+    verdict_word,
+)
 from sim.studies.check import SLOResult
 from sim.studies.verdict import Verdict
 
@@ -152,3 +160,15 @@ def test_an_inconclusive_verdict_says_what_it_ran():
     assert "after 8 replications" in line
     bare = verdict_line(SLOResult(slo, Verdict.INCONCLUSIVE, 0.49, math.nan, math.nan), 1)
     assert "no interval" in bare
+
+
+def test_a_sweep_table_names_the_estimate_only_when_a_cell_shows_one():
+    rows = [
+        (8, "all", "latency_p99", 0.3, 0.29, 0.31, "s", 0.28, 2),
+        (8, "api->db", "call_latency_p99", 0.1, 0.09, 0.11, "s", math.nan, 2),
+    ]
+    table = pd.DataFrame(rows, columns=["services.api.workers", *SWEEP_COLUMNS])
+    knobs = ["services.api.workers"]
+    edge = render_sweep(table, knobs, ["api->db"], ["call_latency_p99"])
+    assert "est" not in edge  # the end-to-end row has one, but it is not shown
+    assert "est: the instant estimate" in render_sweep(table, knobs, ["all"], ["latency_p99"])
