@@ -10,7 +10,7 @@ import streamlit as st
 import sim
 from sim.measure.output import END_TO_END
 from sim.measure.registry import METRICS
-from sim.model import Model, ModelError, Precision
+from sim.model import Model, ModelError, Precision, apply_overrides, from_dict
 from sim.model.base import YamlValue
 from sim.plots import sweep_figure
 from sim.studies.budget import estimate_work
@@ -78,24 +78,20 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
         a.number_input("Replications per point", 2, 100, min(reps, 3), key="whatif_reps")
     )
     asked: int | Literal["auto"] = per_point
+    most = per_point
     plan = f"{per_point} replications"
     changes: dict[str, YamlValue] = {}
     if precise:
-        asked = "auto"
-        changes = {
-            "precision.min_replications": per_point,
-            "precision.max_replications": PRECISE_GROWTH * per_point,
-        }
-        spec = (model.precision or Precision()).model_copy(
-            update={"min_replications": per_point, "max_replications": PRECISE_GROWTH * per_point}
-        )
-        model = model.model_copy(update={"replications": "auto", "precision": spec})
+        asked, most = "auto", PRECISE_GROWTH * per_point
+        changes = {"precision.min_replications": per_point, "precision.max_replications": most}
+        data = model.model_dump(mode="json", exclude_none=True)
+        model = from_dict(apply_overrides(data, changes))  # the command's --set, applied
+        spec = model.precision or Precision()
         plan += (
             f", doubled where {', '.join(spec.metrics)} is not yet within "
-            f"+/-{spec.relative_half_width:.0%} (95 % interval), up to {spec.max_replications}"
+            f"+/-{spec.relative_half_width:.0%} (95 % interval), up to {most}"
         )
     total_points = math.prod(len(v) for v in vary.values())
-    most = PRECISE_GROWTH * per_point if precise else per_point
     work = sum(estimate_work(model, most) for _ in range(total_points))
     overrides = {**page.overrides, **changes, "seed": seed}
     cli = command("sweep", model_file(page), overrides, asked, vary=vary)
