@@ -21,11 +21,13 @@ from sim.calibrate.observed import (
 from sim.calibrate.report import render_fit, snippet
 from sim.engine.replication import run_replication
 
-RNG = np.random.default_rng(2026)
+def _rng() -> np.random.Generator:
+    """The same draws for every test, whichever tests ran before it in this process."""
+    return np.random.default_rng(2026)
 
 
 def test_a_lognormal_is_recovered_from_its_samples_and_chosen():
-    x = RNG.lognormal(math.log(0.12), 0.8, 20_000)
+    x = _rng().lognormal(math.log(0.12), 0.8, 20_000)
     fit = fit_samples(x)
     assert fit.chosen.family == "lognormal"
     spec = fit.spec
@@ -35,7 +37,7 @@ def test_a_lognormal_is_recovered_from_its_samples_and_chosen():
 
 
 def test_a_gamma_is_recovered_from_its_samples_and_chosen():
-    x = RNG.gamma(shape=4.0, scale=0.025, size=20_000)  # mean 100 ms, cv 0.5
+    x = _rng().gamma(shape=4.0, scale=0.025, size=20_000)  # mean 100 ms, cv 0.5
     fit = fit_samples(x)
     assert fit.chosen.family == "gamma"
     assert fit.spec["mean"] == pytest.approx(0.1, rel=0.02)
@@ -45,8 +47,9 @@ def test_a_gamma_is_recovered_from_its_samples_and_chosen():
 def test_a_fast_path_and_a_slow_path_make_a_mixture():
     """90 % cache hits around 5 ms, 10 % misses around 200 ms: no single family fits the
     tail; the mixture finds both paths and their shares."""
-    hits = RNG.lognormal(math.log(0.005), 0.3, 18_000)
-    misses = RNG.lognormal(math.log(0.2), 0.3, 2_000)
+    rng = _rng()
+    hits = rng.lognormal(math.log(0.005), 0.3, 18_000)
+    misses = rng.lognormal(math.log(0.2), 0.3, 2_000)
     fit = fit_samples(np.concatenate([hits, misses]))
     assert fit.chosen.family == "mixture"
     fast, slow = fit.spec["components"]
@@ -97,7 +100,7 @@ OTEL_BOUNDS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5,
 
 
 def test_a_prometheus_histogram_is_read_and_fitted():
-    x = RNG.lognormal(math.log(0.08), 0.7, 50_000)
+    x = _rng().lognormal(math.log(0.08), 0.7, 50_000)
     histogram = parse_prometheus(_prometheus(x, OTEL_BOUNDS))
     assert histogram.total == 50_000
     fit = fit_histogram(histogram)
@@ -177,7 +180,7 @@ def test_queuefull_fit_prints_the_snippet_and_refuses_what_it_cannot_use(tmp_pat
     from sim.cli import main
 
     samples = tmp_path / "latency.txt"
-    samples.write_text("\n".join(f"{v:.4f}" for v in RNG.lognormal(math.log(30), 0.5, 3000)))
+    samples.write_text("\n".join(f"{v:.4f}" for v in _rng().lognormal(math.log(30), 0.5, 3000)))
     out_json, plot = tmp_path / "fit.json", tmp_path / "fit.png"
     argv = [str(samples), "--unit", "ms", "--field", "services.db.work"]
     assert main(["fit", *argv, "--json", str(out_json), "--plot", str(plot)]) == 0
