@@ -22,7 +22,7 @@ from sim.model.controls import SIZE
 from sim.model.service import Incident, Service
 from sim.policies.balancer import Balancer
 from sim.policies.healthcheck import HealthState, in_panic
-from sim.policies.incidents import NO_EFFECT, Effect, effect_at
+from sim.policies.incidents import NO_EFFECT, Effect, IncidentSchedule
 from sim.policies.outlier import OutlierDetector
 from sim.policies.scalability import stretch
 
@@ -93,7 +93,7 @@ class ServiceRuntime:
         self.balancer = Balancer(
             spec.balancer, streams.rng("service", name, "balancer"), spec.choice_count
         )
-        self.incidents = spec.incidents
+        self.incidents = IncidentSchedule(spec.incidents) if spec.incidents else None
         self.errors = Uniforms(streams.rng("service", name, "errors"))
         self.added_latency = {
             i: Sampler(inc.added_latency, streams.rng("service", name, "incident", str(i)))
@@ -255,7 +255,8 @@ class ServiceRuntime:
         """One health check: refused by a replica that is down or full, unanswered by one
         that hangs, else answered once a worker is free (no work of its own)."""
         env = self.env
-        effect = effect_at(self.incidents, env.now, replica.index) if self.incidents else NO_EFFECT
+        incidents = self.incidents
+        effect = incidents.at(env.now, replica.index) if incidents is not None else NO_EFFECT
         if effect.down is not None:
             if effect.down == _HANG:
                 yield env.timeout(timeout)
@@ -393,7 +394,8 @@ class ServiceRuntime:
             trace.entering = None
         counted = self.recorder.arrived(arrived, info.cls)
         self.arrival_count += 1
-        effect = effect_at(self.incidents, arrived) if self.incidents else NO_EFFECT
+        incidents = self.incidents
+        effect = incidents.at(arrived) if incidents is not None else NO_EFFECT
         if effect.down is not None:
             return (yield from self._down(effect, info, counted))
         chosen = None
@@ -403,7 +405,7 @@ class ServiceRuntime:
                 self.recorder.rejected(arrived, outcomes.QUEUE_FULL, counted, info.cls)
                 return self._refuse(info, outcomes.QUEUE_FULL, self.spec.retry_after or 0)
             if self.replica_incidents:
-                effect = effect_at(self.incidents, arrived, chosen.index)
+                effect = incidents.at(arrived, chosen.index)
                 if effect.down is not None:
                     return (yield from self._down(effect, info, counted, chosen))
         if self.rate_limiter is not None or self.concurrency is not None or chosen is not None:

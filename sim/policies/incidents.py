@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -61,3 +62,31 @@ def effect_at(incidents: Sequence[Incident], now: float, replica: int | None = N
             down_until = max(down_until, inc.stop)
     added = tuple(i for i in active if incidents[i].added_latency is not None)
     return Effect(slowdown, 1 - survive, down, added, down_until)
+
+
+class IncidentSchedule:
+    """:func:`effect_at` of a fixed list of incidents, looked up instead of recomputed.
+
+    Between consecutive starts and stops the set of active incidents cannot change, so the
+    effect is computed once per segment (per replica, when it is first asked about) and
+    found by bisection: the very objects :func:`effect_at` returns there, for the request
+    path, which asks on every visit.
+    """
+
+    def __init__(self, incidents: Sequence[Incident]) -> None:
+        self.incidents = incidents
+        self.edges = sorted({t for inc in incidents for t in (inc.start, inc.stop)})
+        self._effects: dict[int | None, list[Effect]] = {}
+
+    def at(self, now: float, replica: int | None = None) -> Effect:
+        """The combined effect at ``now`` on ``replica``: ``effect_at(incidents, now,
+        replica)``."""
+        segment = bisect_right(self.edges, now)
+        if segment == 0:
+            return NO_EFFECT  # before the first incident starts
+        effects = self._effects.get(replica)
+        if effects is None:
+            effects = self._effects[replica] = [
+                effect_at(self.incidents, edge, replica) for edge in self.edges
+            ]
+        return effects[segment - 1]

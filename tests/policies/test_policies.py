@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sim.model.service import Incident
 from sim.policies.balancer import Balancer, least_request
 from sim.policies.gc import AllocationTrigger, pause_length
-from sim.policies.incidents import NO_EFFECT, effect_at
+from sim.policies.incidents import NO_EFFECT, IncidentSchedule, effect_at
 from sim.policies.threadpool import Admission, admit
 
 
@@ -96,6 +96,34 @@ def test_incident_windows_are_half_open_and_combine():
     assert both.slowdown == 6 and both.error_rate == pytest.approx(0.75) and both.down == "hang"
     assert effect_at(incidents, 20).slowdown == 3
     assert effect_at(incidents, 25) is NO_EFFECT
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 30),
+            st.integers(1, 20),
+            st.sampled_from([None, "hang", "fail_fast"]),
+            st.sampled_from([None, [0], [1, 2]]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.lists(st.floats(-1, 60), min_size=1, max_size=30),
+)
+def test_incident_schedule_returns_effect_at_at_every_time_and_replica(windows, times):
+    incidents = [
+        Incident(start=s, duration=d, slowdown=1 + k, error_rate=0.1, down=down, replicas=reps)
+        for k, (s, d, down, reps) in enumerate(windows)
+    ]
+    schedule = IncidentSchedule(incidents)
+    edges = [t for inc in incidents for t in (inc.start, inc.stop)]
+    for now in [*times, *edges, *(t - 1e-9 for t in edges)]:
+        for replica in (None, 0, 1, 2):
+            expected = effect_at(incidents, now, replica)
+            got = schedule.at(now, replica)
+            assert got == expected
+            assert (got is NO_EFFECT) == (expected is NO_EFFECT)
 
 
 def test_breaker_windows_keep_running_totals_equal_to_a_recount():
