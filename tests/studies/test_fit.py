@@ -21,6 +21,7 @@ from sim.calibrate.observed import (
 from sim.calibrate.report import render_fit, snippet
 from sim.engine.replication import run_replication
 
+
 def _rng() -> np.random.Generator:
     """The same draws for every test, whichever tests ran before it in this process."""
     return np.random.default_rng(2026)
