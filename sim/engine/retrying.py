@@ -8,7 +8,7 @@ import simpy
 
 from sim import outcomes
 from sim.engine.request import RequestInfo
-from sim.engine.tasks import Task, start
+from sim.engine.tasks import Task, TaskEnvironment, start
 from sim.model.controls import RetryPolicy
 from sim.policies.retry import RetryGate
 
@@ -62,7 +62,7 @@ class Retrier:
     """One caller's retry state: backoff, Envoy's budget or gRPC's throttling, hedging."""
 
     def __init__(
-        self, env: simpy.Environment, policy: RetryPolicy, uniform: Callable[[], float]
+        self, env: TaskEnvironment, policy: RetryPolicy, uniform: Callable[[], float]
     ) -> None:
         self.env = env
         self.policy = policy
@@ -107,7 +107,7 @@ class Retrier:
                 for gate in self.gates:
                     gate.retrying()
                 retrying = True
-                yield self.env.timeout(sleep)
+                yield self.env.sleep(sleep)
         finally:
             self.active -= 1
 

@@ -15,6 +15,7 @@ from sim.engine.replica import CRASH, Replica
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import first_of
 from sim.engine.streams import Streams
+from sim.engine.tasks import TaskEnvironment
 from sim.engine.tracing import SERVER, Tracer
 from sim.measure.edges import EdgeRecorder
 from sim.measure.recorders import Recorder
@@ -59,7 +60,7 @@ class ServiceRuntime:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: TaskEnvironment,
         name: str,
         spec: Service,
         classes: list[str],
@@ -459,7 +460,7 @@ class ServiceRuntime:
             return self._respond(
                 replica, info, counted, arrived, start, start, deadline, outcomes.TIMEOUT, True
             )
-        yield env.timeout(self.work[info.cls]())
+        yield env.sleep(self.work[info.cls]())
         replica.pool.release(info.size)
         self._leave(replica)  # what _respond does for a plain service's success
         now = env.now
@@ -587,7 +588,7 @@ class ServiceRuntime:
             if self.crashable:
                 outcome = yield from self._work_unless_crash(replica, work)
             elif replica.executor is None:
-                yield env.timeout(work)
+                yield env.sleep(work)
             else:
                 yield replica.executor.run(work)
             if outcome != outcomes.OK:

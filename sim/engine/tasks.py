@@ -43,6 +43,19 @@ class _Go:
 _GO = _Go()
 
 
+class Wake:
+    """A timeout that only the process sleeping on it waits for (see
+    :meth:`TaskEnvironment.sleep`): an event reduced to what the event loop and a
+    process's resumption read, its list of callbacks and a value that never fails."""
+
+    __slots__ = ("callbacks",)
+    _ok = True
+    _value = None
+
+    def __init__(self) -> None:
+        self.callbacks: list[object] | None = []
+
+
 class Task(simpy.Process):
     """A SimPy process whose first step waits in its environment's start queue."""
 
@@ -131,6 +144,16 @@ class TaskEnvironment(simpy.Environment):
         timeout._ok = True
         heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), timeout))
         return timeout
+
+    def sleep(self, delay: float) -> Wake:
+        """What a process yields to sleep ``delay`` seconds when nothing else will wait on
+        the timeout or combine it with other events (a service's work, a client's think
+        time): :meth:`timeout`'s place in the event order, without a Timeout's weight."""
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        wake = Wake()
+        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), wake))
+        return wake
 
     def wake_after(self, seconds: float, waiter: simpy.Event) -> None:
         """Trigger ``waiter`` in ``seconds`` if nothing has by then: the effect of a timeout

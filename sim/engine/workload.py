@@ -15,7 +15,7 @@ from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, with_timeout
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
-from sim.engine.tasks import start
+from sim.engine.tasks import TaskEnvironment, start
 from sim.engine.tracing import CLIENT, Tracer
 from sim.measure.recorders import BothRecorders, Recorder
 from sim.model.workload import Workload
@@ -32,7 +32,7 @@ class Clients:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: TaskEnvironment,
         spec: Workload,
         entry: ServiceRuntime,
         streams: Streams,
@@ -126,7 +126,7 @@ class Clients:
                 return
             now = env.now
             if t > now:
-                yield env.timeout(t - now)
+                yield env.sleep(t - now)
                 now = env.now
             start(env, send(now, self._info()), detached=True)
 
@@ -136,7 +136,7 @@ class Clients:
         env = self.env
         send = self._sender()
         while True:
-            yield env.timeout(think())
+            yield env.sleep(think())
             if env.now >= until:
                 return
             yield from send(env.now, self._info(client=user))
