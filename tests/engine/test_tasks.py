@@ -162,3 +162,46 @@ def test_timers_wake_waiters_in_the_place_of_their_timeout_events():
     assert story(env, queued=True) == expected
     assert [what for _, what in expected].count("call 1: timed out") == 1
     assert list(env.timers) == [1.0] and not env.timers[1.0].pending
+
+
+def test_a_sleep_takes_the_place_a_timeout_would_have_taken():
+    """Sleepers and timeouts due at one instant wake in the order they were scheduled,
+    tasks and plain processes alike, and an interrupted sleeper hears the interrupt."""
+
+    def story(env: TaskEnvironment, sleep) -> list[tuple[float, str]]:
+        seen: list[tuple[float, str]] = []
+
+        def sleeper(name: str, pause: float):
+            yield sleep(env, pause)
+            seen.append((env.now, name))
+
+        def interrupted():
+            try:
+                yield sleep(env, 5)
+            except simpy.Interrupt:
+                seen.append((env.now, "interrupted"))
+
+        def timer():
+            env.timeout(2).callbacks.append(lambda _: seen.append((env.now, "timeout")))
+            yield env.timeout(0)
+
+        start(env, sleeper("task 1", 2))
+        env.process(sleeper("process", 2))
+        start(env, timer())
+        start(env, sleeper("task 2", 2), detached=True)
+        victim = start(env, interrupted())
+        env.timeout(1).callbacks.append(lambda _: victim.interrupt())
+        env.run()
+        return seen
+
+    expected = story(TaskEnvironment(), lambda env, pause: env.timeout(pause))
+    assert story(TaskEnvironment(), lambda env, pause: env.sleep(pause)) == expected
+    assert expected == [
+        (1, "interrupted"),
+        (2, "task 1"),
+        (2, "process"),
+        (2, "timeout"),
+        (2, "task 2"),
+    ]
+    with pytest.raises(ValueError, match="Negative delay"):
+        TaskEnvironment().sleep(-1)
