@@ -17,6 +17,7 @@ from sim.studies.check import judge
 from sim.studio import summary
 from sim.studio.commands import command
 from sim.studio.knobs import knob_map
+from sim.studio.precise import replication_choice
 from sim.studio.state import PageState
 from studio.runtime import executor, over_budget, running
 from studio.session import effective, model_file
@@ -62,35 +63,39 @@ def compare_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
         variants[name] = changes
     for problem in problems:
         st.error(problem)
-    per_variant = st.number_input("Replications", 2, 100, reps, key="compare_reps")
-    work = sum(estimate_work(model, int(per_variant)) for _ in variants)
+    a, b = st.columns(2)
+    per_variant = int(a.number_input("Replications", 2, 100, reps, key="compare_reps"))
+    precise = b.checkbox(
+        "Until precise",
+        model.replications == "auto",
+        key="compare_auto",
+        help="Double every variant's replications together while any variant's intervals "
+        "are still wide, up to four times as many, so the differences stay paired: the "
+        "model's precision block decides (by default +/-5 % on the end-to-end mean latency)",
+    )
+    choice = replication_choice(model, per_variant, precise, "for every variant while")
+    st.caption(f"{len(variants)} variants x {choice.text}; common random numbers.")
+    work = sum(estimate_work(choice.model, choice.most) for _ in variants)
     if st.button("Compare", type="primary", key="run_compare", disabled=bool(problems)):
-        cli = " && ".join(
-            command(
-                "run",
-                model_file(page),
-                {**page.overrides, **changes, "seed": seed},
-                int(per_variant),
-            )
-            + f" --json {name.replace(' ', '_')}.json"
-            for name, changes in variants.items()
-        )
-        if not over_budget(work, cli):
+        overrides = {**page.overrides, **choice.overrides, "seed": seed}
+        if not over_budget(work, _commands(page, variants, overrides, choice.asked)):
             with running(f"{len(variants)} variants", "cancel_compare") as bar:
                 result = sim.compare(
-                    model,
+                    choice.model,
                     variants,
                     services=[END_TO_END, *model.services],
-                    replications=int(per_variant),
+                    replications=choice.asked,
                     seed=seed,
                     executor=executor(),
                     progress=bar,
                     budget=math.inf,
                 )
-            st.session_state.comparison = result
-    result = st.session_state.get("comparison")
-    if result is None:
+            ran = next(iter(result.results.values())).replications
+            again = _commands(page, variants, {**page.overrides, "seed": seed}, ran)
+            st.session_state.comparison = (result, again)
+    if "comparison" not in st.session_state:
         return
+    result, again = st.session_state.comparison
     for name, results in result.results.items():
         verdicts = judge(results, results.model.slo)
         st.markdown(f"**{name}**: {summary.headline(results.model, results, verdicts)}")
@@ -126,7 +131,25 @@ def compare_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
         return [colour.get(row.better, "")] * len(row)
 
     st.dataframe(shown.style.apply(highlight, axis=1), hide_index=True)
+    ran = next(iter(result.results.values())).replications
     st.caption(
-        "Differences are paired by replication (common random numbers); "
-        "significant = the 95 % interval of the difference leaves out zero."
+        f"Each variant ran {ran} replications. Differences are paired by replication "
+        "(common random numbers); significant = the 95 % interval of the difference "
+        "leaves out zero."
+    )
+    st.caption("The same runs from a terminal, one results file per variant:")
+    st.code(again, language="bash")
+
+
+def _commands(
+    page: PageState,
+    variants: dict[str, dict[str, YamlValue]],
+    overrides: dict[str, YamlValue],
+    replications: int | str,
+) -> str:
+    """``queuefull run`` of every variant, each writing its results JSON."""
+    return " && ".join(
+        command("run", model_file(page), {**overrides, **changes}, replications)
+        + f" --json {name.replace(' ', '_')}.json"
+        for name, changes in variants.items()
     )

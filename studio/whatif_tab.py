@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import streamlit as st
 
 import sim
 from sim.measure.output import END_TO_END
 from sim.measure.registry import METRICS
-from sim.model import Model, ModelError, Precision, apply_overrides, from_dict
-from sim.model.base import YamlValue
+from sim.model import Model, ModelError
 from sim.plots import sweep_figure
 from sim.studies.budget import estimate_work
 from sim.studies.sweep import knee
@@ -19,12 +17,10 @@ from sim.studio import charts
 from sim.studio.commands import command
 from sim.studio.instant import estimate_curve
 from sim.studio.knobs import knob_map
+from sim.studio.precise import replication_choice
 from sim.studio.state import PageState
 from studio.runtime import SWEEP_METRICS, executor, over_budget, running
 from studio.session import model_file, slo_threshold
-
-PRECISE_GROWTH = 4
-"""With "Until precise", a point runs at most this many times its starting replications."""
 
 
 @st.fragment
@@ -77,20 +73,8 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
     per_point = int(
         a.number_input("Replications per point", 2, 100, min(reps, 3), key="whatif_reps")
     )
-    asked: int | Literal["auto"] = per_point
-    most = per_point
-    plan = f"{per_point} replications"
-    changes: dict[str, YamlValue] = {}
-    if precise:
-        asked, most = "auto", PRECISE_GROWTH * per_point
-        changes = {"precision.min_replications": per_point, "precision.max_replications": most}
-        data = model.model_dump(mode="json", exclude_none=True)
-        model = from_dict(apply_overrides(data, changes))  # the command's --set, applied
-        spec = model.precision or Precision()
-        plan += (
-            f", doubled where {', '.join(spec.metrics)} is not yet within "
-            f"+/-{spec.relative_half_width:.0%} (95 % interval), up to {most}"
-        )
+    choice = replication_choice(model, per_point, precise)
+    model, asked, most, changes = choice.model, choice.asked, choice.most, choice.overrides
     total_points = math.prod(len(v) for v in vary.values())
     work = sum(estimate_work(model, most) for _ in range(total_points))
     overrides = {**page.overrides, **changes, "seed": seed}
@@ -104,7 +88,7 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
                 "runs (queueing theory; the sweep's table shows it beside each point):"
             )
             st.line_chart(curve, x=path, y=metrics[0], height=180)
-    st.caption(f"{total_points} points x {plan}; common random numbers.")
+    st.caption(f"{total_points} points x {choice.text}; common random numbers.")
     clicked = st.button("Run sweep", type="primary", key="run_sweep")
     if clicked and not over_budget(work, cli + f" --budget {work * 1.1:.3g}"):
         try:

@@ -17,9 +17,9 @@ from sim.measure.stats import t_interval
 from sim.model import Model
 from sim.model.base import YamlValue
 from sim.studies.budget import enforce, estimate_work
-from sim.studies.parallel import ExecutorArg, run_tasks
-from sim.studies.progress import Progress, ProgressArg
-from sim.studies.run import starting_replications
+from sim.studies.parallel import ExecutorArg
+from sim.studies.progress import ProgressArg
+from sim.studies.run import replicate_points, replication_plan
 from sim.studies.sweep import build, resolve_warmup_within
 
 COMPARED = ("throughput", "rejection_rate", "latency_p50", "latency_p99", "utilization")
@@ -94,14 +94,20 @@ def compare(
     variants: Mapping[str, Mapping[str, YamlValue]],
     metrics: Sequence[str] = COMPARED,
     services: Sequence[str] = (END_TO_END,),
-    replications: int | None = None,
+    replications: int | str | None = None,
     seed: int | None = None,
     executor: ExecutorArg = None,
     progress: ProgressArg = None,
     budget: float | None = None,
 ) -> Comparison:
     """Run every variant (``{"name": {"dotted.path": value}}``, the first is the baseline)
-    with the same seed and replications, and compare each with the first."""
+    with the same seed and replications, and compare each with the first.
+
+    ``replications`` defaults to the model's; with ``"auto"`` (or the model's
+    ``replications: auto``) every variant runs the precision block's
+    ``min_replications``, then all double together, up to ``max_replications``, while any
+    variant has not reached its precision: the counts stay equal, so the differences stay
+    paired."""
     if len(variants) < 2:
         raise ValueError("compare needs at least two variants (the first is the baseline)")
     results = run_variants(model, variants, replications, seed, executor, progress, budget)
@@ -111,29 +117,41 @@ def compare(
 def run_variants(
     model: Model,
     variants: Mapping[str, Mapping[str, YamlValue]],
-    replications: int | None = None,
+    replications: int | str | None = None,
     seed: int | None = None,
     executor: ExecutorArg = None,
     progress: ProgressArg = None,
     budget: float | None = None,
 ) -> dict[str, Results]:
-    """Each variant's results, all in one batch on the same seeds (common random numbers).
-    Every variant is validated and the whole batch checked against the budget first."""
-    reps = replications or starting_replications(model)
+    """Each variant's results, on the same seeds (common random numbers) and the same
+    number of replications (see :func:`compare` for ``"auto"``). Every variant is
+    validated and the whole study checked against the budget first."""
+    plan = replication_plan(model, replications)
     seed = model.seed if seed is None else seed
-    model, _ = resolve_warmup_within(model, reps, seed, len(variants), budget, executor, progress)
+    model, _ = resolve_warmup_within(
+        model, plan.start, seed, len(variants), budget, executor, progress
+    )
     models = {name: build(model, dict(changes)) for name, changes in variants.items()}
-    work = sum(estimate_work(m, reps) for m in models.values())
-    enforce(work, budget, f"{len(models)} variants x {reps:,} replications")
-    tasks = [(m, r, seed) for m in models.values() for r in range(reps)]
-    with Progress(len(tasks), "variants", progress) as bar:
-        batch = run_tasks(tasks, executor, bar)
-    if batch.interrupted:
+    work = sum(estimate_work(m, plan.cap) for m in models.values())
+    upto = "" if plan.cap == plan.start else "up to "
+    enforce(work, budget, f"{len(models)} variants x {upto}{plan.cap:,} replications")
+    ran = replicate_points(
+        list(models.values()),
+        plan.start,
+        plan.cap,
+        seed,
+        plan.settled,
+        executor,
+        progress,
+        label="variants",
+        together=True,
+    )
+    if ran.interrupted:
         raise KeyboardInterrupt
+    lost = {owner for owner, _ in ran.lost}
     results: dict[str, Results] = {}
-    for index, (name, variant) in enumerate(models.items()):
-        chunk = [o for o in batch.outputs[index * reps : (index + 1) * reps] if o is not None]
-        if len(chunk) < reps:
+    for index, (name, outcome) in enumerate(zip(models, ran.results, strict=True)):
+        if outcome is None or index in lost:
             raise RuntimeError(f"{name}: replications were lost with their worker process")
-        results[name] = Results.from_outputs(variant, seed, chunk)
+        results[name] = outcome
     return results

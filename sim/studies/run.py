@@ -81,12 +81,36 @@ def wanted_replications(model: Model, replications: object = None) -> int | Lite
     return wanted if isinstance(wanted, int) else "auto"
 
 
+@dataclass(frozen=True)
+class ReplicationPlan:
+    """How many replications a study runs: ``start``, then with a precision block
+    (``replications: auto``) doubling where it is not reached, up to ``cap``."""
+
+    start: int
+    cap: int
+    precision: Precision | None = None
+
+    def settled(self, results: Results) -> bool:
+        """Whether ``results`` need no more replications: a fixed count, or every
+        precision target reached."""
+        spec = self.precision
+        return spec is None or bool(precision_table(results, spec).reached.all())
+
+
+def replication_plan(model: Model, replications: object = None) -> ReplicationPlan:
+    """The plan for ``replications`` (see :func:`wanted_replications`): that many, or with
+    ``"auto"`` the model's precision block (the defaults when it has none)."""
+    wanted = wanted_replications(model, replications)
+    if isinstance(wanted, int):
+        return ReplicationPlan(wanted, wanted)
+    spec = model.precision or Precision()
+    return ReplicationPlan(spec.min_replications, spec.max_replications, spec)
+
+
 def starting_replications(model: Model) -> int:
     """Replications a study starts with: the model's, or with ``replications: auto`` the
-    precision block's ``min_replications``. Every study uses this one rule."""
-    if isinstance(model.replications, int):
-        return model.replications
-    return (model.precision or Precision()).min_replications
+    precision block's ``min_replications`` (:func:`replication_plan`'s start)."""
+    return replication_plan(model).start
 
 
 @dataclass
@@ -114,12 +138,15 @@ def replicate_points(
     executor: ExecutorArg = None,
     progress: ProgressArg = None,
     label: str = "",
+    together: bool = False,
 ) -> PointResults:
     """Run ``start`` replications of every model, then, round by round, double those of
     the models whose results are not ``settled``, up to ``cap``: the one rule of every
-    precision-driven study. Each round is one batch on every core. A model keeps its
-    replications 0..n-1 without a gap, so replication r is the same random streams in
-    every model (common random numbers)."""
+    precision-driven study. With ``together`` every model doubles while any is not
+    settled, so all keep the same count (a comparison pairs them replication by
+    replication). Each round is one batch on every core. A model keeps its replications
+    0..n-1 without a gap, so replication r is the same random streams in every model
+    (common random numbers)."""
     outputs: list[list[ReplicationOutput]] = [[] for _ in models]
     ran = PointResults([None] * len(models))
     wanted = [start] * len(models)
@@ -145,9 +172,14 @@ def replicate_points(
             if batch.interrupted or not batch.complete:
                 ran.interrupted = batch.interrupted
                 return ran
-            for owner in owners:
-                done, results = len(outputs[owner]), ran.results[owner]
-                if done < cap and results is not None and not settled(results):
+            unsettled = {
+                owner
+                for owner in owners
+                if (results := ran.results[owner]) is not None and not settled(results)
+            }
+            for owner in owners if together and unsettled else unsettled:
+                done = len(outputs[owner])
+                if done < cap:
                     wanted[owner] = done + min(done, cap - done)
 
 
@@ -218,24 +250,17 @@ def run(
     seed = model.seed if seed is None else seed
     wanted = wanted_replications(model, replications)
     preflight(model, wanted, budget=budget)
-    if isinstance(wanted, int):
-        model, cut = resolve_warmup(model, wanted, seed, executor, progress)
-        outputs = replicate(model, range(wanted), seed, executor, progress)
+    plan = replication_plan(model, wanted)
+    if plan.precision is None:
+        model, cut = resolve_warmup(model, plan.start, seed, executor, progress)
+        outputs = replicate(model, range(plan.start), seed, executor, progress)
         results = Results.from_outputs(model, seed, outputs)
         results.warmup_cut = cut
         return results
-    spec = model.precision
-    if spec is None:
-        spec = Precision()
-        model = model.model_copy(update={"precision": spec})
-    model, cut = resolve_warmup(model, spec.min_replications, seed, executor, progress)
-
-    def settled(results: Results) -> bool:
-        return bool(precision_table(results, spec).reached.all())
-
-    results = replicate_until(
-        model, spec.min_replications, spec.max_replications, seed, settled, executor, progress
-    )
+    if model.precision is None:
+        model = model.model_copy(update={"precision": plan.precision})
+    model, cut = resolve_warmup(model, plan.start, seed, executor, progress)
+    results = replicate_until(model, plan.start, plan.cap, seed, plan.settled, executor, progress)
     results.warmup_cut = cut
-    results.precision = precision_table(results, spec)
+    results.precision = precision_table(results, plan.precision)
     return results

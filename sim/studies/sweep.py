@@ -12,18 +12,17 @@ import numpy as np
 import pandas as pd
 
 from sim.estimate.compare import estimate_column
-from sim.measure.results import SWEEP_COLUMNS, Results
-from sim.model import Model, ModelError, Precision, apply_overrides, from_dict
+from sim.measure.results import SWEEP_COLUMNS
+from sim.model import Model, ModelError, apply_overrides, from_dict
 from sim.model.base import YamlValue
 from sim.studies.budget import enforce, estimate_work
 from sim.studies.parallel import ExecutorArg
 from sim.studies.preflight import check_stable, preflight
 from sim.studies.progress import ProgressArg
 from sim.studies.run import (
-    precision_table,
     replicate_points,
+    replication_plan,
     resolve_warmup,
-    wanted_replications,
 )
 
 Point = dict[str, YamlValue]
@@ -128,25 +127,19 @@ def sweep(
         ]
     else:
         named = [(dict(p), dict(p)) for p in points(vary or {}, mode)]
-    wanted = wanted_replications(model, replications)
-    spec: Precision | None = None
-    if isinstance(wanted, int):
-        start = cap = wanted
-    else:
-        spec = model.precision or Precision()
-        start, cap = spec.min_replications, spec.max_replications
+    plan = replication_plan(model, replications)
     seed = model.seed if seed is None else seed
-    model, _ = resolve_warmup_within(model, start, seed, len(named), budget, executor, progress)
+    model, _ = resolve_warmup_within(
+        model, plan.start, seed, len(named), budget, executor, progress
+    )
     models = [build(model, changes) for _, changes in named]
-    work = sum(estimate_work(m, cap) for m in models)
-    upto = "" if cap == start else "up to "
-    enforce(work, budget, f"{len(models):,} points x {upto}{cap:,} replications")
-
-    def settled(results: Results) -> bool:
-        return spec is None or bool(precision_table(results, spec).reached.all())
-
+    work = sum(estimate_work(m, plan.cap) for m in models)
+    upto = "" if plan.cap == plan.start else "up to "
+    enforce(work, budget, f"{len(models):,} points x {upto}{plan.cap:,} replications")
     label = f"sweep of {len(models)} points"
-    ran = replicate_points(models, start, cap, seed, settled, executor, progress, label)
+    ran = replicate_points(
+        models, plan.start, plan.cap, seed, plan.settled, executor, progress, label
+    )
     frames = []
     for index, (labels, _) in enumerate(named):
         results = ran.results[index]

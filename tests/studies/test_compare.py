@@ -8,7 +8,8 @@ import pytest
 
 import sim
 from sim.studies.compare import differences
-from sim.studies.sweep import knee
+from sim.studies.sweep import build, knee
+from tests.studies.test_sweep_and_capacity import _auto_mmck
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -36,6 +37,27 @@ def test_compare_pairs_replications_on_common_random_numbers():
     assert (same.difference == 0).all() and not same.significant.any()  # identical streams
     more = table[(table.variant == "14") & (table.metric == "latency_p99")].iloc[0]
     assert more.significant and more.better == "better" and more.ci_high < 0
+
+
+def test_a_precision_driven_comparison_doubles_every_variant_until_all_are_precise():
+    """Alone, the variant at 10 req/s needs 24 replications and the one at 30 req/s 12;
+    compared, both run 24, so every difference stays paired, and each variant's results
+    are what a run of it with 24 replications gives."""
+    model = _auto_mmck()
+    variants = {"at 30": {"workload.arrivals.rate": 30}, "at 10": {"workload.arrivals.rate": 10}}
+    found = sim.compare(model, variants, executor="inline", progress=False)
+    assert [r.replications for r in found.results.values()] == [24, 24]
+    for name, changes in variants.items():
+        alone = sim.run(build(model, changes), replications=24, executor="inline")
+        mine = found.results[name].row("latency_mean", "all")
+        assert mine["mean"] == alone.row("latency_mean", "all")["mean"]
+    row = found.differences.query("metric == 'latency_p99'").iloc[0]
+    paired = found.results["at 10"].values("latency_p99", "all") - found.results["at 30"].values(
+        "latency_p99", "all"
+    )
+    assert row.difference == pytest.approx(paired.mean())
+    fixed = sim.compare(model, variants, replications=3, executor="inline", progress=False)
+    assert [r.replications for r in fixed.results.values()] == [3, 3]
 
 
 def test_differences_without_common_seeds_fall_back_to_unpaired():

@@ -9,7 +9,11 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
+import sim
+from sim.studies.sweep import build
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
 QUICK = {"replications": "3", "set.horizon": "200", "set.warmup": "20"}
 """A short run, so each flow takes seconds."""
 
@@ -167,6 +171,35 @@ def test_compare_shows_both_variants_with_differences():
     diffs = frames[0]
     p99 = diffs[(diffs.metric == "latency_p99") & (diffs.service == "all")]
     assert bool(p99.significant.iloc[0]) and p99.better.iloc[0] == "better"
+
+
+@pytest.mark.slow
+def test_a_comparison_until_precise_doubles_both_variants_together():
+    at = open_page(QUICK)
+    at.text_area(key="compare_text0").set_value("services.api.workers: 8\n")
+    at.number_input(key="compare_reps").set_value(3)
+    at.checkbox(key="compare_auto").check().run()
+    assert any("doubled for every variant while all.latency_mean" in c.value for c in at.caption)
+    at.button(key="run_compare").click().run()
+    assert not at.exception
+    model = sim.load(
+        ROOT / "models" / "default.yaml",
+        {
+            "horizon": 200,
+            "warmup": 20,
+            "precision.min_replications": 3,
+            "precision.max_replications": 12,
+        },
+    )
+    alone = [
+        sim.run(build(model, changes), replications="auto", executor="inline").replications
+        for changes in ({}, {"services.api.workers": 8})
+    ]
+    assert alone[1] == 6  # the smaller pool is the noisier variant
+    (ran,) = [c.value for c in at.caption if c.value.startswith("Each variant ran")]
+    assert ran.startswith(f"Each variant ran {max(alone)} replications")
+    (cli,) = [c.value for c in at.code if "variant_1.json" in c.value]
+    assert cli.count(f"--replications {max(alone)}") == 2
 
 
 @pytest.mark.slow

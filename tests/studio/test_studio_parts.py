@@ -18,6 +18,7 @@ from sim.studio.files import catalogue, results_csv, results_json, story
 from sim.studio.graph import graph_dot
 from sim.studio.instant import instant_estimate
 from sim.studio.knobs import knob_map, knobs
+from sim.studio.precise import PRECISE_GROWTH, replication_choice
 from sim.studio.state import CUSTOM, PageState, from_query, pack_text, to_query
 from sim.studio.summary import capacity_sentence, estimate_table, headline
 
@@ -240,3 +241,16 @@ def test_bounded_cache_keeps_the_most_recent():
     cache.get_or_compute("a", compute(9))  # a is now the most recent
     cache.get_or_compute("c", compute(3))  # b goes
     assert "b" not in cache and "a" in cache and len(cache) == 2 and calls == [1, 2, 3]
+
+
+def test_until_precise_sets_the_precision_block_the_command_also_sets():
+    model = short("default")
+    plain = replication_choice(model, 3, precise=False)
+    assert (plain.asked, plain.most, plain.overrides, plain.model) == (3, 3, {}, model)
+    precise = replication_choice(model, 3, precise=True)
+    assert precise.asked == "auto" and precise.most == 3 * PRECISE_GROWTH
+    spec = precise.model.precision
+    assert (spec.min_replications, spec.max_replications) == (3, precise.most)
+    data = model.model_dump(mode="json", exclude_none=True)
+    assert precise.model == sim.from_dict(sim.apply_overrides(data, precise.overrides))
+    assert "doubled where all.latency_mean is not yet within +/-5%" in precise.text
