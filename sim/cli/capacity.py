@@ -9,13 +9,13 @@ from sim.cli.common import (
     EXIT_FAIL,
     EXIT_OK,
     Dask,
-    at_least,
     budget,
     common_options,
     finite,
     overrides,
     parse_slo,
     progress,
+    replications_arg,
     set_option,
     slo_option,
 )
@@ -38,7 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p_cap.add_argument("--low", type=finite)
     p_cap.add_argument("--high", type=finite)
     set_option(p_cap)
-    p_cap.add_argument("--replications", type=at_least(1))
+    p_cap.add_argument(
+        "--replications",
+        type=replications_arg,
+        help="per point; auto: from the precision block's min_replications, doubled while "
+        "a verdict is inconclusive",
+    )
     common_options(p_cap)
     p_cap.set_defaults(func=cmd_capacity)
 

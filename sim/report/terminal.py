@@ -233,6 +233,8 @@ def render_capacity(answer: Capacity, slos: Sequence[SLO], colour: bool = False)
     table = answer.evaluations
     lines = []
     width = max((len(f"{value:g}") for value in table[answer.path]), default=0)
+    # precision-driven points ran different counts: say how many each ran
+    varied = "replications" in table and table["replications"].dropna().nunique() > 1
     for rec in table.to_dict("records"):
         cells = []
         for slo in slos:
@@ -246,6 +248,8 @@ def render_capacity(answer: Capacity, slos: Sequence[SLO], colour: bool = False)
         note = rec.get("note")
         if isinstance(note, str) and note:
             cells.append(note)
+        if varied and rec["replications"] == rec["replications"]:
+            cells.append(f"{int(rec['replications'])} replications")
         verdict = verdict_word(Verdict(rec["verdict"]), colour)
         lines.append(f"  {rec[answer.path]:>{width}g}  {verdict}  {'; '.join(cells)}")
     header = f"{answer.path}: {len(table)} points tried"

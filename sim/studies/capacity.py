@@ -16,7 +16,7 @@ from sim.studies.budget import enforce, estimate_work
 from sim.studies.check import as_slos, judge
 from sim.studies.parallel import ExecutorArg
 from sim.studies.progress import ProgressArg
-from sim.studies.run import replicate, starting_replications
+from sim.studies.run import replicate, replicate_until, replication_plan
 from sim.studies.sweep import build, resolve_warmup_within
 from sim.studies.verdict import Verdict
 
@@ -28,8 +28,9 @@ class Capacity:
     ``value`` is the best value shown to meet every SLO (the largest for a load, the
     smallest for a resource), or None; the true threshold lies between ``value`` and
     ``failing``, the nearest value that did not pass. ``evaluations`` lists every point
-    tried with its verdict and each SLO metric's mean (column named by the SLO) and 95 %
-    interval (``<slo> low``, ``<slo> high``). ``replications``: how many each point ran.
+    tried with its verdict, its replications and each SLO metric's mean (column named by
+    the SLO) and 95 % interval (``<slo> low``, ``<slo> high``). ``replications``: the
+    most any point ran.
     """
 
     path: str
@@ -71,7 +72,7 @@ def find_capacity(
     slo: Sequence[SLO | Mapping[str, YamlValue]] | None = None,
     low: float | None = None,
     high: float | None = None,
-    replications: int | None = None,
+    replications: int | str | None = None,
     tolerance: float = 0.01,
     executor: ExecutorArg = None,
     progress: ProgressArg = None,
@@ -86,7 +87,11 @@ def find_capacity(
     numbers), so the verdicts are monotone in the knob. A point passes only when every
     SLO's whole interval meets its bound: an inconclusive point counts as not passing, and
     so does a value where the model has no steady state (an unbounded queue offered more
-    than its workers serve), noted in ``evaluations``.
+    than its workers serve), noted in ``evaluations``. ``replications`` defaults to the
+    model's; with ``"auto"`` (or the model's ``replications: auto``) a point starts with
+    the precision block's ``min_replications`` and doubles, up to ``max_replications``,
+    while any SLO's verdict is inconclusive: the points near the edge get the
+    replications, and fewer of them count as failing for want of evidence.
     """
     slos = as_slos(slo or model.slo)
     if not slos:
@@ -112,12 +117,19 @@ def find_capacity(
         low, high = math.floor(low), math.ceil(high)
     if not low < high:
         raise ValueError(f"low ({low}) must be below high ({high})")
-    reps = replications or starting_replications(model)
-    model, _ = resolve_warmup_within(model, reps, model.seed, 2, budget, executor, progress)
+    plan = replication_plan(model, replications)
+    model, _ = resolve_warmup_within(model, plan.start, model.seed, 2, budget, executor, progress)
     evaluations = _evaluations(low, high, integer, tolerance)
     ends = [_point(model, vary, end) for end in (low, high)]
-    work = max((estimate_work(p, reps) for p in ends if isinstance(p, Model)), default=0.0)
-    enforce(work * evaluations, budget, f"up to {evaluations} points x {reps} replications")
+    work = max((estimate_work(p, plan.cap) for p in ends if isinstance(p, Model)), default=0.0)
+    upto = "" if plan.cap == plan.start else "up to "
+    enforce(
+        work * evaluations, budget, f"up to {evaluations} points x {upto}{plan.cap} replications"
+    )
+
+    def decided(results: Results) -> bool:
+        return all(v.verdict != Verdict.INCONCLUSIVE for v in judge(results, slos))
+
     rows: list[dict[str, Any]] = []
     cache: dict[float, Verdict] = {}
 
@@ -128,12 +140,17 @@ def find_capacity(
                 cache[value] = Verdict.FAIL
                 rows.append({vary: value, "verdict": Verdict.FAIL, "note": point.lines[0]})
                 return False
-            outputs = replicate(point, range(reps), model.seed, executor, progress)
-            results = Results.from_outputs(point, model.seed, outputs)
+            if plan.precision is None:
+                outputs = replicate(point, range(plan.start), model.seed, executor, progress)
+                results = Results.from_outputs(point, model.seed, outputs)
+            else:
+                results = replicate_until(
+                    point, plan.start, plan.cap, model.seed, decided, executor, progress
+                )
             verdicts = judge(results, slos)
             overall = Verdict.combine(v.verdict for v in verdicts)
             cache[value] = overall
-            row = {vary: value, "verdict": overall}
+            row = {vary: value, "verdict": overall, "replications": results.replications}
             for v in verdicts:
                 row[v.slo.label] = v.mean
                 row[f"{v.slo.label} low"] = v.ci_low
@@ -145,8 +162,11 @@ def find_capacity(
 
     def done(message: str, value: float | None, failing: float | None, goal: str) -> Capacity:
         table = pd.DataFrame(rows).sort_values(vary, ignore_index=True)
-        used = f"; {reps} replications at each of {len(rows)} points"
-        return Capacity(vary, goal, value, failing, table, message + used, reps)
+        counts = table["replications"].dropna() if "replications" in table else []
+        fewest, most = (int(min(counts)), int(max(counts))) if len(counts) else (0, 0)
+        each = f"{fewest}" if fewest == most else f"{fewest} to {most}"
+        used = f"; {each} replications at each of {len(rows)} points"
+        return Capacity(vary, goal, value, failing, table, message + used, most)
 
     if at_low and at_high:
         return done(f"the SLOs hold across [{low}, {high}]: widen the range", None, None, "?")

@@ -16,6 +16,7 @@ import sim
 from sim import analytic
 from sim.cli import main
 from sim.studies import progress as progress_module
+from sim.studies.check import as_slos, judge
 from sim.studies.progress import Progress
 from sim.studies.sweep import build
 from tests.helpers import CHECK_CONFIDENCE, exponential, single_service
@@ -332,3 +333,41 @@ def test_capacity_search_counts_an_unstable_point_as_failing():
     assert found.goal == "max" and 5 < found.value < 9  # M/M/1: W = 0.5 s at 8/s
     unstable = found.evaluations[found.evaluations["workload.arrivals.rate"] == 20].iloc[0]
     assert unstable.verdict == "fail" and "grow without end" in unstable.note
+
+
+def test_a_precision_driven_capacity_search_doubles_only_where_a_verdict_is_open():
+    """With replications: auto a point starts with min_replications and doubles while an
+    SLO's verdict is inconclusive: each point ran the fewest doublings that decided it
+    (or the cap), and its verdict is what a run of that many gives."""
+    model = _auto_mmck()  # 3 to 24 replications
+    slo = [{"metric": "rejection_rate", "service": "api", "max": 0.05}]
+    answer = sim.find_capacity(
+        model, "workload.arrivals.rate", slo, low=5, high=40, tolerance=0.05, executor="inline"
+    )
+    table = answer.evaluations
+    assert table.replications.max() > 3 and answer.replications == table.replications.max()
+    for row in table.itertuples():
+        reps = int(row.replications)
+        point = build(model, {"workload.arrivals.rate": row[1]})
+        verdict = judge(sim.run(point, replications=reps, executor="inline"), as_slos(slo))
+        assert verdict[0].verdict == row.verdict
+        if reps > 3:
+            half = sim.run(point, replications=reps // 2, executor="inline")
+            assert judge(half, as_slos(slo))[0].verdict == "inconclusive"
+        if reps < 24:
+            assert row.verdict != "inconclusive"
+    assert "3 to " in answer.message and "replications at each of" in answer.message
+    fixed = sim.find_capacity(
+        model, "workload.arrivals.rate", slo, low=5, high=40, replications=3, executor="inline"
+    )
+    assert set(fixed.evaluations.replications) == {3}
+
+
+def test_queuefull_capacity_replications_auto_names_each_points_count(tmp_path, capsys):
+    path = tmp_path / "auto.yaml"
+    path.write_text(yaml.safe_dump(_auto_mmck().model_dump(mode="json", exclude_none=True)))
+    argv = ["capacity", str(path), "--vary", "workload.arrivals.rate", "--low", "5"]
+    argv += ["--high", "40", "--slo", "api.rejection_rate<=0.05", "--replications", "auto"]
+    main(argv)
+    out = capsys.readouterr().out
+    assert "24 replications" in out and "3 to 24 replications at each of" in out
