@@ -96,6 +96,11 @@ class WorkerPool:
         self._eager = eager_timeout  # a waiting request leaves when its patience runs out
         self.overflow = overflow
         self.outside: deque[Waiting] = deque()  # the line in front of the waiting room
+        # whether a request ever found every slot taken, and the most held at once: while
+        # not, any number of slots from ``most`` up gives the same run (a thread pool's
+        # slots change as it grows, so it never vouches for that)
+        self.ran_out = thread_pool is not None
+        self.most = 0
 
     def __len__(self) -> int:
         """Requests held or waiting."""
@@ -129,8 +134,11 @@ class WorkerPool:
             if decision is Admission.NEW_THREAD:
                 self.alive += 1
         elif self.busy >= self.slots:
+            self.ran_out = True
             return self._enqueue(priority, patience)
-        self.busy += 1
+        busy = self.busy = self.busy + 1
+        if busy > self.most:
+            self.most = busy
         self.busy_gauge.add(self.env.now, 1)
         return True
 
@@ -305,6 +313,7 @@ class UnitPool(WorkerPool):
 
     def __init__(self, *args: object, units: float, held: Gauge, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.ran_out = True  # its own admission: it does not keep the record (never vouches)
         self.units = units
         self.held = 0.0
         self.held_gauge = held

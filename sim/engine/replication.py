@@ -17,7 +17,7 @@ from sim.engine.streams import Streams
 from sim.engine.tasks import TaskEnvironment
 from sim.engine.workload import Clients
 from sim.measure.edges import open_fraction, opens
-from sim.measure.output import END_TO_END, ReplicationOutput, edge_name, scenario_name
+from sim.measure.output import END_TO_END, ReplicationOutput, Slack, edge_name, scenario_name
 from sim.measure.recorders import BothRecorders, Recorder
 from sim.measure.recovery import recovery_time, trigger_window
 from sim.model import Model
@@ -240,7 +240,25 @@ def measure(system: System, replication: int) -> ReplicationOutput:
         by_class=by_class,
         scale_events=[event for event in system.events if event[0] < horizon],
         histograms=histograms,
+        slack=slack(system),
     )
+
+
+def slack(system: System) -> dict[str, Slack]:
+    """The services none of whose replicas ever ran out of workers (see :class:`Slack`)."""
+    found = {}
+    for name, service in system.services.items():
+        pools = [replica.pool for replica in service.replicas]
+        if pools and not any(pool.ran_out for pool in pools):
+            g = system.recorders[name].final
+            found[name] = Slack(
+                peak=max(pool.most for pool in pools),
+                busy_area=g["busy"].area,
+                serving=g["serving"].area,
+                busy_bins=np.asarray(g["busy"].bins),
+                serving_bins=np.asarray(g["serving"].bins),
+            )
+    return found
 
 
 def breaker_series(

@@ -26,6 +26,21 @@ def edge_name(caller: str, callee: str) -> str:
 
 
 @dataclass
+class Slack:
+    """A service whose workers were never all taken when a request came for one: at most
+    ``peak`` were busy at once on any replica, so the same run with any number of workers
+    from ``peak`` up, on the same random numbers, is the same run. With what its
+    utilization is made of, to compute it for another number (see
+    :func:`sim.measure.recorders.utilization`)."""
+
+    peak: int
+    busy_area: float
+    serving: float
+    busy_bins: np.ndarray
+    serving_bins: np.ndarray
+
+
+@dataclass
 class ReplicationOutput:
     """What one replication measured, keyed by service (``all`` end to end, ``a->b`` per call
     edge); ``by_class`` holds service -> class -> metrics when the workload has classes."""
@@ -39,3 +54,5 @@ class ReplicationOutput:
     """service (or edge) -> "" for all its requests, or a class name -> latency histogram."""
     engine: str = "simpy"
     """Which engine ran it: ``simpy``, or ``fast`` (the exact single-station fast path)."""
+    slack: dict[str, Slack] = field(default_factory=dict)
+    """The services whose workers never ran out (SimPy engine; see :class:`Slack`)."""

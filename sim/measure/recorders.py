@@ -53,6 +53,18 @@ def fraction(count: float, total: float) -> float:
     return count / total if total else math.nan
 
 
+def utilization(busy_area: float, serving: float, workers: int) -> float:
+    """Worker-seconds busy over worker-seconds available (``workers`` per replica serving)."""
+    return fraction(busy_area, workers * serving)
+
+
+def utilization_series(busy: np.ndarray, serving: np.ndarray, workers: int) -> np.ndarray:
+    """:func:`utilization` per time bin (NaN where no replica served)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share: np.ndarray = busy / (workers * serving)
+    return share
+
+
 def latency_metrics(latency: np.ndarray, hist: Histogram | None = None) -> dict[str, float]:
     """Mean and percentiles of a latency sample (NaN when empty); ``hist``, the sample's
     histogram, makes the percentiles quicker to find (see
@@ -330,7 +342,7 @@ class Recorder:
             m["queue_depth_mean"] = g["queue"].area / window
             m["queue_depth_max"] = float(g["queue"].peak)
             serving = g["serving"].area
-            m["utilization"] = fraction(busy_area, self.workers * serving)
+            m["utilization"] = utilization(busy_area, serving, self.workers)
             m["wasted_work"] = min(1.0, self.wasted / busy_area) if busy_area else 0.0
             if self.cpus:
                 m["cpu_utilization"] = fraction(g["cpu_busy"].area, self.cpus * serving)
@@ -476,9 +488,11 @@ class Recorder:
         if not self.end_to_end:
             series["queue_depth"] = np.asarray(g["queue"].bins) / durations
             serving = np.asarray(g["serving"].bins)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                series["utilization"] = np.asarray(g["busy"].bins) / (self.workers * serving)
-                if self.gc:
+            series["utilization"] = utilization_series(
+                np.asarray(g["busy"].bins), serving, self.workers
+            )
+            if self.gc:
+                with np.errstate(divide="ignore", invalid="ignore"):
                     series["gc_paused"] = np.asarray(g["paused"].bins) / serving
             if self.scaled:
                 series["replicas_ready"] = np.asarray(g["ready"].bins) / durations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,9 @@ from sim.studies.parallel import ExecutorArg, WorkerLost, run_tasks
 from sim.studies.preflight import preflight
 from sim.studies.progress import Progress, ProgressArg
 from sim.studies.warmup import mser5
+
+if TYPE_CHECKING:
+    from sim.studies.slack import SlackReuse
 
 PILOT_BINS = 1000
 """Time-series bins of the pilot run that chooses an automatic warm-up."""
@@ -139,14 +142,16 @@ def replicate_points(
     progress: ProgressArg = None,
     label: str = "",
     together: bool = False,
+    reuse: SlackReuse | None = None,
 ) -> PointResults:
     """Run ``start`` replications of every model, then, round by round, double those of
     the models whose results are not ``settled``, up to ``cap``: the one rule of every
     precision-driven study. With ``together`` every model doubles while any is not
     settled, so all keep the same count (a comparison pairs them replication by
-    replication). Each round is one batch on every core. A model keeps its replications
-    0..n-1 without a gap, so replication r is the same random streams in every model
-    (common random numbers)."""
+    replication). Each round is one batch on every core (two with ``reuse``, which takes
+    the runs a sweep over workers need not simulate from the first batch, see
+    :mod:`sim.studies.slack`). A model keeps its replications 0..n-1 without a gap, so
+    replication r is the same random streams in every model (common random numbers)."""
     outputs: list[list[ReplicationOutput]] = [[] for _ in models]
     ran = PointResults([None] * len(models))
     wanted = [start] * len(models)
@@ -157,20 +162,21 @@ def replicate_points(
                 return ran
             if bar.done:
                 bar.extend(len(pairs))  # one bar, counting every round's replications
-            batch = run_tasks([(models[i], r, seed) for i, r in pairs], executor, bar)
+            got = _run_round(models, pairs, seed, executor, bar, reuse, outputs)
             gaps: set[int] = set()
-            for (owner, _), out in zip(pairs, batch.outputs, strict=True):
+            for owner, r in pairs:
+                out = got.outputs.get((owner, r))
                 if out is None:
                     gaps.add(owner)
                 elif owner not in gaps:
                     outputs[owner].append(out)
-            ran.lost += [pairs[i] for i in batch.lost]
+            ran.lost += got.lost
             owners = {owner for owner, _ in pairs}
             for owner in owners:
                 if len(outputs[owner]) >= start:
                     ran.results[owner] = Results.from_outputs(models[owner], seed, outputs[owner])
-            if batch.interrupted or not batch.complete:
-                ran.interrupted = batch.interrupted
+            if got.interrupted or not got.complete:
+                ran.interrupted = got.interrupted
                 return ran
             unsettled = {
                 owner
@@ -181,6 +187,55 @@ def replicate_points(
                 done = len(outputs[owner])
                 if done < cap:
                     wanted[owner] = done + min(done, cap - done)
+
+
+@dataclass
+class _Round:
+    """One round's outputs by (model index, replication), and how it ended."""
+
+    outputs: dict[tuple[int, int], ReplicationOutput] = field(default_factory=dict)
+    interrupted: bool = False
+    complete: bool = True
+    lost: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _run_round(
+    models: Sequence[Model],
+    pairs: Sequence[tuple[int, int]],
+    seed: int,
+    executor: ExecutorArg,
+    bar: Progress,
+    reuse: SlackReuse | None,
+    done: Sequence[Sequence[ReplicationOutput]],
+) -> _Round:
+    """Run ``pairs`` (model index, replication); with ``reuse``, in its stages, taking the
+    outputs its source's runs (``done`` before this round, or earlier in it) vouch for."""
+    got = _Round()
+    for stage in [list(pairs)] if reuse is None else reuse.stages(pairs):
+        todo = []
+        for point, r in stage:
+            derived = None
+            if reuse is not None:
+                made = done[reuse.source]
+                derived = reuse.vouched(
+                    point, made[r] if r < len(made) else got.outputs.get((reuse.source, r))
+                )
+            if derived is None:
+                todo.append((point, r))
+            else:
+                got.outputs[(point, r)] = derived
+                bar.advance()
+        if not todo:
+            continue
+        batch = run_tasks([(models[i], r, seed) for i, r in todo], executor, bar)
+        for pair, out in zip(todo, batch.outputs, strict=True):
+            if out is not None:
+                got.outputs[pair] = out
+        got.lost += [todo[k] for k in batch.lost]
+        if batch.interrupted or not batch.complete:
+            got.interrupted, got.complete = batch.interrupted, False
+            return got
+    return got
 
 
 def replicate_until(

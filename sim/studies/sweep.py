@@ -24,6 +24,7 @@ from sim.studies.run import (
     replication_plan,
     resolve_warmup,
 )
+from sim.studies.slack import slack_reuse
 
 Point = dict[str, YamlValue]
 
@@ -137,8 +138,9 @@ def sweep(
     upto = "" if plan.cap == plan.start else "up to "
     enforce(work, budget, f"{len(models):,} points x {upto}{plan.cap:,} replications")
     label = f"sweep of {len(models)} points"
+    reuse = slack_reuse(models, list(vary or {})) if variants is None else None
     ran = replicate_points(
-        models, plan.start, plan.cap, seed, plan.settled, executor, progress, label
+        models, plan.start, plan.cap, seed, plan.settled, executor, progress, label, reuse=reuse
     )
     frames = []
     for index, (labels, _) in enumerate(named):
