@@ -97,10 +97,10 @@ class WorkerPool:
         self.overflow = overflow
         self.outside: deque[Waiting] = deque()  # the line in front of the waiting room
         # whether a request ever found every slot taken, and the most held at once: while
-        # not, any number of slots from ``most`` up gives the same run (a thread pool's
-        # slots change as it grows, so it never vouches for that)
-        self.ran_out = thread_pool is not None
-        self.most = 0
+        # not, any number of slots from ``most`` up gives the same run; the same for the
+        # waiting room (a thread pool decides on both as it grows: it never vouches)
+        self.ran_out = self.filled = thread_pool is not None
+        self.most = self.most_waiting = 0
 
     def __len__(self) -> int:
         """Requests held or waiting."""
@@ -144,8 +144,10 @@ class WorkerPool:
 
     def _enqueue(self, priority: int, patience: float, size: float = 0.0):
         now = self.env.now
-        if self.size >= self.queue_limit and not self._push_out(priority):
-            return self._line_up(priority, patience, size)
+        if self.size >= self.queue_limit:
+            self.filled = True
+            if not self._push_out(priority):
+                return self._line_up(priority, patience, size)
         if self.size >= MAX_UNBOUNDED_WAITING:
             raise UnstableError(
                 f"{self.where}: more than {MAX_UNBOUNDED_WAITING:,} requests waiting in one "
@@ -158,7 +160,9 @@ class WorkerPool:
             level = self.levels[priority] = deque()
         item = Waiting(grant, now, priority, patience, size)
         level.append(item)
-        self.size += 1
+        waiting = self.size = self.size + 1
+        if waiting > self.most_waiting:
+            self.most_waiting = waiting
         self.queue_gauge.add(now, 1)
         if self._eager and patience != float("inf"):
             self.env.timeout(patience).callbacks.append(lambda _: self._expire(item))
@@ -313,7 +317,7 @@ class UnitPool(WorkerPool):
 
     def __init__(self, *args: object, units: float, held: Gauge, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.ran_out = True  # its own admission: it does not keep the record (never vouches)
+        self.ran_out = self.filled = True  # its own admission keeps no record: never vouches
         self.units = units
         self.held = 0.0
         self.held_gauge = held

@@ -245,19 +245,26 @@ def measure(system: System, replication: int) -> ReplicationOutput:
 
 
 def slack(system: System) -> dict[str, Slack]:
-    """The services none of whose replicas ever ran out of workers (see :class:`Slack`)."""
+    """The services whose replicas never ran out of workers, or of waiting places, in the
+    whole run (see :class:`Slack`)."""
     found = {}
     for name, service in system.services.items():
         pools = [replica.pool for replica in service.replicas]
-        if pools and not any(pool.ran_out for pool in pools):
-            g = system.recorders[name].final
-            found[name] = Slack(
-                peak=max(pool.most for pool in pools),
-                busy_area=g["busy"].area,
-                serving=g["serving"].area,
-                busy_bins=np.asarray(g["busy"].bins),
-                serving_bins=np.asarray(g["serving"].bins),
-            )
+        if not pools:
+            continue
+        workers = None if any(p.ran_out for p in pools) else max(p.most for p in pools)
+        waiting = None if any(p.filled for p in pools) else max(p.most_waiting for p in pools)
+        if workers is None and waiting is None:
+            continue
+        g = system.recorders[name].final
+        found[name] = Slack(
+            peak=workers,
+            peak_waiting=waiting,
+            busy_area=g["busy"].area,
+            serving=g["serving"].area,
+            busy_bins=np.asarray(g["busy"].bins),
+            serving_bins=np.asarray(g["serving"].bins),
+        )
     return found
 
 

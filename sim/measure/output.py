@@ -27,13 +27,16 @@ def edge_name(caller: str, callee: str) -> str:
 
 @dataclass
 class Slack:
-    """A service whose workers were never all taken when a request came for one: at most
-    ``peak`` were busy at once on any replica, so the same run with any number of workers
-    from ``peak`` up, on the same random numbers, is the same run. With what its
-    utilization is made of, to compute it for another number (see
+    """A service whose workers, or waiting room, never ran out: no request found every
+    worker taken (then ``peak`` is the most busy at once on any replica, else None), or
+    none found the waiting room full (then ``peak_waiting`` is the most waiting at once,
+    else None). The same run with any number of workers from ``peak`` up, or of waiting
+    places from ``peak_waiting`` up, on the same random numbers, is the same run. With
+    what its utilization is made of, to compute it for another number of workers (see
     :func:`sim.measure.recorders.utilization`)."""
 
-    peak: int
+    peak: int | None
+    peak_waiting: int | None
     busy_area: float
     serving: float
     busy_bins: np.ndarray
@@ -55,4 +58,5 @@ class ReplicationOutput:
     engine: str = "simpy"
     """Which engine ran it: ``simpy``, or ``fast`` (the exact single-station fast path)."""
     slack: dict[str, Slack] = field(default_factory=dict)
-    """The services whose workers never ran out (SimPy engine; see :class:`Slack`)."""
+    """The services whose workers or waiting room never ran out (SimPy engine; see
+    :class:`Slack`)."""

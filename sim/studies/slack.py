@@ -1,18 +1,19 @@
-"""Sweeps of a service's workers that skip the points where workers never ran out.
+"""Sweeps of a service's workers or queue that skip the points where they never ran out.
 
 If no request ever found every worker of a service taken, the run never asked how many
 there were: with any number from the most that were busy at once up, on the same random
-numbers, every event happens at the same instant in the same order. A sweep over that
-service's workers therefore runs the point with the most workers (and the one with the
-fewest, which rarely has slack, to keep both cores busy) first; every other point whose
-workers cover a replication's peak takes that replication's output, with its utilization
-computed for its own workers, instead of simulating it again. The numbers are the ones a
+numbers, every event happens at the same instant in the same order. The same holds for
+the waiting places (``queue``) when no request found the waiting room full. A sweep over
+one of the two therefore runs the point with the most (and the one with the fewest,
+which rarely has slack, to keep both cores busy) first; every other point whose number
+covers a replication's peak takes that replication's output (with the utilization
+computed for its own workers) instead of simulating it again. The numbers are the ones a
 simulation of the point gives, bit for bit; a sweep over a knob that does not bind (the
 entry's workers of a model whose bottleneck is elsewhere) costs one point instead of ten.
 
 Only where nothing else reads the number: the SimPy engine (the fast path is cheap
 anyway), fixed workers (no thread pool, whose threads come and go, and no budget of
-units), and no autoscaler (it scales on utilization).
+units), a bounded queue, and no autoscaler (it scales on utilization).
 """
 
 from __future__ import annotations
@@ -26,20 +27,24 @@ from sim.measure.output import ReplicationOutput
 from sim.measure.recorders import utilization, utilization_series
 from sim.model import Model, path_keys
 
+WORKERS, QUEUE = "workers", "queue"
+
 
 @dataclass(frozen=True)
 class SlackReuse:
-    """How a sweep over ``service``'s workers reuses runs: ``workers`` of each point,
-    ``first`` the points that run before the others (the most workers, the fewest)."""
+    """How a sweep over ``service``'s ``knob`` (``workers`` or ``queue``) reuses runs:
+    ``values`` of each point, ``first`` the points that run before the others (the
+    most, the fewest)."""
 
     service: str
-    workers: tuple[int, ...]
+    knob: str
+    values: tuple[int, ...]
     first: frozenset[int]
 
     @property
     def source(self) -> int:
-        """The point with the most workers: its runs vouch for the others."""
-        return max(range(len(self.workers)), key=self.workers.__getitem__)
+        """The point with the most: its runs vouch for the others."""
+        return max(range(len(self.values)), key=self.values.__getitem__)
 
     def stages(self, pairs: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
         """``pairs`` (point, replication) in the order to run them: the first points',
@@ -53,13 +58,18 @@ class SlackReuse:
         if source is None or point == self.source:
             return None
         slack = source.slack.get(self.service)
-        workers = self.workers[point]
-        if slack is None or slack.peak > workers:
+        if slack is None:
+            return None
+        value = self.values[point]
+        if self.knob == QUEUE:
+            ok = slack.peak_waiting is not None and slack.peak_waiting <= value
+            return dataclasses.replace(source) if ok else None
+        if slack.peak is None or slack.peak > value:
             return None
         metrics = {**source.metrics[self.service]}
-        metrics["utilization"] = utilization(slack.busy_area, slack.serving, workers)
+        metrics["utilization"] = utilization(slack.busy_area, slack.serving, value)
         series = {**source.timeseries[self.service]}
-        series["utilization"] = utilization_series(slack.busy_bins, slack.serving_bins, workers)
+        series["utilization"] = utilization_series(slack.busy_bins, slack.serving_bins, value)
         return dataclasses.replace(
             source,
             metrics={**source.metrics, self.service: metrics},
@@ -73,22 +83,24 @@ def slack_reuse(models: Sequence[Model], vary: Sequence[str]) -> SlackReuse | No
     if len(vary) != 1 or len(models) < 2:
         return None
     keys = path_keys(vary[0])
-    if len(keys) != 3 or keys[0] != "services" or keys[2] != "workers":
+    if len(keys) != 3 or keys[0] != "services" or keys[2] not in (WORKERS, QUEUE):
         return None
-    service = keys[1]
-    workers = []
+    service, knob = keys[1], keys[2]
+    values = []
     for model in models:
         spec = model.services.get(service)
         if (
             spec is None
-            or not isinstance(spec.workers, int)
             or spec.pool is not None
             or spec.unit_capacity is not None
             or spec.autoscaling is not None
             or engine_for(model) == FAST
         ):
             return None
-        workers.append(spec.workers)
-    fewest = min(range(len(workers)), key=workers.__getitem__)
-    most = max(range(len(workers)), key=workers.__getitem__)
-    return SlackReuse(service, tuple(workers), frozenset({most, fewest}))
+        value = spec.workers if knob == WORKERS else spec.queue
+        if isinstance(value, bool) or not isinstance(value, int):
+            return None  # unset, or an unbounded queue
+        values.append(value)
+    fewest = min(range(len(values)), key=values.__getitem__)
+    most = max(range(len(values)), key=values.__getitem__)
+    return SlackReuse(service, knob, tuple(values), frozenset({most, fewest}))

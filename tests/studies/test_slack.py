@@ -1,5 +1,6 @@
-"""A sweep over a service's workers takes, for the points whose workers never ran out,
-the run of the point with the most workers: the same numbers, bit for bit, for less work."""
+"""A sweep over a service's workers (or queue) takes, for the points whose workers (or
+waiting places) never ran out, the run of the point with the most: the same numbers, bit
+for bit, for less work."""
 
 from __future__ import annotations
 
@@ -64,14 +65,30 @@ def test_points_whose_workers_never_ran_out_take_the_largest_points_runs(monkeyp
     assert utilization[1] == pytest.approx(4 * utilization[2])  # its own workers divide
 
 
+def test_points_whose_queue_never_filled_take_the_longest_queues_runs(monkeypatch):
+    model = sim.load(MODELS / "slow_database.yaml", {"horizon": 60, "warmup": 6})
+    path = "services.api.queue"
+    points = _points(model, path, [0, 50, 400])
+    reuse = slack_reuse(points, [path])
+    assert reuse is not None and (reuse.knob, reuse.source) == ("queue", 2)
+    sizes = _counted(monkeypatch)
+    reused = _results(points, reuse, start=2)
+    saved = sizes[:]
+    sizes.clear()
+    assert reused == _results(points, None, start=2)  # every point, bit for bit
+    assert sizes == [6] and saved == [4]  # the middle point simulated nothing
+
+
 def test_a_pool_remembers_whether_it_ran_out_and_the_most_it_held():
     env = simpy.Environment()
-    pool = WorkerPool(env, 2, 5, Gauge(1.0, 10), Gauge(1.0, 10), "test")
+    pool = WorkerPool(env, 2, 2, Gauge(1.0, 10), Gauge(1.0, 10), "test")
     assert pool.admit() is True and pool.admit() is True
     pool.release()
     assert (pool.ran_out, pool.most) == (False, 2)
     assert pool.admit() is True and pool.admit() is not True  # the third waits
-    assert pool.ran_out
+    assert pool.ran_out and (pool.filled, pool.most_waiting) == (False, 1)
+    assert pool.admit() is not True and pool.admit() is None  # two wait; the next is refused
+    assert pool.filled and pool.most_waiting == 2
 
 
 def test_reuse_applies_only_where_nothing_else_reads_the_workers():
@@ -80,7 +97,13 @@ def test_reuse_applies_only_where_nothing_else_reads_the_workers():
     assert slack_reuse(_points(graph, path, [10, 20]), [path]) is not None
     assert slack_reuse(_points(graph, path, [10, 20]), [path, "services.db.workers"]) is None
     queue = "services.api.queue"
-    assert slack_reuse([build(graph, {queue: q}) for q in (10, 20)], [queue]) is None
+    assert slack_reuse(_points(graph, queue, [10, 20]), [queue]) is not None
+    unbounded = [build(graph, {queue: q}) for q in (10, "unbounded")]
+    assert slack_reuse(unbounded, [queue]) is None
+    assert (
+        slack_reuse(_points(graph, "services.api.replicas", [1, 2]), ["services.api.replicas"])
+        is None
+    )
     lone = sim.load(MODELS / "default.yaml", {"horizon": 60, "warmup": 6})  # the fast path
     assert (
         slack_reuse(_points(lone, "services.api.workers", [5, 9]), ["services.api.workers"]) is None
@@ -103,9 +126,10 @@ def test_on_random_models_a_reused_run_is_the_run_itself(data, draw):
     except sim.ModelError:
         assume(False)
     service = draw.draw(st.sampled_from(sorted(model.services)))
-    path = f"services.{service}.workers"
-    base = model.services[service].workers
-    assume(isinstance(base, int))
+    knob = draw.draw(st.sampled_from(["workers", "queue"]))
+    path = f"services.{service}.{knob}"
+    base = getattr(model.services[service], knob)
+    assume(isinstance(base, int) and not isinstance(base, bool))
     try:
         points = _points(model, path, sorted({base, 2 * base, 4 * base, 8 * base + 1}))
     except sim.ModelError:
