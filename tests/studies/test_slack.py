@@ -47,18 +47,25 @@ def _results(points: list[sim.Model], reuse, start: int = 3) -> list[str]:
     return [results.to_json() for results in ran.results]
 
 
-def test_points_whose_workers_never_ran_out_take_the_largest_points_runs(monkeypatch):
-    model = sim.load(MODELS / "slow_database.yaml", {"horizon": 60, "warmup": 6})
-    path = "services.gateway.workers"
-    points = _points(model, path, [2, 20, 80])
-    reuse = slack_reuse(points, [path])
-    assert reuse is not None and reuse.source == 2 and reuse.first == {0, 2}
+def _reused_and_simulated(points: list[sim.Model], reuse, monkeypatch) -> list[str]:
+    """Three points, two replications each, with ``reuse`` and without: the same results,
+    bit for bit, and the middle point simulated nothing. The reused results' JSON."""
     sizes = _counted(monkeypatch)
     reused = _results(points, reuse, start=2)
     saved = sizes[:]
     sizes.clear()
     assert reused == _results(points, None, start=2)  # every point, bit for bit
     assert sizes == [6] and saved == [4]  # the middle point simulated nothing
+    return reused
+
+
+def test_points_whose_workers_never_ran_out_take_the_largest_points_runs(monkeypatch):
+    model = sim.load(MODELS / "slow_database.yaml", {"horizon": 60, "warmup": 6})
+    path = "services.gateway.workers"
+    points = _points(model, path, [2, 20, 80])
+    reuse = slack_reuse(points, [path])
+    assert reuse is not None and reuse.source == 2 and reuse.first == {0, 2}
+    reused = _reused_and_simulated(points, reuse, monkeypatch)
     utilization = [
         sim.Results.from_json(text).row("utilization", "gateway")["mean"] for text in reused
     ]
@@ -71,12 +78,7 @@ def test_points_whose_queue_never_filled_take_the_longest_queues_runs(monkeypatc
     points = _points(model, path, [0, 50, 400])
     reuse = slack_reuse(points, [path])
     assert reuse is not None and (reuse.knob, reuse.source) == ("queue", 2)
-    sizes = _counted(monkeypatch)
-    reused = _results(points, reuse, start=2)
-    saved = sizes[:]
-    sizes.clear()
-    assert reused == _results(points, None, start=2)  # every point, bit for bit
-    assert sizes == [6] and saved == [4]  # the middle point simulated nothing
+    _reused_and_simulated(points, reuse, monkeypatch)
 
 
 def test_a_pool_remembers_whether_it_ran_out_and_the_most_it_held():
