@@ -16,7 +16,7 @@ from sim.studies.budget import enforce, estimate_work
 from sim.studies.check import as_slos, judge
 from sim.studies.parallel import ExecutorArg
 from sim.studies.progress import ProgressArg
-from sim.studies.run import replicate, replicate_until, replication_plan
+from sim.studies.run import replicate_until, replication_plan
 from sim.studies.sweep import build, resolve_warmup_within
 from sim.studies.verdict import Verdict
 
@@ -140,13 +140,10 @@ def find_capacity(
                 cache[value] = Verdict.FAIL
                 rows.append({vary: value, "verdict": Verdict.FAIL, "note": point.lines[0]})
                 return False
-            if plan.precision is None:
-                outputs = replicate(point, range(plan.start), model.seed, executor, progress)
-                results = Results.from_outputs(point, model.seed, outputs)
-            else:
-                results = replicate_until(
-                    point, plan.start, plan.cap, model.seed, decided, executor, progress
-                )
+            # a fixed count has cap == start: no doubling, whatever the verdicts
+            results = replicate_until(
+                point, plan.start, plan.cap, model.seed, decided, executor, progress
+            )
             verdicts = judge(results, slos)
             overall = Verdict.combine(v.verdict for v in verdicts)
             cache[value] = overall
