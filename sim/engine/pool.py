@@ -13,6 +13,7 @@ outcome it was shed with (``queue_full`` when pushed out by a higher priority,
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 import simpy
 
@@ -39,6 +40,13 @@ class Overflow:
     def __init__(self, size: float, patience: float) -> None:
         self.size = size
         self.patience = patience
+
+
+class Watch(Protocol):
+    """Told when a pool's busy (or waiting) count reaches the number it watches for."""
+
+    def reached(self, count: int) -> None:
+        """A request found ``count`` busy (or waiting) and is about to take the next."""
 
 
 class Waiting:
@@ -101,6 +109,11 @@ class WorkerPool:
         # waiting room (a thread pool decides on both as it grows: it never vouches)
         self.ran_out = self.filled = thread_pool is not None
         self.most = self.most_waiting = 0
+        # the busy and waiting counts at which admission takes its slow path: ``slots`` and
+        # ``queue_limit``, or a smaller number a branching replication watches for (see
+        # :mod:`sim.engine.branching`), which ``watch`` is told of when it is reached
+        self.limit, self.waiting_limit = slots, queue_limit
+        self.watch: Watch | None = None
 
     def __len__(self) -> int:
         """Requests held or waiting."""
@@ -133,9 +146,12 @@ class WorkerPool:
                 return self._enqueue(priority, patience)
             if decision is Admission.NEW_THREAD:
                 self.alive += 1
-        elif self.busy >= self.slots:
-            self.ran_out = True
-            return self._enqueue(priority, patience)
+        elif self.busy >= self.limit:
+            if self.busy < self.slots:
+                self.watch.reached(self.busy)  # type: ignore[union-attr]
+            if self.busy >= self.slots:  # in a branch, slots may now be fewer
+                self.ran_out = True
+                return self._enqueue(priority, patience)
         busy = self.busy = self.busy + 1
         if busy > self.most:
             self.most = busy
@@ -144,10 +160,13 @@ class WorkerPool:
 
     def _enqueue(self, priority: int, patience: float, size: float = 0.0):
         now = self.env.now
-        if self.size >= self.queue_limit:
-            self.filled = True
-            if not self._push_out(priority):
-                return self._line_up(priority, patience, size)
+        if self.size >= self.waiting_limit:
+            if self.size < self.queue_limit:
+                self.watch.reached(self.size)  # type: ignore[union-attr]
+            if self.size >= self.queue_limit:
+                self.filled = True
+                if not self._push_out(priority):
+                    return self._line_up(priority, patience, size)
         if self.size >= MAX_UNBOUNDED_WAITING:
             raise UnstableError(
                 f"{self.where}: more than {MAX_UNBOUNDED_WAITING:,} requests waiting in one "

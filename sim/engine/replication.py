@@ -10,6 +10,7 @@ import numpy as np
 import simpy
 
 from sim.engine.autoscaler import start_autoscaler
+from sim.engine.branching import Brancher, Branches, can_branch
 from sim.engine.choice import FAST, engine_for
 from sim.engine.clock import advance
 from sim.engine.service import ServiceRuntime
@@ -282,14 +283,28 @@ def breaker_series(
     }
 
 
-def run_replication(model: Model, replication: int, seed: int) -> ReplicationOutput:
+def run_replication(
+    model: Model, replication: int, seed: int, branches: Branches | None = None
+) -> ReplicationOutput:
     """Simulate ``model`` once, with the random streams of ``(seed, replication)``: on the
     exact fast path when the model qualifies (see :func:`engine_for`), else build the SimPy
-    system, run it, measure it."""
+    system, run it, measure it. With ``branches`` (and where this process may fork), the
+    runs with those fewer workers or waiting places branch off it as they first differ
+    (see :mod:`sim.engine.branching`); their outputs are in the output's ``branches``."""
     if engine_for(model) == FAST:
         from sim.engine.fastpath import run_fast
 
         return run_fast(model, replication, seed)
     system = build(model, Streams(seed, replication))
-    simulate(system)
-    return measure(system, replication)
+    if branches is None or not can_branch():
+        simulate(system)
+        return measure(system, replication)
+    brancher = Brancher(system, branches)
+    try:
+        simulate(system)
+        output = measure(system, replication)
+    except BaseException as error:
+        brancher.fail(error)
+        raise
+    output.branches = brancher.finish(output)
+    return output

@@ -10,21 +10,28 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
+from sim.engine.branching import Branches, watch_parent
 from sim.engine.replication import run_replication
 from sim.measure.output import ReplicationOutput
 from sim.model import Model, from_dict
 from sim.studies.progress import Progress
 
-Task = tuple[Model, int, int]
-"""(model, replication index, seed)."""
+
+class Task(NamedTuple):
+    """One replication to run: of ``model``, index ``replication``, with ``seed``; with
+    ``branches``, the runs with fewer workers or waiting places branch off it (see
+    :mod:`sim.engine.branching`)."""
+
+    model: Model
+    replication: int
+    seed: int
+    branches: Branches | None = None
 
 
 class DaskClient(Protocol):
@@ -40,9 +47,6 @@ ExecutorArg = Executor | DaskClient | Literal["inline", "processes"] | None
 concurrent.futures Executor, or a dask.distributed Client."""
 
 _local_pool: ProcessPoolExecutor | None = None
-
-PARENT_CHECK = 1.0
-"""Seconds between a pool worker's checks that the process that started it still lives."""
 
 
 class WorkerLost(RuntimeError):
@@ -70,14 +74,7 @@ def _watch_parent(parent: int) -> None:
     pool), and SIGTERM ends a worker outright, whatever handler the parent forked it with."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-    def watch() -> None:
-        while True:
-            time.sleep(PARENT_CHECK)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="queuefull-parent-watch", daemon=True).start()
+    watch_parent(parent)
 
 
 def new_pool(start_method: str | None = None) -> ProcessPoolExecutor:
@@ -124,9 +121,11 @@ def _stop_local_pool() -> None:
     _reset_local_pool()
 
 
-def _simulate(model_data: dict[str, Any], replication: int, seed: int) -> ReplicationOutput:
+def _simulate(
+    model_data: dict[str, Any], replication: int, seed: int, branches: Branches | None = None
+) -> ReplicationOutput:
     """Run in a worker: rebuild the model from plain data and simulate one replication."""
-    return run_replication(from_dict(model_data), replication, seed)
+    return run_replication(from_dict(model_data), replication, seed, branches)
 
 
 def resolve(executor: ExecutorArg, tasks: int) -> Executor | None:
@@ -163,10 +162,10 @@ def _submit_all(
     data: dict[int, dict[str, Any]] = {}
     futures: dict[Future[ReplicationOutput], int] = {}
     for index in indices:
-        model, replication, seed = tasks[index]
+        model, replication, seed, branches = tasks[index]
         if id(model) not in data:
             data[id(model)] = model.model_dump(mode="json", exclude_none=True)
-        futures[chosen.submit(_simulate, data[id(model)], replication, seed)] = index
+        futures[chosen.submit(_simulate, data[id(model)], replication, seed, branches)] = index
     try:
         for future in as_completed(futures):
             outputs[futures[future]] = future.result()
@@ -190,8 +189,8 @@ def run_tasks(
     chosen = resolve(executor, len(tasks))
     try:
         if chosen is None:
-            for index, (model, replication, seed) in enumerate(tasks):
-                batch.outputs[index] = run_replication(model, replication, seed)
+            for index, task in enumerate(tasks):
+                batch.outputs[index] = run_replication(*task)
                 if progress:
                     progress.advance()
             return batch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -13,7 +14,7 @@ from sim.measure.output import ReplicationOutput
 from sim.measure.results import Results
 from sim.measure.stats import half_width
 from sim.model import AUTO, Model, Precision
-from sim.studies.parallel import ExecutorArg, WorkerLost, run_tasks
+from sim.studies.parallel import ExecutorArg, Task, WorkerLost, run_tasks
 from sim.studies.preflight import preflight
 from sim.studies.progress import Progress, ProgressArg
 from sim.studies.warmup import mser5
@@ -58,7 +59,7 @@ def replicate(
     """Run replications ``indices`` of ``model``; Ctrl-C stops them all; a replication lost
     with its worker process twice raises WorkerLost."""
     with Progress(len(indices), model.name, progress) as bar:
-        batch = run_tasks([(model, r, seed) for r in indices], executor, bar)
+        batch = run_tasks([Task(model, r, seed) for r in indices], executor, bar)
     if batch.interrupted:
         raise KeyboardInterrupt
     if batch.lost:
@@ -208,34 +209,75 @@ def _run_round(
     reuse: SlackReuse | None,
     done: Sequence[Sequence[ReplicationOutput]],
 ) -> _Round:
-    """Run ``pairs`` (model index, replication); with ``reuse``, in its stages, taking the
-    outputs its source's runs (``done`` before this round, or earlier in it) vouch for."""
+    """Run ``pairs`` (model index, replication). With ``reuse``, first the source's runs
+    (``done`` holds those of earlier rounds), off which the other points branch, then what
+    is left: the outputs the source's runs vouch for, and the rest simulated."""
     got = _Round()
-    for stage in [list(pairs)] if reuse is None else reuse.stages(pairs):
-        todo = []
-        for point, r in stage:
-            derived = None
-            if reuse is not None:
-                made = done[reuse.source]
-                derived = reuse.vouched(
-                    point, made[r] if r < len(made) else got.outputs.get((reuse.source, r))
-                )
-            if derived is None:
-                todo.append((point, r))
-            else:
-                got.outputs[(point, r)] = derived
-                bar.advance()
-        if not todo:
+    if reuse is None:
+        _run_batch([Task(models[i], r, seed) for i, r in pairs], list(pairs), executor, bar, got)
+        return got
+    source = reuse.source
+    made = done[source]
+    trunks = reuse.trunks(pairs, len(made))
+    wanted = set(pairs)
+    bar.extend(sum((source, r) not in wanted for r in trunks))  # run for the others only
+    early = reuse.early(pairs)
+    tasks = [Task(models[source], r, seed, reuse.branches(r, pairs)) for r in trunks]
+    tasks += [Task(models[i], r, seed) for i, r in early]
+    if not _run_batch(tasks, [(source, r) for r in trunks] + early, executor, bar, got):
+        return got
+    for r in trunks:
+        _take_branches(reuse, got.outputs[(source, r)], pairs, got, bar)
+    todo = []
+    for point, r in pairs:
+        if (point, r) in got.outputs:
             continue
-        batch = run_tasks([(models[i], r, seed) for i, r in todo], executor, bar)
-        for pair, out in zip(todo, batch.outputs, strict=True):
-            if out is not None:
-                got.outputs[pair] = out
-        got.lost += [todo[k] for k in batch.lost]
-        if batch.interrupted or not batch.complete:
-            got.interrupted, got.complete = batch.interrupted, False
-            return got
+        derived = reuse.vouched(point, made[r] if r < len(made) else got.outputs.get((source, r)))
+        if derived is None:
+            todo.append((point, r))
+        else:
+            got.outputs[(point, r)] = derived
+            bar.advance()
+    if todo:
+        _run_batch([Task(models[i], r, seed) for i, r in todo], todo, executor, bar, got)
     return got
+
+
+def _take_branches(
+    reuse: SlackReuse,
+    trunk: ReplicationOutput,
+    pairs: Sequence[tuple[int, int]],
+    got: _Round,
+    bar: Progress,
+) -> None:
+    """The outputs of the runs that branched off ``trunk``, for the points of ``pairs``
+    that need them (taken out of the trunk's output)."""
+    branched, trunk.branches = trunk.branches, {}
+    for point, r in pairs:
+        output = branched.get(reuse.values[point])
+        if r == trunk.replication and output is not None and (point, r) not in got.outputs:
+            got.outputs[(point, r)] = dataclasses.replace(output)
+            bar.advance()
+
+
+def _run_batch(
+    tasks: Sequence[Task],
+    keys: Sequence[tuple[int, int]],
+    executor: ExecutorArg,
+    bar: Progress,
+    got: _Round,
+) -> bool:
+    """Run ``tasks`` into ``got`` under ``keys`` (model index, replication); whether every
+    one finished (else ``got`` says why not)."""
+    batch = run_tasks(tasks, executor, bar)
+    for key, out in zip(keys, batch.outputs, strict=True):
+        if out is not None:
+            got.outputs[key] = out
+    got.lost += [keys[k] for k in batch.lost]
+    if batch.interrupted or not batch.complete:
+        got.interrupted, got.complete = batch.interrupted, False
+        return False
+    return True
 
 
 def replicate_until(

@@ -4,12 +4,15 @@ If no request ever found every worker of a service taken, the run never asked ho
 there were: with any number from the most that were busy at once up, on the same random
 numbers, every event happens at the same instant in the same order. The same holds for
 the waiting places (``queue``) when no request found the waiting room full. A sweep over
-one of the two therefore runs the point with the most (and the one with the fewest,
-which rarely has slack, to keep both cores busy) first; every other point whose number
-covers a replication's peak takes that replication's output (with the utilization
-computed for its own workers) instead of simulating it again. The numbers are the ones a
-simulation of the point gives, bit for bit; a sweep over a knob that does not bind (the
-entry's workers of a model whose bottleneck is elsewhere) costs one point instead of ten.
+one of the two therefore runs the point with the most first (the trunk); every other
+point whose number covers a replication's peak takes that replication's output (with the
+utilization computed for its own workers) instead of simulating it again, and the points
+whose number is reached branch off the trunk at that moment (see
+:mod:`sim.engine.branching`). Where nothing can branch, the point with the fewest (which
+rarely has slack) runs beside the trunk to keep both cores busy, and the rest after. The
+numbers are the ones a simulation of the point gives, bit for bit; a sweep over a knob
+that does not bind (the entry's workers of a model whose bottleneck is elsewhere) costs
+one point instead of ten, and one that binds only late costs what comes after.
 
 Only where nothing else reads the number: the SimPy engine (the fast path is cheap
 anyway), fixed workers (no thread pool, whose threads come and go, and no budget of
@@ -22,12 +25,11 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sim.engine.branching import QUEUE, WORKERS, Branches, branching_platform
 from sim.engine.choice import FAST, engine_for
 from sim.measure.output import ReplicationOutput
 from sim.measure.recorders import utilization, utilization_series
 from sim.model import Model, path_keys
-
-WORKERS, QUEUE = "workers", "queue"
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,23 @@ class SlackReuse:
         """The point with the most: its runs vouch for the others."""
         return max(range(len(self.values)), key=self.values.__getitem__)
 
-    def stages(self, pairs: Sequence[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-        """``pairs`` (point, replication) in the order to run them: the first points',
-        then the rest."""
-        early = [pair for pair in pairs if pair[0] in self.first]
-        return [early, [pair for pair in pairs if pair[0] not in self.first]]
+    def trunks(self, pairs: Sequence[tuple[int, int]], ran: int) -> list[int]:
+        """The source's replications to run first, ``ran`` of them being done: each one
+        some point of ``pairs`` (point, replication) needs that the source has not run
+        yet, so that the others can branch off it."""
+        return sorted({r for _, r in pairs if r >= ran})
+
+    def branches(self, replication: int, pairs: Sequence[tuple[int, int]]) -> Branches:
+        """Where the source's ``replication`` branches off: the numbers of the points of
+        ``pairs`` that need it and have fewer."""
+        top = self.values[self.source]
+        wanted = {self.values[p] for p, r in pairs if r == replication and self.values[p] < top}
+        return Branches(self.service, self.knob, tuple(sorted(wanted)))
+
+    def early(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The other pairs to run beside the trunks (the fewest point's, where nothing
+        branches), to keep every core busy."""
+        return [pair for pair in pairs if pair[0] in self.first and pair[0] != self.source]
 
     def vouched(self, point: int, source: ReplicationOutput | None) -> ReplicationOutput | None:
         """Point ``point``'s output for the replication ``source`` (the source point's
@@ -63,7 +77,7 @@ class SlackReuse:
         value = self.values[point]
         if self.knob == QUEUE:
             ok = slack.peak_waiting is not None and slack.peak_waiting <= value
-            return dataclasses.replace(source) if ok else None
+            return dataclasses.replace(source, branches={}) if ok else None
         if slack.peak is None or slack.peak > value:
             return None
         metrics = {**source.metrics[self.service]}
@@ -101,6 +115,8 @@ def slack_reuse(models: Sequence[Model], vary: Sequence[str]) -> SlackReuse | No
         if isinstance(value, bool) or not isinstance(value, int):
             return None  # unset, or an unbounded queue
         values.append(value)
-    fewest = min(range(len(values)), key=values.__getitem__)
     most = max(range(len(values)), key=values.__getitem__)
-    return SlackReuse(service, knob, tuple(values), frozenset({most, fewest}))
+    first = {most}
+    if not branching_platform():
+        first.add(min(range(len(values)), key=values.__getitem__))
+    return SlackReuse(service, knob, tuple(values), frozenset(first))

@@ -27,18 +27,18 @@ _real_simulate = parallel._simulate
 _marker: Path | None = None
 
 
-def _dies_once_at_replication_1(model_data, replication, seed):
+def _dies_once_at_replication_1(model_data, replication, seed, branches=None):
     """A worker that is killed the first time it runs replication 1 (as by the OOM killer)."""
     if replication == 1 and _marker is not None and not _marker.exists():
         _marker.touch()
         os._exit(1)
-    return _real_simulate(model_data, replication, seed)
+    return _real_simulate(model_data, replication, seed, branches)
 
 
-def _always_dies_at_replication_1(model_data, replication, seed):
+def _always_dies_at_replication_1(model_data, replication, seed, branches=None):
     if replication == 1:
         os._exit(1)
-    return _real_simulate(model_data, replication, seed)
+    return _real_simulate(model_data, replication, seed, branches)
 
 
 @pytest.fixture

@@ -1,19 +1,25 @@
 """A sweep over a service's workers (or queue) takes, for the points whose workers (or
-waiting places) never ran out, the run of the point with the most: the same numbers, bit
-for bit, for less work."""
+waiting places) never ran out, the run of the point with the most, and branches the
+others off it where they first differ: the same numbers, bit for bit, for less work."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import simpy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import sim
+import sim.engine.replication as engine
 import sim.studies.run as run_module
+from sim.engine.branching import Branches
 from sim.engine.pool import WorkerPool
 from sim.measure.gauge import Gauge
 from sim.studies.run import replicate_points
@@ -41,44 +47,115 @@ def _counted(monkeypatch) -> list[int]:
     return sizes
 
 
-def _results(points: list[sim.Model], reuse, start: int = 3) -> list[str]:
-    ran = replicate_points(points, start, start, 5, lambda _: True, "inline", False, reuse=reuse)
+def _results(points: list[sim.Model], reuse, start: int = 3, executor="inline") -> list[str]:
+    """Each point's simulated numbers (the instant estimate left out: it is the model's,
+    and on some random models slow), as JSON."""
+    ran = replicate_points(points, start, start, 5, lambda _: True, executor, False, reuse=reuse)
     assert ran.complete
-    return [results.to_json() for results in ran.results]
+    return [_numbers(results) for results in ran.results]
 
 
-def _reused_and_simulated(points: list[sim.Model], reuse, monkeypatch) -> list[str]:
+def _numbers(results: sim.Results) -> str:
+    tables = ["summary", "per_replication", "timeseries", "by_class", "scale_events"]
+    return json.dumps({name: getattr(results, name).to_json() for name in tables})
+
+
+def _reused_and_simulated(
+    points: list[sim.Model], reuse, monkeypatch, branching: bool
+) -> list[str]:
     """Three points, two replications each, with ``reuse`` and without: the same results,
-    bit for bit, and the middle point simulated nothing. The reused results' JSON."""
+    bit for bit. The middle point simulated nothing; with ``branching`` (in a process pool,
+    whose workers may fork) the first branched off the last, else it was simulated. The
+    reused results' JSON."""
+    if not branching:
+        monkeypatch.setattr(engine, "can_branch", lambda: False)
+    executor = "processes" if branching else "inline"
     sizes = _counted(monkeypatch)
-    reused = _results(points, reuse, start=2)
+    reused = _results(points, reuse, start=2, executor=executor)
     saved = sizes[:]
     sizes.clear()
-    assert reused == _results(points, None, start=2)  # every point, bit for bit
-    assert sizes == [6] and saved == [4]  # the middle point simulated nothing
+    assert reused == _results(points, None, start=2, executor=executor)  # bit for bit
+    assert sizes == [6]
+    assert saved == ([2] if branching else [2, 2])  # the last point's runs, and the rest
     return reused
 
 
-def test_points_whose_workers_never_ran_out_take_the_largest_points_runs(monkeypatch):
+@pytest.mark.parametrize("branching", [True, False], ids=["branching", "no fork"])
+def test_points_whose_workers_never_ran_out_take_the_largest_points_runs(monkeypatch, branching):
     model = sim.load(MODELS / "slow_database.yaml", {"horizon": 60, "warmup": 6})
     path = "services.gateway.workers"
     points = _points(model, path, [2, 20, 80])
     reuse = slack_reuse(points, [path])
-    assert reuse is not None and reuse.source == 2 and reuse.first == {0, 2}
-    reused = _reused_and_simulated(points, reuse, monkeypatch)
+    assert reuse is not None and reuse.source == 2 and reuse.first == {2}
+    assert reuse.branches(0, [(0, 0), (1, 0), (2, 0), (0, 1)]) == Branches(
+        "gateway", "workers", (2, 20)
+    )
+    reused = _reused_and_simulated(points, reuse, monkeypatch, branching)
     utilization = [
-        sim.Results.from_json(text).row("utilization", "gateway")["mean"] for text in reused
+        pd.read_json(io.StringIO(json.loads(text)["summary"]))
+        .query("service == 'gateway' and metric == 'utilization'")["mean"]
+        .item()
+        for text in reused
     ]
     assert utilization[1] == pytest.approx(4 * utilization[2])  # its own workers divide
 
 
-def test_points_whose_queue_never_filled_take_the_longest_queues_runs(monkeypatch):
-    model = sim.load(MODELS / "slow_database.yaml", {"horizon": 60, "warmup": 6})
-    path = "services.api.queue"
-    points = _points(model, path, [0, 50, 400])
+@pytest.mark.parametrize("branching", [True, False], ids=["branching", "no fork"])
+def test_points_whose_queue_never_filled_take_the_longest_queues_runs(monkeypatch, branching):
+    overrides = {"horizon": 60, "warmup": 6, "services.gateway.workers": 3}
+    model = sim.load(MODELS / "slow_database.yaml", overrides)
+    path = "services.gateway.queue"
+    points = _points(model, path, [0, 350, 400])
     reuse = slack_reuse(points, [path])
     assert reuse is not None and (reuse.knob, reuse.source) == ("queue", 2)
-    _reused_and_simulated(points, reuse, monkeypatch)
+    _reused_and_simulated(points, reuse, monkeypatch, branching)
+
+
+def test_a_pool_tells_its_watch_when_the_watched_count_is_reached():
+    env = simpy.Environment()
+    pool = WorkerPool(env, 4, 1, Gauge(1.0, 10), Gauge(1.0, 10), "test")
+    seen: list[int] = []
+
+    class Watch:
+        def reached(self, count: int) -> None:
+            seen.append(count)
+            pool.limit = pool.slots = 2  # as a branch does: it has 2 workers from now on
+
+    pool.watch, pool.limit = Watch(), 2
+    assert pool.admit() is True and pool.admit() is True and seen == []
+    assert pool.admit() is not True and seen == [2]  # the third finds both taken, and waits
+    assert pool.ran_out and pool.most == 2
+
+
+def _branch_ends(model_data: dict, how: str):
+    """In a pool worker: replication 0 of the model with a branch at 2 gateway workers,
+    which raises (``how="raises"``) or is killed (``"killed"``) as it measures."""
+    real = engine.measure
+
+    def measure(system, replication):
+        if system.recorders["gateway"].workers == 2:  # the branch
+            if how == "raises":
+                raise sim.UnstableError("the branch broke")
+            os._exit(9)
+        return real(system, replication)
+
+    engine.measure = measure
+    try:
+        return engine.run_replication(
+            sim.from_dict(model_data), 0, 5, Branches("gateway", "workers", (2, 20))
+        )
+    finally:
+        engine.measure = real
+
+
+def test_a_branch_that_fails_fails_its_trunk_and_one_killed_is_left_to_simulate():
+    model = sim.load(MODELS / "slow_database.yaml", {"horizon": 60, "warmup": 6})
+    data = build(model, {"services.gateway.workers": 80}).model_dump(mode="json")
+    with ProcessPoolExecutor(1) as pool:
+        with pytest.raises(sim.UnstableError, match="the branch broke"):
+            pool.submit(_branch_ends, data, "raises").result()
+        output = pool.submit(_branch_ends, data, "killed").result()
+    assert output.branches == {}  # gateway never had 20 busy: no branch; the one at 2 died
 
 
 def test_a_pool_remembers_whether_it_ran_out_and_the_most_it_held():
@@ -139,6 +216,7 @@ def test_on_random_models_a_reused_run_is_the_run_itself(data, draw):
     reuse = slack_reuse(points, [path])
     assume(reuse is not None)
     try:
-        assert _results(points, reuse, start=2) == _results(points, None, start=2)
+        reused = _results(points, reuse, start=2, executor="processes")  # branching
+        assert reused == _results(points, None, start=2)
     except sim.UnstableError:
         return

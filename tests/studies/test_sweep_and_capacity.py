@@ -122,11 +122,11 @@ def test_interrupted_sweep_keeps_finished_points(monkeypatch):
     calls = {"n": 0}
     real = parallel.run_replication
 
-    def flaky(model, replication, seed):
+    def flaky(model, replication, seed, branches=None):
         calls["n"] += 1
         if calls["n"] > 4:
             raise KeyboardInterrupt
-        return real(model, replication, seed)
+        return real(model, replication, seed, branches)
 
     monkeypatch.setattr(parallel, "run_replication", flaky)
     table = sim.sweep(
