@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from sim.measure.output import ReplicationOutput
 
 WORKERS, QUEUE = "workers", "queue"
+CONNECTIONS, PENDING = "max_connections", "max_pending_requests"
+SLOTS = (WORKERS, CONNECTIONS)
+"""The knobs that count what is held at once; the others count places to wait."""
 
 PARENT_WATCH = "queuefull-parent-watch"
 """The name of the thread that ends a worker process when the process that started it dies."""
@@ -78,11 +81,13 @@ def can_branch() -> bool:
 @dataclass(frozen=True)
 class Branches:
     """Where to branch a replication off: at each of ``values`` (fewer than the model
-    has) of ``service``'s ``knob``, ``workers`` or ``queue``."""
+    has) of ``service``'s ``knob``: ``workers`` or ``queue``, or with ``callee`` the
+    ``max_connections`` or ``max_pending_requests`` of its connection pool to it."""
 
     service: str
     knob: str
     values: tuple[int, ...]
+    callee: str | None = None
 
 
 @dataclass
@@ -100,10 +105,12 @@ class Brancher:
     of :class:`Branches` as it is reached (see the module doc)."""
 
     def __init__(self, system: System, branches: Branches) -> None:
-        self.knob = branches.knob
-        self.recorder = system.recorders[branches.service]
-        self.pools = [replica.pool for replica in system.services[branches.service].replicas]
-        if self.knob == WORKERS:
+        self.slots = branches.knob in SLOTS
+        self.recorder = system.recorders[branches.service] if branches.knob == WORKERS else None
+        replicas = system.services[branches.service].replicas
+        callee = branches.callee
+        self.pools = [r.pool if callee is None else r.connections[callee] for r in replicas]
+        if self.slots:
             have, reached = self.pools[0].slots, max(p.most for p in self.pools)
             spent = any(p.ran_out for p in self.pools)
         else:
@@ -127,7 +134,7 @@ class Brancher:
         """Set the pools' slow path at the next number to branch at."""
         upcoming = self.pending[0] if self.pending else math.inf
         for pool in self.pools:
-            if self.knob == WORKERS:
+            if self.slots:
                 pool.limit = min(pool.slots, upcoming)
             else:
                 pool.waiting_limit = min(pool.queue_limit, upcoming)
@@ -154,11 +161,11 @@ class Brancher:
             sibling.answer.close()
         self.branches, self.pending, self.answer = [], [], answer
         for pool in self.pools:
-            if self.knob == WORKERS:
+            if self.slots:
                 pool.slots = value
             else:
                 pool.queue_limit = value
-        if self.knob == WORKERS:
+        if self.recorder is not None:
             self.recorder.workers = value
         self._arm()
         watch_parent(trunk)

@@ -13,6 +13,7 @@ from sim.engine.autoscaler import start_autoscaler
 from sim.engine.branching import Brancher, Branches, can_branch
 from sim.engine.choice import FAST, engine_for
 from sim.engine.clock import advance
+from sim.engine.pool import WorkerPool
 from sim.engine.service import ServiceRuntime
 from sim.engine.streams import Streams
 from sim.engine.tasks import TaskEnvironment
@@ -247,26 +248,35 @@ def measure(system: System, replication: int) -> ReplicationOutput:
 
 def slack(system: System) -> dict[str, Slack]:
     """The services whose replicas never ran out of workers, or of waiting places, in the
-    whole run (see :class:`Slack`)."""
+    whole run, and by call edge the connection pools that never did (see :class:`Slack`)."""
     found = {}
     for name, service in system.services.items():
-        pools = [replica.pool for replica in service.replicas]
-        if not pools:
+        replicas = service.replicas
+        if not replicas:
             continue
-        workers = None if any(p.ran_out for p in pools) else max(p.most for p in pools)
-        waiting = None if any(p.filled for p in pools) else max(p.most_waiting for p in pools)
-        if workers is None and waiting is None:
-            continue
-        g = system.recorders[name].final
-        found[name] = Slack(
-            peak=workers,
-            peak_waiting=waiting,
-            busy_area=g["busy"].area,
-            serving=g["serving"].area,
-            busy_bins=np.asarray(g["busy"].bins),
-            serving_bins=np.asarray(g["serving"].bins),
-        )
+        peaks = _peaks([replica.pool for replica in replicas])
+        if peaks is not None:
+            g = system.recorders[name].final
+            found[name] = Slack(
+                *peaks,
+                busy_area=g["busy"].area,
+                serving=g["serving"].area,
+                busy_bins=np.asarray(g["busy"].bins),
+                serving_bins=np.asarray(g["serving"].bins),
+            )
+        for callee in replicas[0].connections:
+            peaks = _peaks([replica.connections[callee] for replica in replicas])
+            if peaks is not None:
+                found[edge_name(name, callee)] = Slack(*peaks)
     return found
+
+
+def _peaks(pools: list[WorkerPool]) -> tuple[int | None, int | None] | None:
+    """The most held, and the most waiting, at once on any of ``pools`` (each None where
+    one ran out), or None where both ran out."""
+    held = None if any(p.ran_out for p in pools) else max(p.most for p in pools)
+    waiting = None if any(p.filled for p in pools) else max(p.most_waiting for p in pools)
+    return None if held is None and waiting is None else (held, waiting)
 
 
 def breaker_series(

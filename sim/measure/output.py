@@ -27,20 +27,21 @@ def edge_name(caller: str, callee: str) -> str:
 
 @dataclass
 class Slack:
-    """A service whose workers, or waiting room, never ran out: no request found every
-    worker taken (then ``peak`` is the most busy at once on any replica, else None), or
-    none found the waiting room full (then ``peak_waiting`` is the most waiting at once,
-    else None). The same run with any number of workers from ``peak`` up, or of waiting
-    places from ``peak_waiting`` up, on the same random numbers, is the same run. With
-    what its utilization is made of, to compute it for another number of workers (see
+    """A service's workers (or a caller's connection pool) that, or whose waiting room,
+    never ran out: no request found every worker taken (then ``peak`` is the most busy at
+    once on any replica, else None), or none found the waiting room full (then
+    ``peak_waiting`` is the most waiting at once, else None). The same run with any number
+    of workers from ``peak`` up, or of waiting places from ``peak_waiting`` up, on the
+    same random numbers, is the same run. For workers, with what their utilization is
+    made of, to compute it for another number of them (see
     :func:`sim.measure.recorders.utilization`)."""
 
     peak: int | None
     peak_waiting: int | None
-    busy_area: float
-    serving: float
-    busy_bins: np.ndarray
-    serving_bins: np.ndarray
+    busy_area: float = 0.0
+    serving: float = 0.0
+    busy_bins: np.ndarray | None = None
+    serving_bins: np.ndarray | None = None
 
 
 @dataclass
@@ -58,8 +59,8 @@ class ReplicationOutput:
     engine: str = "simpy"
     """Which engine ran it: ``simpy``, or ``fast`` (the exact single-station fast path)."""
     slack: dict[str, Slack] = field(default_factory=dict)
-    """The services whose workers or waiting room never ran out (SimPy engine; see
-    :class:`Slack`)."""
+    """The services (and, by call edge ``a->b``, the connection pools) whose workers or
+    waiting room never ran out (SimPy engine; see :class:`Slack`)."""
     branches: dict[int, ReplicationOutput] = field(default_factory=dict)
     """The outputs of the runs branched off this one, by their number of workers or
     waiting places (see :mod:`sim.engine.branching`); a study takes them out."""

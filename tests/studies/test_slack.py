@@ -111,6 +111,23 @@ def test_points_whose_queue_never_filled_take_the_longest_queues_runs(monkeypatc
     _reused_and_simulated(points, reuse, monkeypatch, branching)
 
 
+@pytest.mark.parametrize("branching", [True, False], ids=["branching", "no fork"])
+@pytest.mark.parametrize(
+    ("knob", "values", "connections"),
+    [("max_connections", [2, 10, 80], 80), ("max_pending_requests", [0, 16, 100], 3)],
+)
+def test_a_connection_pool_that_never_ran_out_is_reused_too(
+    monkeypatch, branching, knob, values, connections
+):
+    pool = "services.api.connection_pools.db"
+    overrides = {"horizon": 60, "warmup": 6, f"{pool}.max_connections": connections}
+    model = sim.load(MODELS / "slow_database.yaml", overrides)
+    points = _points(model, f"{pool}.{knob}", values)
+    reuse = slack_reuse(points, [f"{pool}.{knob}"])
+    assert reuse is not None and (reuse.service, reuse.callee, reuse.knob) == ("api", "db", knob)
+    _reused_and_simulated(points, reuse, monkeypatch, branching)
+
+
 def test_a_pool_tells_its_watch_when_the_watched_count_is_reached():
     env = simpy.Environment()
     pool = WorkerPool(env, 4, 1, Gauge(1.0, 10), Gauge(1.0, 10), "test")
@@ -189,6 +206,11 @@ def test_reuse_applies_only_where_nothing_else_reads_the_workers():
     )
     scaled = sim.load(MODELS / "autoscale_lag.yaml", {"horizon": 60, "warmup": 6})
     assert slack_reuse(_points(scaled, path, [5, 9]), [path]) is None
+    pool = "services.api.connection_pools.db.max_connections"
+    assert slack_reuse(_points(graph, pool, [5, 9]), [pool]) is not None
+    pending = "services.api.connection_pools.db.max_pending_requests"
+    assert slack_reuse(_points(graph, pending, [5, 9]), [pending]) is not None
+    assert slack_reuse(_points(graph, "services.api.cpus", [1, 2]), ["services.api.cpus"]) is None
 
 
 EXAMPLES = int(os.environ.get("QUEUEFULL_SLACK_EXAMPLES", "6"))
@@ -205,9 +227,15 @@ def test_on_random_models_a_reused_run_is_the_run_itself(data, draw):
     except sim.ModelError:
         assume(False)
     service = draw.draw(st.sampled_from(sorted(model.services)))
-    knob = draw.draw(st.sampled_from(["workers", "queue"]))
+    spec = model.services[service]
+    pools = {
+        f"connection_pools.{callee}.{knob}": getattr(limits, knob)
+        for callee, limits in spec.connection_pools.items()
+        for knob in ("max_connections", "max_pending_requests")
+    }
+    knob = draw.draw(st.sampled_from(["workers", "queue", *pools]))
     path = f"services.{service}.{knob}"
-    base = getattr(model.services[service], knob)
+    base = pools[knob] if knob in pools else getattr(spec, knob)
     assume(isinstance(base, int) and not isinstance(base, bool))
     try:
         points = _points(model, path, sorted({base, 2 * base, 4 * base, 8 * base + 1}))
