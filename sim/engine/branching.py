@@ -44,9 +44,10 @@ PARENT_WATCH = "queuefull-parent-watch"
 PARENT_CHECK = 1.0
 """Seconds between a worker's checks that the process that started it still lives."""
 
-LIVE_BRANCHES = os.cpu_count() or 1
-"""The most branches of one trunk running at once; the trunk waits for the oldest to end
-before it forks another, so that a sweep of many points does not hold many runs in memory."""
+LIVE_BRANCHES = 2
+"""The most branches of one trunk running at once: the trunk waits for the oldest to end
+before it forks another, so that a sweep of many points holds at most three runs in
+memory per worker process (and with trunks on every core, every core has work)."""
 
 
 def watch_parent(parent: int) -> None:
