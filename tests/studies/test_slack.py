@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -211,6 +213,55 @@ def test_reuse_applies_only_where_nothing_else_reads_the_workers():
     pending = "services.api.connection_pools.db.max_pending_requests"
     assert slack_reuse(_points(graph, pending, [5, 9]), [pending]) is not None
     assert slack_reuse(_points(graph, "services.api.cpus", [1, 2]), ["services.api.cpus"]) is None
+
+
+def _long_trunk(model_data: dict) -> None:
+    """In a pool worker: a long replication with a branch at 2 gateway workers."""
+    engine.run_replication(sim.from_dict(model_data), 0, 5, Branches("gateway", "workers", (2,)))
+
+
+def _children(pid: int) -> list[int]:
+    """The live (not zombie) processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for(condition, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_branch_ends_when_its_trunk_dies():
+    model = sim.load(MODELS / "slow_database.yaml", {"horizon": 100_000, "warmup": 6})
+    data = build(model, {"services.gateway.workers": 80}).model_dump(mode="json")
+    with ProcessPoolExecutor(1) as pool:  # a branch left alone would run for minutes
+        pool.submit(_long_trunk, data)
+        assert _wait_for(lambda: bool(pool._processes))
+        (worker,) = pool._processes
+        assert _wait_for(lambda: bool(_children(worker)))  # the branch is running
+        (branch,) = _children(worker)
+        os.kill(worker, signal.SIGKILL)
+        assert _wait_for(lambda: not _alive(branch), seconds=10)
 
 
 EXAMPLES = int(os.environ.get("QUEUEFULL_SLACK_EXAMPLES", "6"))
