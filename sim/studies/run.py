@@ -149,10 +149,11 @@ def replicate_points(
     the models whose results are not ``settled``, up to ``cap``: the one rule of every
     precision-driven study. With ``together`` every model doubles while any is not
     settled, so all keep the same count (a comparison pairs them replication by
-    replication). Each round is one batch on every core (two with ``reuse``, which takes
-    the runs a sweep over workers need not simulate from the first batch, see
-    :mod:`sim.studies.slack`). A model keeps its replications 0..n-1 without a gap, so
-    replication r is the same random streams in every model (common random numbers)."""
+    replication). Each round is one batch on every core; with ``reuse`` (a sweep over one
+    pool's size, see :mod:`sim.studies.slack`), first the point with the most, off whose
+    runs the others branch or which vouch for them, then whatever is left. A model keeps
+    its replications 0..n-1 without a gap, so replication r is the same random streams in
+    every model (common random numbers)."""
     outputs: list[list[ReplicationOutput]] = [[] for _ in models]
     ran = PointResults([None] * len(models))
     wanted = [start] * len(models)
