@@ -36,8 +36,12 @@ from sim.model.distributions import mean_of
 from sim.model.service import Call, ConnectionPool
 from sim.model.workload import Workload
 
-ITERATIONS = 200
+ITERATIONS = 100
 TOLERANCE = 1e-4
+PATIENCE = 20
+"""Rounds the load may go without getting 10 % closer to settling before the estimate
+gives up on it: a load that circles (retries feeding a timeout, a pool flipping between
+full and not) would otherwise take every round there is, seconds of an "instant" answer."""
 
 
 @dataclass
@@ -211,7 +215,11 @@ class Graph:
                 logical = [self._call(name, j, i, calls[i]) for i in step]
                 if all(c.mode == "enqueue" for c in chosen):
                     continue  # fire and forget: neither time nor failure
-                took = paths.step_time(chosen, logical, chosen[0].parallel, rng)
+                waited = [  # an enqueue entry of a parallel step is not waited for
+                    Outcomes.sent(SAMPLES) if call.mode == "enqueue" else outcomes
+                    for call, outcomes in zip(chosen, logical, strict=True)
+                ]
+                took = paths.step_time(chosen, waited, chosen[0].parallel, rng)
                 pick = rng.integers(0, SAMPLES, mine.sum())
                 going = mine & (path.root == OK_CODE)
                 released |= any(c.mode == "async" for c in chosen)
@@ -336,7 +344,10 @@ class Graph:
     # --- the fixed point ----------------------------------------------------------------
 
     def solve(self) -> tuple[int, bool]:
-        """Iterate load and answers until the load settles; (iterations, converged)."""
+        """Iterate load and answers until the load settles; (iterations, converged).
+        Gives up after :data:`ITERATIONS` rounds, or :data:`PATIENCE` rounds without
+        progress."""
+        closest, stalled = math.inf, 0
         for iteration in range(1, ITERATIONS + 1):
             self.rng = np.random.default_rng(self.seed)  # the same draws each round: a map
             self.before_flows()
@@ -358,6 +369,12 @@ class Graph:
             ]
             if iteration > 1 and change < TOLERANCE:
                 return iteration, True
+            if change < 0.9 * closest:
+                closest, stalled = change, 0
+            else:
+                stalled += 1
+                if stalled == PATIENCE:
+                    return iteration, False
         return ITERATIONS, False
 
     def exact(self, name: str) -> bool:

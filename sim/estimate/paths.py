@@ -58,6 +58,12 @@ class Outcomes:
     attempts: np.ndarray
     own: np.ndarray
 
+    @classmethod
+    def sent(cls, n: int) -> Outcomes:
+        """``n`` fire-and-forget (enqueue) calls as their caller sees them: done at once,
+        ok, whatever becomes of the message (the engine does not wait for it)."""
+        return cls(np.zeros(n), np.zeros(n, dtype=np.int8), np.ones(n), np.zeros(n, dtype=bool))
+
     @property
     def ok(self) -> np.ndarray:
         """Which succeeded."""
@@ -112,7 +118,7 @@ def attempts_of(
         kind = np.where(full | refused, REJECTED, answered).astype(np.int8)
         kind[late] = TIMEOUT
         latency[going] += took[going]
-        sent[going & ~full] += 1
+        sent[going & ~full & ~lost] += 1  # a lost message never reaches the callee
         root[going] = kind[going]
         own[going] = (full | late)[going]
         again = going & (kind != OK) & np.isin(kind, retried) & (attempt + 1 < attempts)

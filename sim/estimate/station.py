@@ -60,7 +60,7 @@ def solve(lam: float, mean: float, c: int, places: float, ca2: float, cs2: float
         k = c + int(places)
         p = _mmck_distribution(a, c, k)
         blocking = float(p[k])
-        waiting = p[:k] / (1 - blocking) if blocking < 1 else np.zeros(k)
+        waiting = _admitted_finds(p)
         pw = float(waiting[c:].sum())
         if places == 0:
             exact, method = poisson, "M/G/c/c (Erlang B)"
@@ -97,6 +97,19 @@ def _mmck_distribution(a: float, c: int, k: int) -> np.ndarray:
     logs = np.concatenate(([0.0], np.cumsum(steps)))
     p = np.exp(logs - logs.max())
     return np.asarray(p / p.sum())
+
+
+def _admitted_finds(p: np.ndarray) -> np.ndarray:
+    """P(n in system | admitted), n = 0 .. K-1, from P(n), n = 0 .. K. Normalised by its
+    own sum rather than by 1 - P(K), which cancels to nothing near saturation; when every
+    state short of full underflows, an admitted request finds the room all but full."""
+    found = p[:-1]
+    total = float(found.sum())
+    if total > 0:
+        return found / total
+    nearly_full = np.zeros(found.size)
+    nearly_full[-1] = 1.0
+    return nearly_full
 
 
 def wait_samples(
