@@ -95,17 +95,19 @@ def attempts_of(
     limit = math.inf if timeout is None else timeout
     attempts = retries.max_attempts if retries is not None else 1
     retry_on = set(retries.retry_on) if retries is not None else set()
-    retried = [code for code, kinds in _RETRYABLE.items() if kinds & retry_on]
+    retryable = np.zeros(len(_RETRYABLE) + 1, dtype=bool)  # by outcome code
+    for code, kinds in _RETRYABLE.items():
+        retryable[code] = bool(kinds & retry_on)
     latency, root, sent = np.zeros(n), np.zeros(n, dtype=np.int8), np.zeros(n)
     own = np.zeros(n, dtype=bool)
     going = np.ones(n, dtype=bool)
     previous = np.zeros(n)
     for attempt in range(attempts):
-        took = np.zeros(n)
-        full = np.zeros(n, dtype=bool)
         if pool is not None:
             full = rng.random(n) < pool.refused
-            took += np.where(full, 0.0, rng.choice(pool.waits, n))
+            took = np.where(full, 0.0, rng.choice(pool.waits, n))
+        else:
+            full, took = np.zeros(n, dtype=bool), np.zeros(n)
         pick = rng.integers(0, answers.latency.size, n)
         answer, answered = answers.latency[pick], answers.root[pick]
         if wire is not None:
@@ -113,15 +115,22 @@ def attempts_of(
         refused = ~full & (rng.random(n) < answers.refused)
         lost = ~full & ~refused & (rng.random(n) < loss)
         answer = np.where(refused, 0.0, np.where(lost, math.inf, answer))
-        late = ~full & (took + answer > limit)
-        took = np.where(full, took, np.minimum(took + answer, limit))
+        reply = took + answer
+        late = ~full & (reply > limit)
+        took = np.where(full, took, np.minimum(reply, limit))
         kind = np.where(full | refused, REJECTED, answered).astype(np.int8)
         kind[late] = TIMEOUT
-        latency[going] += took[going]
-        sent[going & ~full & ~lost] += 1  # a lost message never reaches the callee
-        root[going] = kind[going]
-        own[going] = (full | late)[going]
-        again = going & (kind != OK) & np.isin(kind, retried) & (attempt + 1 < attempts)
+        reached = ~full & ~lost  # a lost message never reaches the callee
+        if attempt == 0:  # every request is going: no selection to make
+            latency += took
+            sent += reached
+            root, own = kind, full | late
+        else:
+            latency[going] += took[going]
+            sent[going & reached] += 1
+            root[going] = kind[going]
+            own[going] = (full | late)[going]
+        again = going & retryable[kind] & (attempt + 1 < attempts)
         if retries is not None and again.any():
             sleep = _backoff(retries, attempt, previous, rng, n)
             latency[again] += sleep[again]
