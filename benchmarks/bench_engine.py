@@ -5,8 +5,9 @@ M/M/10 with 20 waiting places, 90 arrivals/s, mean work 0.1 s, 200,000 arrivals,
 replication each, CPU time, best of five on the same seed (so the runs differ only by the
 machine's noise), paired in the same run. Targets: the engine within 1.0x of the minimal
 script; the fast path at least 5M requests/s; 2.5x faster than Ciw with the SimPy engine
-and 100x with the fast path. Ciw is an optional benchmark dependency (``make bench`` installs it into out/bench-deps, away from the project's
-environment); without it its figures are skipped. A measurement, not a pass/fail test.
+and 100x with the fast path. Ciw is an optional benchmark dependency (``make bench``
+installs it into out/bench-deps, away from the project's environment); without it its
+figures are skipped. A measurement, not a pass/fail test.
 """
 
 from __future__ import annotations
