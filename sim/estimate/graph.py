@@ -216,7 +216,7 @@ class Graph:
                 if all(c.mode == "enqueue" for c in chosen):
                     continue  # fire and forget: neither time nor failure
                 waited = [  # an enqueue entry of a parallel step is not waited for
-                    Outcomes.sent(SAMPLES) if call.mode == "enqueue" else outcomes
+                    Outcomes.fire_and_forget(SAMPLES) if call.mode == "enqueue" else outcomes
                     for call, outcomes in zip(chosen, logical, strict=True)
                 ]
                 took = paths.step_time(chosen, waited, chosen[0].parallel, rng)

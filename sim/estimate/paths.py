@@ -59,7 +59,7 @@ class Outcomes:
     own: np.ndarray
 
     @classmethod
-    def sent(cls, n: int) -> Outcomes:
+    def fire_and_forget(cls, n: int) -> Outcomes:
         """``n`` fire-and-forget (enqueue) calls as their caller sees them: done at once,
         ok, whatever becomes of the message (the engine does not wait for it)."""
         return cls(np.zeros(n), np.zeros(n, dtype=np.int8), np.ones(n), np.zeros(n, dtype=bool))
@@ -98,8 +98,8 @@ def attempts_of(
     retryable = np.zeros(len(_RETRYABLE) + 1, dtype=bool)  # by outcome code
     for code, kinds in _RETRYABLE.items():
         retryable[code] = bool(kinds & retry_on)
-    latency, root, sent = np.zeros(n), np.zeros(n, dtype=np.int8), np.zeros(n)
-    own = np.zeros(n, dtype=bool)
+    latency, sent = np.zeros(n), np.zeros(n)
+    root, own = np.empty(0, dtype=np.int8), np.empty(0, dtype=bool)  # the first attempt's
     going = np.ones(n, dtype=bool)
     previous = np.zeros(n)
     for attempt in range(attempts):
