@@ -10,6 +10,11 @@ end, while the trunk goes on as before. A point then costs only what comes after
 first difference: in an incident story, what comes after the incident starts. The
 numbers are the ones the point's own run gives, bit for bit.
 
+Several such numbers at once (a heatmap of the api's workers by the database's) branch
+the same way: the trunk has the most of each, and a point forks at the first of its
+numbers to be reached, taking all of them from then on. Up to that moment none of its
+pools ran out, so its run was the trunk's.
+
 Linux only, and only in a process with no thread but its own (and the parent watch a
 pool worker starts): forking a process whose other threads may hold a lock is unsafe.
 Elsewhere the trunk runs alone and the sweep simulates the other points itself.
@@ -30,8 +35,10 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
+    from sim.engine.pool import WorkerPool
     from sim.engine.replication import System
     from sim.measure.output import ReplicationOutput
+    from sim.measure.recorders import Recorder
 
 WORKERS, QUEUE = "workers", "queue"
 CONNECTIONS, PENDING = "max_connections", "max_pending_requests"
@@ -80,50 +87,98 @@ def can_branch() -> bool:
 
 
 @dataclass(frozen=True)
-class Branches:
-    """Where to branch a replication off: at each of ``values`` (fewer than the model
-    has) of ``service``'s ``knob``: ``workers`` or ``queue``, or with ``callee`` the
-    ``max_connections`` or ``max_pending_requests`` of its connection pool to it."""
+class Axis:
+    """One number a sweep varies that a run may branch at: ``service``'s ``knob``
+    (``workers`` or ``queue``), or with ``callee`` the ``max_connections`` or
+    ``max_pending_requests`` of its connection pool to it."""
 
     service: str
     knob: str
-    values: tuple[int, ...]
     callee: str | None = None
+
+    @property
+    def slots(self) -> bool:
+        """Whether it counts what is held at once (else places to wait)."""
+        return self.knob in SLOTS
+
+
+Point = tuple[int, ...]
+"""A run's numbers, one per axis."""
+
+
+@dataclass(frozen=True)
+class Branches:
+    """Where to branch a replication off: the runs with each of ``points`` (a number for
+    each of ``axes``, none more than the model has and at least one fewer)."""
+
+    axes: tuple[Axis, ...]
+    points: tuple[Point, ...]
 
 
 @dataclass
 class _Branch:
-    """A forked run: the number it has, its process, and the file it answers in."""
+    """A forked run: the numbers it has, its process, and the file it answers in."""
 
-    value: int
+    point: Point
     pid: int
     answer: IO[bytes]
     status: int | None = None  # its wait status, once it ended
 
 
+class _AxisWatch:
+    """What one axis's pools tell when a watched count is reached."""
+
+    __slots__ = ("axis", "brancher")
+
+    def __init__(self, brancher: Brancher, axis: int) -> None:
+        self.brancher = brancher
+        self.axis = axis
+
+    def reached(self, count: int) -> None:
+        """A request found ``count`` busy (or waiting) on this axis."""
+        self.brancher.reached(self.axis, count)
+
+
 class Brancher:
-    """Watches a service's pools in a running trunk and forks a branch at each number
-    of :class:`Branches` as it is reached (see the module doc)."""
+    """Watches pools in a running trunk and forks a branch for each point of
+    :class:`Branches` the moment the first of its numbers is reached (see the module
+    doc): up to then the point's run is the trunk's, since none of its pools ran out."""
 
     def __init__(self, system: System, branches: Branches) -> None:
-        self.slots = branches.knob in SLOTS
-        self.recorder = system.recorders[branches.service] if branches.knob == WORKERS else None
-        replicas = system.services[branches.service].replicas
-        callee = branches.callee
-        self.pools = [r.pool if callee is None else r.connections[callee] for r in replicas]
-        if self.slots:
-            have, reached = self.pools[0].slots, max(p.most for p in self.pools)
-            spent = any(p.ran_out for p in self.pools)
-        else:
-            have, reached = self.pools[0].queue_limit, max(p.most_waiting for p in self.pools)
-            spent = any(p.filled for p in self.pools)
-        # a number already passed (an initial backlog) can no longer be branched off
-        wanted = {v for v in branches.values if reached <= v < have}
-        self.pending = [] if spent else sorted(wanted)
+        self.axes = branches.axes
+        self.pools: list[list[WorkerPool]] = []
+        self.recorders: list[Recorder | None] = []
+        self.have: list[float] = []
+        passed: list[float] = []  # on each axis, the numbers a point can no longer differ at
+        for index, axis in enumerate(self.axes):
+            replicas = system.services[axis.service].replicas
+            callee = axis.callee
+            pools = [r.pool if callee is None else r.connections[callee] for r in replicas]
+            watch = _AxisWatch(self, index)
+            for pool in pools:
+                if axis.slots:
+                    pool.watch = watch
+                else:
+                    pool.waiting_watch = watch
+            self.pools.append(pools)
+            self.recorders.append(system.recorders[axis.service] if axis.knob == WORKERS else None)
+            if axis.slots:
+                have, reached = pools[0].slots, max(p.most for p in pools)
+                spent = any(p.ran_out for p in pools)
+            else:
+                have, reached = pools[0].queue_limit, max(p.most_waiting for p in pools)
+                spent = any(p.filled for p in pools)
+            self.have.append(have)
+            # a number already passed (an initial backlog) can no longer be branched off
+            passed.append(have if spent else reached)
+        self.pending = sorted(
+            point
+            for point in set(branches.points)
+            if all(passed[k] <= v <= self.have[k] for k, v in enumerate(point))
+            and any(v < self.have[k] for k, v in enumerate(point))
+        )
         self.branches: list[_Branch] = []
         self.answer: IO[bytes] | None = None  # in a branch: where its output goes
-        for pool in self.pools:
-            pool.watch = self
         self._arm()
 
     @property
@@ -132,42 +187,48 @@ class Brancher:
         return self.answer is not None
 
     def _arm(self) -> None:
-        """Set the pools' slow path at the next number to branch at."""
-        upcoming = self.pending[0] if self.pending else math.inf
-        for pool in self.pools:
-            if self.slots:
-                pool.limit = min(pool.slots, upcoming)
-            else:
-                pool.waiting_limit = min(pool.queue_limit, upcoming)
+        """Set each axis's pools' slow path at the next number to branch at."""
+        for index, axis in enumerate(self.axes):
+            upcoming = min((point[index] for point in self.pending), default=math.inf)
+            for pool in self.pools[index]:
+                if axis.slots:
+                    pool.limit = min(pool.slots, upcoming)
+                else:
+                    pool.waiting_limit = min(pool.queue_limit, upcoming)
 
-    def reached(self, count: int) -> None:
-        """A request found ``count`` busy (or waiting): fork the run that has that many."""
-        while self.pending and self.pending[0] <= count:
-            value = self.pending.pop(0)
-            if value == count:
-                self._fork(value)
+    def reached(self, axis: int, count: int) -> None:
+        """A request found ``count`` busy (or waiting) on ``axis``: fork the runs with
+        that many (the points with fewer were forked or passed already)."""
+        due = [point for point in self.pending if point[axis] <= count]
+        self.pending = [point for point in self.pending if point[axis] > count]
+        for point in due:
+            if point[axis] == count:
+                self._fork(point)
                 if self.in_branch:
                     return
         self._arm()
 
-    def _fork(self, value: int) -> None:
+    def _fork(self, point: Point) -> None:
         self._make_room()
         answer = tempfile.TemporaryFile()  # noqa: SIM115 (read and closed in finish)
         trunk = os.getpid()
         pid = os.fork()
         if pid:
-            self.branches.append(_Branch(value, pid, answer))
+            self.branches.append(_Branch(point, pid, answer))
             return
         for sibling in self.branches:  # the trunk's to read
             sibling.answer.close()
         self.branches, self.pending, self.answer = [], [], answer
-        for pool in self.pools:
-            if self.slots:
-                pool.slots = value
-            else:
-                pool.queue_limit = value
-        if self.recorder is not None:
-            self.recorder.workers = value
+        for index, axis in enumerate(self.axes):
+            value = point[index]
+            for pool in self.pools[index]:
+                if axis.slots:
+                    pool.slots = value
+                else:
+                    pool.queue_limit = value
+            recorder = self.recorders[index]
+            if recorder is not None:
+                recorder.workers = value
         self._arm()
         watch_parent(trunk)
 
@@ -177,13 +238,13 @@ class Brancher:
         for branch in running[: max(0, len(running) - LIVE_BRANCHES + 1)]:
             branch.status = os.waitpid(branch.pid, 0)[1]
 
-    def finish(self, output: ReplicationOutput) -> dict[int, ReplicationOutput]:
+    def finish(self, output: ReplicationOutput) -> dict[Point, ReplicationOutput]:
         """In a branch, hand ``output`` to the trunk and exit; in the trunk, the outputs
-        of its branches by number (a branch that failed raises its error here; one that
+        of its branches by their numbers (a branch that failed raises its error here; one that
         was killed is missing, to be simulated)."""
         if self.answer is not None:
             self._answer(output, 0)
-        outputs: dict[int, ReplicationOutput] = {}
+        outputs: dict[Point, ReplicationOutput] = {}
         failure: BaseException | None = None
         for branch in self.branches:
             if branch.status is None:
@@ -196,7 +257,7 @@ class Brancher:
                 except Exception:  # killed before it answered
                     got = None
             if code == 0 and got is not None:
-                outputs[branch.value] = got
+                outputs[branch.point] = got
             elif code == 1 and isinstance(got, BaseException) and failure is None:
                 failure = got
         self.branches = []

@@ -111,9 +111,11 @@ class WorkerPool:
         self.most = self.most_waiting = 0
         # the busy and waiting counts at which admission takes its slow path: ``slots`` and
         # ``queue_limit``, or a smaller number a branching replication watches for (see
-        # :mod:`sim.engine.branching`), which ``watch`` is told of when it is reached
+        # :mod:`sim.engine.branching`), which ``watch`` (``waiting_watch``) is told of when
+        # it is reached
         self.limit, self.waiting_limit = slots, queue_limit
         self.watch: Watch | None = None
+        self.waiting_watch: Watch | None = None
 
     def __len__(self) -> int:
         """Requests held or waiting."""
@@ -162,7 +164,7 @@ class WorkerPool:
         now = self.env.now
         if self.size >= self.waiting_limit:
             if self.size < self.queue_limit:
-                self.watch.reached(self.size)  # type: ignore[union-attr]
+                self.waiting_watch.reached(self.size)  # type: ignore[union-attr]
             if self.size >= self.queue_limit:
                 self.filled = True
                 if not self._push_out(priority):

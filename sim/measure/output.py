@@ -61,6 +61,7 @@ class ReplicationOutput:
     slack: dict[str, Slack] = field(default_factory=dict)
     """The services (and, by call edge ``a->b``, the connection pools) whose workers or
     waiting room never ran out (SimPy engine; see :class:`Slack`)."""
-    branches: dict[int, ReplicationOutput] = field(default_factory=dict)
-    """The outputs of the runs branched off this one, by their number of workers or
-    waiting places (see :mod:`sim.engine.branching`); a study takes them out."""
+    branches: dict[tuple[int, ...], ReplicationOutput] = field(default_factory=dict)
+    """The outputs of the runs branched off this one, by their numbers of workers or
+    waiting places, one per axis swept (see :mod:`sim.engine.branching`); a study takes
+    them out."""

@@ -150,10 +150,10 @@ def replicate_points(
     precision-driven study. With ``together`` every model doubles while any is not
     settled, so all keep the same count (a comparison pairs them replication by
     replication). Each round is one batch on every core; with ``reuse`` (a sweep over one
-    pool's size, see :mod:`sim.studies.slack`), first the point with the most, off whose
-    runs the others branch or which vouch for them, then whatever is left. A model keeps
-    its replications 0..n-1 without a gap, so replication r is the same random streams in
-    every model (common random numbers)."""
+    pool's size or several, see :mod:`sim.studies.slack`), first the point with the most,
+    off whose runs the others branch or which vouch for them, then whatever is left. A
+    model keeps its replications 0..n-1 without a gap, so replication r is the same random
+    streams in every model (common random numbers)."""
     outputs: list[list[ReplicationOutput]] = [[] for _ in models]
     ran = PointResults([None] * len(models))
     wanted = [start] * len(models)

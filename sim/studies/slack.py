@@ -20,6 +20,11 @@ Only where nothing else reads the number: the SimPy engine (the fast path is che
 anyway), fixed workers (no thread pool, whose threads come and go, and no budget of
 units), a bounded queue, and no autoscaler on the service (it scales on utilization, and
 the replicas it adds would not know the branch's number).
+
+A sweep over several of them at once (the api's workers by the database's, or a
+service's workers by its queue) does the same when one point has the most of each: a
+point takes a run whose peaks its numbers all cover, and otherwise branches off at the
+first of its numbers to be reached.
 """
 
 from __future__ import annotations
@@ -32,9 +37,10 @@ from sim.engine.branching import (
     CONNECTIONS,
     PENDING,
     QUEUE,
-    SLOTS,
     WORKERS,
+    Axis,
     Branches,
+    Point,
     branching_platform,
 )
 from sim.engine.choice import FAST, engine_for
@@ -45,21 +51,19 @@ from sim.model import Model, path_keys
 
 @dataclass(frozen=True)
 class SlackReuse:
-    """How a sweep over ``service``'s ``knob`` (``workers`` or ``queue``, or with
-    ``callee`` its connection pool's ``max_connections`` or ``max_pending_requests``)
-    reuses runs: ``values`` of each point, ``first`` the points that run before the
-    others (the most, and where nothing branches the fewest)."""
+    """How a sweep over ``axes`` (each a service's ``workers`` or ``queue``, or a
+    caller's connection pool's ``max_connections`` or ``max_pending_requests``) reuses
+    runs: ``values`` of each point (a number per axis), ``first`` the points that run
+    before the others (the most, and where nothing branches the fewest)."""
 
-    service: str
-    knob: str
-    values: tuple[int, ...]
+    axes: tuple[Axis, ...]
+    values: tuple[Point, ...]
     first: frozenset[int]
-    callee: str | None = None
 
     @property
     def source(self) -> int:
-        """The point with the most: its runs vouch for the others."""
-        return max(range(len(self.values)), key=self.values.__getitem__)
+        """The point with the most on every axis: its runs vouch for the others."""
+        return self.values.index(_most(self.values))
 
     def trunks(self, pairs: Sequence[tuple[int, int]], ran: int) -> list[int]:
         """The source's replications to run first, ``ran`` of them being done: each one
@@ -69,10 +73,10 @@ class SlackReuse:
 
     def branches(self, replication: int, pairs: Sequence[tuple[int, int]]) -> Branches:
         """Where the source's ``replication`` branches off: the numbers of the points of
-        ``pairs`` that need it and have fewer."""
+        ``pairs`` that need it and have fewer on some axis."""
         top = self.values[self.source]
-        wanted = {self.values[p] for p, r in pairs if r == replication and self.values[p] < top}
-        return Branches(self.service, self.knob, tuple(sorted(wanted)), self.callee)
+        wanted = {self.values[p] for p, r in pairs if r == replication and self.values[p] != top}
+        return Branches(self.axes, tuple(sorted(wanted)))
 
     def early(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         """The other pairs to run beside the trunks (the fewest point's, where nothing
@@ -81,71 +85,97 @@ class SlackReuse:
 
     def vouched(self, point: int, source: ReplicationOutput | None) -> ReplicationOutput | None:
         """Point ``point``'s output for the replication ``source`` (the source point's
-        output of it) ran, if that run vouches for it; else None (simulate it)."""
+        output of it) ran, if that run vouches for it: on every axis the point's number
+        covers what the run used. Else None (simulate it)."""
         if source is None or point == self.source:
             return None
-        where = self.service if self.callee is None else edge_name(self.service, self.callee)
-        slack = source.slack.get(where)
-        if slack is None:
-            return None
-        value = self.values[point]
-        peak = slack.peak if self.knob in SLOTS else slack.peak_waiting
-        if peak is None or peak > value:
-            return None
-        if self.knob != WORKERS:  # nothing measured depends on the number itself
-            return dataclasses.replace(source, branches={})
-        assert slack.busy_bins is not None and slack.serving_bins is not None
-        metrics = {**source.metrics[self.service]}
-        metrics["utilization"] = utilization(slack.busy_area, slack.serving, value)
-        series = {**source.timeseries[self.service]}
-        series["utilization"] = utilization_series(slack.busy_bins, slack.serving_bins, value)
-        return dataclasses.replace(
-            source,
-            metrics={**source.metrics, self.service: metrics},
-            timeseries={**source.timeseries, self.service: series},
-        )
+        slacks = []
+        for axis, value in zip(self.axes, self.values[point], strict=True):
+            where = axis.service if axis.callee is None else edge_name(axis.service, axis.callee)
+            slack = source.slack.get(where)
+            peak = None if slack is None else slack.peak if axis.slots else slack.peak_waiting
+            if slack is None or peak is None or peak > value:
+                return None
+            slacks.append(slack)
+        derived = dataclasses.replace(source, branches={})
+        for axis, value, slack in zip(self.axes, self.values[point], slacks, strict=True):
+            if axis.knob == WORKERS:  # the one measure that depends on the number itself
+                assert slack.busy_bins is not None and slack.serving_bins is not None
+                metrics = {**derived.metrics[axis.service]}
+                metrics["utilization"] = utilization(slack.busy_area, slack.serving, value)
+                series = {**derived.timeseries[axis.service]}
+                series["utilization"] = utilization_series(
+                    slack.busy_bins, slack.serving_bins, value
+                )
+                derived.metrics = {**derived.metrics, axis.service: metrics}
+                derived.timeseries = {**derived.timeseries, axis.service: series}
+        return derived
+
+
+def _most(values: Sequence[Point]) -> Point:
+    """The most on every axis."""
+    return tuple(max(column) for column in zip(*values, strict=True))
 
 
 def slack_reuse(models: Sequence[Model], vary: Sequence[str]) -> SlackReuse | None:
     """The reuse for a sweep of ``models`` varying ``vary``, or None where it does not
     apply (see the module doc)."""
-    if len(vary) != 1 or len(models) < 2:
+    if not vary or len(models) < 2:
         return None
-    found = _knob(vary[0])
-    if found is None:
+    found = [_axis(path) for path in vary]
+    axes = tuple(axis for axis in found if axis is not None)
+    if len(axes) < len(found):
         return None
-    service, callee, knob = found
-    values = []
-    for model in models:
-        spec = model.services.get(service)
-        if spec is None or spec.autoscaling is not None or engine_for(model) == FAST:
-            return None
-        if callee is not None:
-            limits = spec.connection_pools.get(callee)
-            value = None if limits is None else getattr(limits, knob)
-        elif spec.pool is not None or spec.unit_capacity is not None:
-            return None  # threads that come and go, a budget of units: they read it
-        else:
-            value = spec.workers if knob == WORKERS else spec.queue
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None  # unset, or an unbounded queue
-        values.append(value)
-    most = max(range(len(values)), key=values.__getitem__)
-    first = {most}
+    numbers = [_point(model, axes) for model in models]
+    values = [point for point in numbers if point is not None]
+    if len(values) < len(numbers):
+        return None
+    if _most(values) not in values:
+        return None  # no point has the most of everything: nothing to branch off
+    first = {values.index(_most(values))}
     if not branching_platform():
         first.add(min(range(len(values)), key=values.__getitem__))
-    return SlackReuse(service, knob, tuple(values), frozenset(first), callee)
+    return SlackReuse(axes, tuple(values), frozenset(first))
 
 
-def _knob(path: str) -> tuple[str, str | None, str] | None:
-    """(service, callee or None, knob) of a path a sweep can reuse runs along."""
+def _point(model: Model, axes: Sequence[Axis]) -> Point | None:
+    """The model's numbers on ``axes``, or None if one of them cannot be reused."""
+    numbers = []
+    for axis in axes:
+        value = _value(model, axis)
+        if value is None:
+            return None
+        numbers.append(value)
+    return tuple(numbers)
+
+
+def _value(model: Model, axis: Axis) -> int | None:
+    """The model's number on ``axis``, or None where something else reads it, it is
+    unset or unbounded (see the module doc)."""
+    spec = model.services.get(axis.service)
+    if spec is None or spec.autoscaling is not None or engine_for(model) == FAST:
+        return None
+    if axis.callee is not None:
+        limits = spec.connection_pools.get(axis.callee)
+        value = None if limits is None else getattr(limits, axis.knob)
+    elif spec.pool is not None or spec.unit_capacity is not None:
+        return None  # threads that come and go, a budget of units: they read it
+    else:
+        value = spec.workers if axis.knob == WORKERS else spec.queue
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None  # unset, or an unbounded queue
+    return value
+
+
+def _axis(path: str) -> Axis | None:
+    """The axis a sweep can reuse runs along, of ``path``; None if it is no such knob."""
     keys = path_keys(path)
     if len(keys) == 3 and keys[0] == "services" and keys[2] in (WORKERS, QUEUE):
-        return keys[1], None, keys[2]
+        return Axis(keys[1], keys[2])
     if (
         len(keys) == 5
         and (keys[0], keys[2]) == ("services", "connection_pools")
         and keys[4] in (CONNECTIONS, PENDING)
     ):
-        return keys[1], keys[3], keys[4]
+        return Axis(keys[1], keys[4], keys[3])
     return None

@@ -21,12 +21,13 @@ from hypothesis import strategies as st
 import sim
 import sim.engine.replication as engine
 import sim.studies.run as run_module
-from sim.engine.branching import Branches
+from sim.engine.branching import Axis, Branches
 from sim.engine.pool import WorkerPool
 from sim.measure.gauge import Gauge
 from sim.studies.run import replicate_points
 from sim.studies.slack import slack_reuse
 from sim.studies.sweep import build
+from sim.studies.sweep import points as sweep_points
 from tests.studies.test_fuzz import models
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -63,12 +64,12 @@ def _numbers(results: sim.Results) -> str:
 
 
 def _reused_and_simulated(
-    points: list[sim.Model], reuse, monkeypatch, branching: bool
+    points: list[sim.Model], reuse, monkeypatch, branching: bool, vouched: int = 1
 ) -> list[str]:
-    """Three points, two replications each, with ``reuse`` and without: the same results,
-    bit for bit. The middle point simulated nothing; with ``branching`` (in a process pool,
-    whose workers may fork) the first branched off the last, else it was simulated. The
-    reused results' JSON."""
+    """The points, two replications each, with ``reuse`` and without: the same results,
+    bit for bit. ``vouched`` of them simulated nothing; with ``branching`` (in a process
+    pool, whose workers may fork) the others branched off the trunk, else they were
+    simulated. The reused results' JSON."""
     if not branching:
         monkeypatch.setattr(engine, "can_branch", lambda: False)
     executor = "processes" if branching else "inline"
@@ -77,8 +78,9 @@ def _reused_and_simulated(
     saved = sizes[:]
     sizes.clear()
     assert reused == _results(points, None, start=2, executor=executor)  # bit for bit
-    assert sizes == [6]
-    assert saved == ([2] if branching else [2, 2])  # the last point's runs, and the rest
+    assert sizes == [2 * len(points)]
+    rest = 2 * (len(points) - 1 - vouched)
+    assert saved == ([2] if branching else [2, rest])  # the trunk's runs, and the rest
     return reused
 
 
@@ -90,7 +92,7 @@ def test_points_whose_workers_never_ran_out_take_the_largest_points_runs(monkeyp
     reuse = slack_reuse(points, [path])
     assert reuse is not None and reuse.source == 2 and reuse.first == {2}
     assert reuse.branches(0, [(0, 0), (1, 0), (2, 0), (0, 1)]) == Branches(
-        "gateway", "workers", (2, 20)
+        (Axis("gateway", "workers"),), ((2,), (20,))
     )
     reused = _reused_and_simulated(points, reuse, monkeypatch, branching)
     utilization = [
@@ -109,7 +111,7 @@ def test_points_whose_queue_never_filled_take_the_longest_queues_runs(monkeypatc
     path = "services.gateway.queue"
     points = _points(model, path, [0, 350, 400])
     reuse = slack_reuse(points, [path])
-    assert reuse is not None and (reuse.knob, reuse.source) == ("queue", 2)
+    assert reuse is not None and (reuse.axes, reuse.source) == ((Axis("gateway", "queue"),), 2)
     _reused_and_simulated(points, reuse, monkeypatch, branching)
 
 
@@ -126,8 +128,50 @@ def test_a_connection_pool_that_never_ran_out_is_reused_too(
     model = sim.load(MODELS / "slow_database.yaml", overrides)
     points = _points(model, f"{pool}.{knob}", values)
     reuse = slack_reuse(points, [f"{pool}.{knob}"])
-    assert reuse is not None and (reuse.service, reuse.callee, reuse.knob) == ("api", "db", knob)
+    assert reuse is not None and reuse.axes == (Axis("api", knob, "db"),)
     _reused_and_simulated(points, reuse, monkeypatch, branching)
+
+
+def _grid(model: sim.Model, vary: dict[str, list[int]]) -> list[sim.Model]:
+    return [build(model, point) for point in sweep_points(vary)]
+
+
+@pytest.mark.parametrize("branching", [True, False], ids=["branching", "no fork"])
+def test_a_sweep_over_two_services_workers_branches_each_point_at_its_first_difference(
+    monkeypatch, branching
+):
+    model = sim.load(MODELS / "slow_database.yaml", {"horizon": 60, "warmup": 6})
+    gateway, api = "services.gateway.workers", "services.api.workers"
+    points = _grid(model, {gateway: [2, 20, 80], api: [2, 20]})
+    reuse = slack_reuse(points, [gateway, api])
+    assert reuse is not None and reuse.values[reuse.source] == (80, 20)
+    assert reuse.branches(1, [(p, 1) for p in range(6)]).points == (
+        (2, 2), (2, 20), (20, 2), (20, 20), (80, 2)
+    )  # fmt: skip
+    # (20, 20) never ran out of either: it takes the trunk's runs; the rest branch off
+    reused = _reused_and_simulated(points, reuse, monkeypatch, branching, vouched=1)
+    utilization = [
+        pd.read_json(io.StringIO(json.loads(text)["summary"]))
+        .query("metric == 'utilization'")
+        .set_index("service")["mean"]
+        for text in reused
+    ]
+    twenty, trunk = utilization[3], utilization[5]  # (20, 20) and (80, 20)
+    assert twenty["gateway"] == pytest.approx(4 * trunk["gateway"])
+    assert twenty["api"] == trunk["api"] and twenty["db"] == trunk["db"]
+
+
+@pytest.mark.parametrize("branching", [True, False], ids=["branching", "no fork"])
+def test_a_sweep_over_one_services_workers_and_queue_watches_both(monkeypatch, branching):
+    overrides = {"horizon": 60, "warmup": 6}
+    model = sim.load(MODELS / "slow_database.yaml", overrides)
+    workers, queue = "services.gateway.workers", "services.gateway.queue"
+    points = _grid(model, {workers: [3, 4], queue: [0, 5, 400]})
+    reuse = slack_reuse(points, [workers, queue])
+    assert reuse is not None
+    assert reuse.axes == (Axis("gateway", "workers"), Axis("gateway", "queue"))
+    # the trunk (4, 400) queues: (4, 0) and (4, 5) branch as its queue reaches them
+    _reused_and_simulated(points, reuse, monkeypatch, branching, vouched=0)
 
 
 def test_a_pool_tells_its_watch_when_the_watched_count_is_reached():
@@ -161,7 +205,7 @@ def _branch_ends(model_data: dict, how: str):
     engine.measure = measure
     try:
         return engine.run_replication(
-            sim.from_dict(model_data), 0, 5, Branches("gateway", "workers", (2, 20))
+            sim.from_dict(model_data), 0, 5, Branches((Axis("gateway", "workers"),), ((2,), (20,)))
         )
     finally:
         engine.measure = real
@@ -193,7 +237,11 @@ def test_reuse_applies_only_where_nothing_else_reads_the_workers():
     graph = sim.load(MODELS / "slow_database.yaml", {"horizon": 60, "warmup": 6})
     path = "services.api.workers"
     assert slack_reuse(_points(graph, path, [10, 20]), [path]) is not None
-    assert slack_reuse(_points(graph, path, [10, 20]), [path, "services.db.workers"]) is None
+    both = [path, "services.db.workers"]
+    assert slack_reuse(_points(graph, path, [10, 20]), both) is not None
+    crossed = [build(graph, {path: a, "services.db.workers": b}) for a, b in [(10, 20), (20, 10)]]
+    assert slack_reuse(crossed, both) is None  # no point has the most of both
+    assert slack_reuse(_points(graph, path, [10, 20]), [path, "services.api.replicas"]) is None
     queue = "services.api.queue"
     assert slack_reuse(_points(graph, queue, [10, 20]), [queue]) is not None
     unbounded = [build(graph, {queue: q}) for q in (10, "unbounded")]
@@ -217,7 +265,8 @@ def test_reuse_applies_only_where_nothing_else_reads_the_workers():
 
 def _long_trunk(model_data: dict) -> None:
     """In a pool worker: a long replication with a branch at 2 gateway workers."""
-    engine.run_replication(sim.from_dict(model_data), 0, 5, Branches("gateway", "workers", (2,)))
+    branches = Branches((Axis("gateway", "workers"),), ((2,),))
+    engine.run_replication(sim.from_dict(model_data), 0, 5, branches)
 
 
 def _children(pid: int) -> list[int]:
@@ -272,27 +321,34 @@ EXAMPLES = int(os.environ.get("QUEUEFULL_SLACK_EXAMPLES", "6"))
 @given(models(), st.data())
 def test_on_random_models_a_reused_run_is_the_run_itself(data, draw):
     """Whatever else a model has (controls, calls, incidents, GC, classes, scenarios),
-    a point that takes another's run has the numbers its own simulation gives."""
+    a point that takes another's run, or branches off it, has the numbers its own
+    simulation gives; over one knob or two at once."""
     try:
         model = sim.from_dict({**data, "engine": "simpy"})
     except sim.ModelError:
         assume(False)
-    service = draw.draw(st.sampled_from(sorted(model.services)))
-    spec = model.services[service]
-    pools = {
-        f"connection_pools.{callee}.{knob}": getattr(limits, knob)
-        for callee, limits in spec.connection_pools.items()
-        for knob in ("max_connections", "max_pending_requests")
+    knobs = {}  # path -> the model's number
+    for service, spec in model.services.items():
+        for knob in ("workers", "queue"):
+            knobs[f"services.{service}.{knob}"] = getattr(spec, knob)
+        for callee, limits in spec.connection_pools.items():
+            for knob in ("max_connections", "max_pending_requests"):
+                knobs[f"services.{service}.connection_pools.{callee}.{knob}"] = getattr(
+                    limits, knob
+                )
+    usable = sorted(p for p, v in knobs.items() if isinstance(v, int) and not isinstance(v, bool))
+    assume(usable)
+    paths = draw.draw(st.lists(st.sampled_from(usable), min_size=1, max_size=2, unique=True))
+    multiples = [(1, 2, 4, 8), (1, 2, 8), (1, 8)][len(paths) - 1 :]  # 4 points, or 3 x 2
+    spans = {
+        path: sorted({knobs[path] * m + (m == 8) for m in factors})
+        for path, factors in zip(paths, multiples, strict=False)
     }
-    knob = draw.draw(st.sampled_from(["workers", "queue", *pools]))
-    path = f"services.{service}.{knob}"
-    base = pools[knob] if knob in pools else getattr(spec, knob)
-    assume(isinstance(base, int) and not isinstance(base, bool))
     try:
-        points = _points(model, path, sorted({base, 2 * base, 4 * base, 8 * base + 1}))
+        points = _grid(model, spans)
     except sim.ModelError:
         assume(False)
-    reuse = slack_reuse(points, [path])
+    reuse = slack_reuse(points, paths)
     assume(reuse is not None)
     try:
         reused = _results(points, reuse, start=2, executor="processes")  # branching
