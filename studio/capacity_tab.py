@@ -10,13 +10,13 @@ import sim
 from sim.measure.output import END_TO_END
 from sim.measure.registry import METRICS
 from sim.model import SLO, Model, ModelError
-from sim.studies.budget import estimate_work
+from sim.studies.capacity import capacity_work
 from sim.studio import summary
 from sim.studio.commands import command
 from sim.studio.knobs import knob_map
 from sim.studio.state import PageState
 from studio.runtime import SWEEP_METRICS, executor, over_budget, running
-from studio.session import effective, model_file
+from studio.session import model_file
 
 
 @st.fragment
@@ -46,13 +46,6 @@ def capacity_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
     low = a.number_input("search from", value=span[0], key=f"capacity_low:{path}:{knob.value:g}")
     high = b.number_input("to", value=span[-1], key=f"capacity_high:{path}:{knob.value:g}")
     per_point = c.number_input("Replications per point", 2, 100, min(reps, 4), key="capacity_reps")
-    points = 2 + math.ceil(math.log2(max(high - low, 1)))
-    work = points * max(
-        estimate_work(
-            sim.from_dict(sim.apply_overrides(effective(page)[0], {path: v})), int(per_point)
-        )
-        for v in (knob.clamp(low), knob.clamp(high))
-    )
     cli = command(
         "capacity",
         model_file(page),
@@ -61,24 +54,26 @@ def capacity_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
         capacity_of=path,
     )
     clicked = st.button("Find capacity", type="primary", key="run_capacity")
-    if clicked and not over_budget(work, cli + f" --low {low:g} --high {high:g}"):
-        with running("capacity search, point by point", "cancel_capacity") as bar:
-            try:
-                found = sim.find_capacity(
-                    model.model_copy(update={"seed": seed}),
-                    path,
-                    slos,
-                    low=knob.clamp(low),
-                    high=knob.clamp(high),
-                    replications=int(per_point),
-                    executor=executor(),
-                    progress=bar,
-                    budget=math.inf,
-                )
-            except (ModelError, ValueError) as exc:
-                found = None
-                st.error(str(exc))
-        st.session_state.capacity = found
+    if clicked:
+        searched = model.model_copy(update={"seed": seed})
+        ends = {"low": knob.clamp(low), "high": knob.clamp(high)}
+        try:
+            work = capacity_work(searched, path, **ends, replications=int(per_point))
+            if not over_budget(work, cli + f" --low {low:g} --high {high:g}"):
+                with running("capacity search, point by point", "cancel_capacity") as bar:
+                    st.session_state.capacity = sim.find_capacity(
+                        searched,
+                        path,
+                        slos,
+                        **ends,
+                        replications=int(per_point),
+                        executor=executor(),
+                        progress=bar,
+                        budget=math.inf,
+                    )
+        except (ModelError, ValueError) as exc:
+            st.session_state.capacity = None
+            st.error(str(exc))
     found = st.session_state.get("capacity")
     if found is None:
         return

@@ -12,8 +12,8 @@ from sim.measure.display import format_interval, format_value
 from sim.measure.output import END_TO_END
 from sim.model import Model, ModelError, YamlValue
 from sim.model.yamlio import YamlError, parse_yaml
-from sim.studies.budget import estimate_work
 from sim.studies.check import judge
+from sim.studies.compare import compare_work
 from sim.studio import summary
 from sim.studio.commands import command
 from sim.studio.knobs import knob_map
@@ -75,9 +75,9 @@ def compare_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
     )
     choice = replication_choice(model, per_variant, precise, "for every variant while")
     st.caption(f"{len(variants)} variants x {choice.text}; common random numbers.")
-    work = sum(estimate_work(choice.model, choice.most) for _ in variants)
     if st.button("Compare", type="primary", key="run_compare", disabled=bool(problems)):
         overrides = {**page.overrides, **choice.overrides, "seed": seed}
+        work = compare_work(choice.model, variants, choice.asked)
         if not over_budget(work, _commands(page, variants, overrides, choice.asked)):
             with running(f"{len(variants)} variants", "cancel_compare") as bar:
                 result = sim.compare(

@@ -11,8 +11,7 @@ from sim.measure.output import END_TO_END
 from sim.measure.registry import METRICS
 from sim.model import Model, ModelError
 from sim.plots import sweep_figure
-from sim.studies.budget import estimate_work
-from sim.studies.sweep import knee
+from sim.studies.sweep import knee, sweep_work
 from sim.studio import charts
 from sim.studio.commands import command
 from sim.studio.instant import estimate_curve
@@ -74,9 +73,8 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
         a.number_input("Replications per point", 2, 100, min(reps, 3), key="whatif_reps")
     )
     choice = replication_choice(model, per_point, precise)
-    model, asked, most, changes = choice.model, choice.asked, choice.most, choice.overrides
+    model, asked, changes = choice.model, choice.asked, choice.overrides
     total_points = math.prod(len(v) for v in vary.values())
-    work = sum(estimate_work(model, most) for _ in range(total_points))
     overrides = {**page.overrides, **changes, "seed": seed}
     cli = command("sweep", model_file(page), overrides, asked, vary=vary)
     if len(vary) == 1 and metrics:
@@ -89,20 +87,21 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
             )
             st.line_chart(curve, x=path, y=metrics[0], height=180)
     st.caption(f"{total_points} points x {choice.text}; common random numbers.")
-    clicked = st.button("Run sweep", type="primary", key="run_sweep")
-    if clicked and not over_budget(work, cli + f" --budget {work * 1.1:.3g}"):
+    if st.button("Run sweep", type="primary", key="run_sweep"):
         try:
-            with running(f"sweep of {total_points} points", "cancel_sweep") as bar:
-                table = sim.sweep(
-                    model,
-                    vary=vary,
-                    replications=asked,
-                    seed=seed,
-                    executor=executor(),
-                    progress=bar,
-                    budget=math.inf,
-                )
-            st.session_state.sweep = (vary, table)
+            work = sweep_work(model, vary=vary, replications=asked)
+            if not over_budget(work, cli + f" --budget {work * 1.1:.3g}"):
+                with running(f"sweep of {total_points} points", "cancel_sweep") as bar:
+                    table = sim.sweep(
+                        model,
+                        vary=vary,
+                        replications=asked,
+                        seed=seed,
+                        executor=executor(),
+                        progress=bar,
+                        budget=math.inf,
+                    )
+                st.session_state.sweep = (vary, table)
         except ModelError as exc:  # a point clashes with another field
             st.error("Some points are not valid models:\n\n" + "\n".join(exc.lines))
     if "sweep" not in st.session_state:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 
 from sim.analytic import offered_rates
 from sim.model import Model, ModelError
@@ -119,6 +120,12 @@ def estimate_work(model: Model, replications: int, points: int = 1) -> float:
         for where, workload in model.workload_paths.items()
     )
     return per_replication * replications * points
+
+
+def points_work(models: Iterable[Model], replications: int) -> float:
+    """Request visits of ``replications`` at each of ``models`` (a sweep's points, a
+    comparison's variants), each at its own load."""
+    return sum(estimate_work(model, replications) for model in models)
 
 
 def check_budget(

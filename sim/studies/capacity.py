@@ -66,6 +66,67 @@ def _evaluations(low: float, high: float, integer: bool, tolerance: float) -> in
     return 2 + math.ceil(math.log2(max(steps, 1.0)))
 
 
+def _search_range(
+    model: Model, vary: str, low: float | None, high: float | None
+) -> tuple[float, float, bool]:
+    """The range a search of ``vary`` covers (by default a quarter of the model's value,
+    or 1 for a whole number, to four times it), and whether it is of whole numbers."""
+    current = _value_at(model, vary)
+    if isinstance(current, bool) or not isinstance(current, int | float | None):
+        raise ModelError(
+            [f"{vary}: is {str(current)[:40]!r}, not a number: capacity search varies a number"]
+        )
+    integer = isinstance(current, int)
+    if current is None:
+        if low is None or high is None:
+            raise ModelError([f"{vary}: not set in the model: give low and high"])
+    else:
+        if low is None:
+            low = 1 if integer else current / 4
+        if high is None:
+            high = current * 4
+    for name, end in (("low", low), ("high", high)):
+        if not isinstance(end, int | float) or not math.isfinite(end):
+            raise ValueError(f"{name} must be a finite number, not {str(end)[:40]}")
+    if integer:
+        low, high = math.floor(low), math.ceil(high)
+    if not low < high:
+        raise ValueError(f"low ({low}) must be below high ({high})")
+    return low, high, integer
+
+
+def _search_work(
+    model: Model,
+    vary: str,
+    low: float,
+    high: float,
+    integer: bool,
+    replications: int,
+    tolerance: float,
+) -> tuple[float, int]:
+    """The request visits a search may simulate (each point tried costing what the
+    dearer end does), and how many points it may try."""
+    evaluations = _evaluations(low, high, integer, tolerance)
+    ends = [_point(model, vary, end) for end in (low, high)]
+    work = max((estimate_work(p, replications) for p in ends if isinstance(p, Model)), default=0.0)
+    return work * evaluations, evaluations
+
+
+def capacity_work(
+    model: Model,
+    vary: str,
+    low: float | None = None,
+    high: float | None = None,
+    replications: int | str | None = None,
+    tolerance: float = 0.01,
+) -> float:
+    """The request visits :func:`find_capacity` with the same arguments may simulate,
+    which its budget is checked against."""
+    low, high, integer = _search_range(model, vary, low, high)
+    cap = replication_plan(model, replications).cap
+    return _search_work(model, vary, low, high, integer, cap, tolerance)[0]
+
+
 def find_capacity(
     model: Model,
     vary: str,
@@ -96,36 +157,12 @@ def find_capacity(
     slos = as_slos(slo or model.slo)
     if not slos:
         raise ModelError(["slo: capacity search needs at least one SLO"])
-    current = _value_at(model, vary)
-    if isinstance(current, bool) or not isinstance(current, int | float | None):
-        raise ModelError(
-            [f"{vary}: is {str(current)[:40]!r}, not a number: capacity search varies a number"]
-        )
-    integer = isinstance(current, int)
-    if current is None:
-        if low is None or high is None:
-            raise ModelError([f"{vary}: not set in the model: give low and high"])
-    else:
-        if low is None:
-            low = 1 if integer else current / 4
-        if high is None:
-            high = current * 4
-    for name, end in (("low", low), ("high", high)):
-        if not isinstance(end, int | float) or not math.isfinite(end):
-            raise ValueError(f"{name} must be a finite number, not {str(end)[:40]}")
-    if integer:
-        low, high = math.floor(low), math.ceil(high)
-    if not low < high:
-        raise ValueError(f"low ({low}) must be below high ({high})")
+    low, high, integer = _search_range(model, vary, low, high)
     plan = replication_plan(model, replications)
     model, _ = resolve_warmup_within(model, plan.start, model.seed, 2, budget, executor, progress)
-    evaluations = _evaluations(low, high, integer, tolerance)
-    ends = [_point(model, vary, end) for end in (low, high)]
-    work = max((estimate_work(p, plan.cap) for p in ends if isinstance(p, Model)), default=0.0)
+    work, evaluations = _search_work(model, vary, low, high, integer, plan.cap, tolerance)
     upto = "" if plan.cap == plan.start else "up to "
-    enforce(
-        work * evaluations, budget, f"up to {evaluations} points x {upto}{plan.cap} replications"
-    )
+    enforce(work, budget, f"up to {evaluations} points x {upto}{plan.cap} replications")
 
     def decided(results: Results) -> bool:
         return all(v.verdict != Verdict.INCONCLUSIVE for v in judge(results, slos))

@@ -16,7 +16,7 @@ from sim.measure.results import Results
 from sim.measure.stats import t_interval
 from sim.model import Model
 from sim.model.base import YamlValue
-from sim.studies.budget import enforce, estimate_work
+from sim.studies.budget import enforce, points_work
 from sim.studies.parallel import ExecutorArg
 from sim.studies.progress import ProgressArg
 from sim.studies.run import replicate_points, replication_plan
@@ -114,6 +114,18 @@ def compare(
     return Comparison(results, differences(results, metrics, services))
 
 
+def compare_work(
+    model: Model,
+    variants: Mapping[str, Mapping[str, YamlValue]],
+    replications: int | str | None = None,
+) -> float:
+    """The request visits :func:`compare` with the same arguments may simulate, which its
+    budget is checked against: every variant at its own load, with the most replications
+    it may run."""
+    plan = replication_plan(model, replications)
+    return points_work((build(model, dict(changes)) for changes in variants.values()), plan.cap)
+
+
 def run_variants(
     model: Model,
     variants: Mapping[str, Mapping[str, YamlValue]],
@@ -132,7 +144,7 @@ def run_variants(
         model, plan.start, seed, len(variants), budget, executor, progress
     )
     models = {name: build(model, dict(changes)) for name, changes in variants.items()}
-    work = sum(estimate_work(m, plan.cap) for m in models.values())
+    work = points_work(models.values(), plan.cap)
     upto = "" if plan.cap == plan.start else "up to "
     enforce(work, budget, f"{len(models)} variants x {upto}{plan.cap:,} replications")
     ran = replicate_points(

@@ -15,7 +15,7 @@ from sim.estimate.compare import estimate_column
 from sim.measure.results import SWEEP_COLUMNS
 from sim.model import Model, ModelError, apply_overrides, from_dict
 from sim.model.base import YamlValue
-from sim.studies.budget import enforce, estimate_work
+from sim.studies.budget import enforce, points_work
 from sim.studies.parallel import ExecutorArg
 from sim.studies.preflight import check_stable, preflight
 from sim.studies.progress import ProgressArg
@@ -90,6 +90,36 @@ def resolve_warmup_within(
     return resolve_warmup(model, reps, seed, executor, progress)
 
 
+def _named(
+    vary: Mapping[str, Iterable[YamlValue]] | None,
+    mode: str,
+    variants: Mapping[str, Point] | None,
+) -> list[tuple[Point, Point]]:
+    """A sweep's points: the labels of each (its values, or its variant's name) and the
+    changes it makes."""
+    if (vary is None) == (variants is None):
+        raise ValueError("give vary or variants")
+    if variants is not None:
+        return [({"variant": name}, dict(changes)) for name, changes in variants.items()]
+    return [(dict(p), dict(p)) for p in points(vary or {}, mode)]
+
+
+def sweep_work(
+    model: Model,
+    vary: Mapping[str, Iterable[YamlValue]] | None = None,
+    mode: str = "grid",
+    variants: Mapping[str, Point] | None = None,
+    replications: int | Literal["auto"] | None = None,
+) -> float:
+    """The request visits :func:`sweep` with the same arguments may simulate, which its
+    budget is checked against: every point at its own load, with the most replications
+    it may run. Points that share runs (see :mod:`sim.studies.slack`) cost less."""
+    plan = replication_plan(model, replications)
+    return points_work(
+        (build(model, changes) for _, changes in _named(vary, mode, variants)), plan.cap
+    )
+
+
 def sweep(
     model: Model,
     vary: Mapping[str, Iterable[YamlValue]] | None = None,
@@ -120,22 +150,15 @@ def sweep(
     is run once more in a fresh pool; if it is lost again the table holds the points that
     finished and ``table.attrs["incomplete"]`` is True (as it is after Ctrl-C).
     """
-    if (vary is None) == (variants is None):
-        raise ValueError("give vary or variants")
-    if variants is not None:
-        named: list[tuple[Point, Point]] = [
-            ({"variant": name}, dict(changes)) for name, changes in variants.items()
-        ]
-    else:
-        named = [(dict(p), dict(p)) for p in points(vary or {}, mode)]
+    named = _named(vary, mode, variants)
     plan = replication_plan(model, replications)
     seed = model.seed if seed is None else seed
     model, _ = resolve_warmup_within(
         model, plan.start, seed, len(named), budget, executor, progress
     )
     models = [build(model, changes) for _, changes in named]
-    work = sum(estimate_work(m, plan.cap) for m in models)
     upto = "" if plan.cap == plan.start else "up to "
+    work = points_work(models, plan.cap)
     enforce(work, budget, f"{len(models):,} points x {upto}{plan.cap:,} replications")
     label = f"sweep of {len(models)} points"
     reuse = slack_reuse(models, list(vary or {})) if variants is None else None

@@ -4,6 +4,7 @@ traceback, a hang or an exhausted machine."""
 from __future__ import annotations
 
 import copy
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from sim.engine import clock
 from sim.engine.replication import run_replication
 from sim.model.durations import parse_duration
 from sim.studies.budget import REPLICATION_COST, BudgetError, estimate_work
+from sim.studies.capacity import capacity_work
+from sim.studies.compare import compare_work
+from sim.studies.sweep import sweep_work
 
 BASE: dict[str, Any] = {
     "name": "hostile",
@@ -277,6 +281,33 @@ def test_budget_follows_the_call_graph_and_retries():
     )
     work = estimate_work(sim.from_dict(data), 1) - REPLICATION_COST
     assert work == pytest.approx(5 * 100 * (1 + 3) * 2)
+
+
+def test_each_study_checks_its_budget_against_the_estimate_it_publishes():
+    """sweep_work, compare_work and capacity_work are the numbers the studies enforce
+    (the studio asks them before it runs one), each point at its own load."""
+    model = sim.from_dict(BASE)
+    rate = "workload.arrivals.rate"
+    vary = {rate: [2, 5, 20]}
+    work = sweep_work(model, vary=vary, replications=2)
+    assert work == pytest.approx(2 * (2 + 5 + 20) * 100 + 6 * REPLICATION_COST)
+    variants = {"baseline": {}, "busier": {rate: 20}}
+    capacity = {"vary": rate, "low": 1, "high": 20, "replications": 2}
+    slo = [{"metric": "latency_p99", "max": 1.0}]
+    studies = [
+        (work, lambda b: sim.sweep(model, vary=vary, replications=2, budget=b)),
+        (
+            compare_work(model, variants, 2),
+            lambda b: sim.compare(model, variants, replications=2, budget=b),
+        ),
+        (
+            capacity_work(model, **capacity),
+            lambda b: sim.find_capacity(model, slo=slo, **capacity, budget=b),
+        ),
+    ]
+    for estimate, study in studies:
+        with pytest.raises(BudgetError, match=re.escape(f"about {estimate:.3g} request visits")):
+            study(estimate * 0.999)
 
 
 # --- 18. validate runs what run runs -------------------------------------------------------

@@ -10,7 +10,10 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest
 
 import sim
-from sim.studies.sweep import build
+from sim.studies.budget import estimate_work
+from sim.studies.sweep import build, sweep_work
+from sim.studio.knobs import knob_map
+from studio.runtime import budget
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -272,6 +275,44 @@ def test_a_knob_moved_too_far_names_the_field_and_can_be_moved_back():
     knob.set_value(300.0).run()
     assert not at.exception and not at.error
     assert at.subheader[0].value.startswith("breaker-saves-pool at 100 req/s")
+
+
+def test_a_sweep_is_weighed_against_the_budget_at_each_points_own_load(monkeypatch):
+    rate = "workload.arrivals.rate"
+    page = sim.load(ROOT / "models" / "default.yaml", {"horizon": 200, "warmup": 20})
+    vary = {rate: [90, 225, 360]}
+    work = sweep_work(page, vary=vary, replications=3)
+    assert work > 1.5 * 3 * estimate_work(page, 3)  # far more than three points at 90 req/s
+    monkeypatch.setenv("QUEUEFULL_STUDIO_BUDGET", f"{0.9 * work:.0f}")
+    at = open_page(QUICK)
+    at.selectbox(key="whatif_knob").set_value(rate).run()
+    set_numbers(
+        at,
+        {f"whatif_low0:{rate}:90": 90, f"whatif_high0:{rate}:90": 360, f"whatif_n0:{rate}:90": 3},
+    )
+    at.button(key="run_sweep").click().run()
+    assert not at.exception
+    (warning,) = [w.value for w in at.warning if "over the page's budget" in w.value]
+    assert f"about {work:.3g} request visits" in warning
+    assert not [f for f in at.dataframe if rate in f.value.columns]  # nothing ran
+
+
+def test_every_shipped_model_runs_and_the_story_sweeps_fit_the_page_budget():
+    """The studio opens every shipped model with its run, and runs the sweeps of its
+    story (slow_database: the api's workers over their span, then by the database's
+    workers on a 5 x 5 grid, three replications) instead of sending them to a terminal."""
+    for path in sorted((ROOT / "models").glob("*.yaml")):
+        model = sim.load(path)
+        assert estimate_work(model, model.replications) <= budget() / 2, path.name
+    model = sim.load(ROOT / "models" / "slow_database.yaml")
+    knobs = knob_map(model)
+
+    def span(path: str, points: int) -> list[float]:  # as the What-if tab suggests
+        return sorted({knobs[path].clamp(v) for v in knobs[path].span(points)})
+
+    api, db = "services.api.workers", "services.db.workers"
+    assert sweep_work(model, vary={api: span(api, 10)}, replications=3) <= budget()
+    assert sweep_work(model, vary={api: span(api, 5), db: span(db, 5)}, replications=3) <= budget()
 
 
 @pytest.mark.slow
