@@ -3,7 +3,9 @@
 Measures, on a fresh server with the process pool: the default page from a cold start
 (the default model's 8 replications included), the same page once cached (first paint),
 a run after a knob change, and a 10-point one-knob sweep at the page's defaults (10 points
-x 3 replications). A measurement for the README, not a pass/fail test.
+x 3 replications). Then a session on ``slow_database``: its page, the What-if
+over the api's workers (10 points x 3 replications) and the heatmap by the database's
+workers (5 x 5 x 3). A measurement for the README, not a pass/fail test.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from studio.serve import CHROMIUM_FLAGS, studio_server
 
@@ -60,7 +62,36 @@ def main() -> None:
             page.wait_for_selector("text=The same sweep from a terminal", timeout=WAIT)
 
         timed("a 10-point sweep (10 x 3 replications)", sweep)
+        session(page, url)
         browser.close()
+
+
+def session(page: Page, url: str) -> None:
+    """Time a session on ``slow_database``: the page, a one-knob What-if over the
+    api's workers, then the two-knob heatmap by the database's workers."""
+
+    def open_model() -> None:
+        page.goto(url + "?model=slow_database")
+        page.wait_for_selector(HEADLINE, timeout=WAIT)
+
+    timed("slow_database's page (runs the model)", open_model)
+    page.get_by_role("tab", name="What-if").click()
+
+    def choose(box: str, knob: str) -> None:
+        page.get_by_role("combobox", name=box).click()
+        page.get_by_role("option", name=knob, exact=True).click()
+
+    def run_sweep() -> None:
+        page.get_by_role("button", name="Run sweep").click()
+        page.wait_for_selector("text=The same sweep from a terminal", timeout=WAIT)
+
+    choose("Knob", "services.api.workers")
+    page.wait_for_selector("text=along services.api.workers", timeout=WAIT)
+    timed("its What-if over the api's workers (10 x 3)", run_sweep)
+    page.get_by_text("two knobs").click()
+    choose("Second knob", "services.db.workers")
+    page.wait_for_selector("text=25 points x 3 replications", timeout=WAIT)
+    timed("the heatmap by the db's workers (5 x 5 x 3)", run_sweep)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = catalogue(ROOT / "models")
 DEFAULT_BUDGET = 2e7
 """Request visits one page action may simulate: about a minute on two cores when every
-one is simulated. It lets the sweeps of the studio's story run (``slow_database``'s
+one is simulated. It lets a typical session's sweeps run (``slow_database``'s
 What-if over the api's workers, 6.8e6, and its 5 x 5 heatmap by the database's workers,
 1.7e7) while a run of any shipped model stays under a tenth of it."""
 

@@ -50,8 +50,10 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
         a, b, c = st.columns(3)
         low = a.number_input("from", value=span[0], key=f"whatif_low{index}:{path}:{knob.value:g}")
         high = b.number_input("to", value=span[-1], key=f"whatif_high{index}:{path}:{knob.value:g}")
+        # a count of its own for a heatmap, whose default is 5 by 5, not the curve's 10
+        grid = "grid_" if two else ""
         count = c.number_input(
-            "points", 2, 40, len(span), key=f"whatif_n{index}:{path}:{knob.value:g}"
+            "points", 2, 40, len(span), key=f"whatif_{grid}n{index}:{path}:{knob.value:g}"
         )
         values = [low + i * (high - low) / (count - 1) for i in range(int(count))]
         values = [knob.clamp(v) for v in values]

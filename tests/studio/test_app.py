@@ -297,10 +297,11 @@ def test_a_sweep_is_weighed_against_the_budget_at_each_points_own_load(monkeypat
     assert not [f for f in at.dataframe if rate in f.value.columns]  # nothing ran
 
 
-def test_every_shipped_model_runs_and_the_story_sweeps_fit_the_page_budget():
-    """The studio opens every shipped model with its run, and runs the sweeps of its
-    story (slow_database: the api's workers over their span, then by the database's
-    workers on a 5 x 5 grid, three replications) instead of sending them to a terminal."""
+def test_every_shipped_model_runs_and_a_sessions_sweeps_fit_the_page_budget():
+    """The studio opens every shipped model with its run, and runs the sweeps of a
+    typical session (slow_database: the api's workers over their span, then by the
+    database's workers on a 5 x 5 grid, three replications) instead of sending them to a
+    terminal."""
     for path in sorted((ROOT / "models").glob("*.yaml")):
         model = sim.load(path)
         assert estimate_work(model, model.replications) <= budget() / 2, path.name
@@ -315,6 +316,15 @@ def test_every_shipped_model_runs_and_the_story_sweeps_fit_the_page_budget():
     assert sweep_work(model, vary={api: span(api, 5), db: span(db, 5)}, replications=3) <= budget()
 
 
+def test_switching_to_two_knobs_suggests_a_5_by_5_grid():
+    at = open_page(QUICK)
+    assert any(c.value.startswith("10 points x 3 replications") for c in at.caption)
+    at.radio(key="whatif_mode").set_value("two knobs").run()
+    assert any(c.value.startswith("25 points x 3 replications") for c in at.caption)
+    at.radio(key="whatif_mode").set_value("one knob").run()
+    assert any(c.value.startswith("10 points x 3 replications") for c in at.caption)
+
+
 @pytest.mark.slow
 def test_two_knob_sweep_draws_a_heatmap():
     at = open_page(QUICK)
@@ -325,10 +335,10 @@ def test_two_knob_sweep_draws_a_heatmap():
         {
             "whatif_low0:services.api.workers:10": 9,
             "whatif_high0:services.api.workers:10": 11,
-            "whatif_n0:services.api.workers:10": 2,
+            "whatif_grid_n0:services.api.workers:10": 2,
             "whatif_low1:services.api.queue:20": 10,
             "whatif_high1:services.api.queue:20": 30,
-            "whatif_n1:services.api.queue:20": 2,
+            "whatif_grid_n1:services.api.queue:20": 2,
             "whatif_reps": 2,
         },
     )
