@@ -44,7 +44,7 @@ from sim.engine.branching import (
     branching_platform,
 )
 from sim.engine.choice import FAST, engine_for
-from sim.measure.output import ReplicationOutput, edge_name
+from sim.measure.output import ReplicationOutput, Slack, edge_name
 from sim.measure.recorders import utilization, utilization_series
 from sim.model import Model, path_keys
 
@@ -89,27 +89,37 @@ class SlackReuse:
         covers what the run used. Else None (simulate it)."""
         if source is None or point == self.source:
             return None
-        slacks = []
-        for axis, value in zip(self.axes, self.values[point], strict=True):
-            where = axis.service if axis.callee is None else edge_name(axis.service, axis.callee)
-            slack = source.slack.get(where)
-            peak = None if slack is None else slack.peak if axis.slots else slack.peak_waiting
-            if slack is None or peak is None or peak > value:
-                return None
-            slacks.append(slack)
+        numbers = self.values[point]
+        slacks = [_covered(a, n, source) for a, n in zip(self.axes, numbers, strict=True)]
         derived = dataclasses.replace(source, branches={})
-        for axis, value, slack in zip(self.axes, self.values[point], slacks, strict=True):
+        for axis, number, slack in zip(self.axes, numbers, slacks, strict=True):
+            if slack is None:
+                return None
             if axis.knob == WORKERS:  # the one measure that depends on the number itself
-                assert slack.busy_bins is not None and slack.serving_bins is not None
-                metrics = {**derived.metrics[axis.service]}
-                metrics["utilization"] = utilization(slack.busy_area, slack.serving, value)
-                series = {**derived.timeseries[axis.service]}
-                series["utilization"] = utilization_series(
-                    slack.busy_bins, slack.serving_bins, value
-                )
-                derived.metrics = {**derived.metrics, axis.service: metrics}
-                derived.timeseries = {**derived.timeseries, axis.service: series}
+                _own_utilization(derived, axis.service, slack, number)
         return derived
+
+
+def _covered(axis: Axis, number: int, source: ReplicationOutput) -> Slack | None:
+    """What ``source`` measured of ``axis``'s pools, if ``number`` of them would have
+    been enough (never ran out, and the most held or waiting at once within it)."""
+    where = axis.service if axis.callee is None else edge_name(axis.service, axis.callee)
+    slack = source.slack.get(where)
+    if slack is None:
+        return None
+    peak = slack.peak if axis.slots else slack.peak_waiting
+    return slack if peak is not None and peak <= number else None
+
+
+def _own_utilization(output: ReplicationOutput, service: str, slack: Slack, workers: int) -> None:
+    """Set ``service``'s utilization in ``output`` (a copy) for ``workers`` workers."""
+    assert slack.busy_bins is not None and slack.serving_bins is not None
+    metrics = {**output.metrics[service]}
+    metrics["utilization"] = utilization(slack.busy_area, slack.serving, workers)
+    series = {**output.timeseries[service]}
+    series["utilization"] = utilization_series(slack.busy_bins, slack.serving_bins, workers)
+    output.metrics = {**output.metrics, service: metrics}
+    output.timeseries = {**output.timeseries, service: series}
 
 
 def _most(values: Sequence[Point]) -> Point:
