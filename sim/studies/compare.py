@@ -20,7 +20,7 @@ from sim.studies.budget import enforce, points_work
 from sim.studies.parallel import ExecutorArg
 from sim.studies.progress import ProgressArg
 from sim.studies.run import replicate_points, replication_plan
-from sim.studies.sweep import build, resolve_warmup_within
+from sim.studies.sweep import build, resolve_warmup_within, sweep_work
 
 COMPARED = ("throughput", "rejection_rate", "latency_p50", "latency_p99", "utilization")
 """What a comparison reports unless told otherwise."""
@@ -122,8 +122,7 @@ def compare_work(
     """The request visits :func:`compare` with the same arguments may simulate, which its
     budget is checked against: every variant at its own load, with the most replications
     it may run."""
-    plan = replication_plan(model, replications)
-    return points_work((build(model, dict(changes)) for changes in variants.values()), plan.cap)
+    return sweep_work(model, variants=variants, replications=replications)
 
 
 def run_variants(

@@ -93,7 +93,7 @@ def resolve_warmup_within(
 def _named(
     vary: Mapping[str, Iterable[YamlValue]] | None,
     mode: str,
-    variants: Mapping[str, Point] | None,
+    variants: Mapping[str, Mapping[str, YamlValue]] | None,
 ) -> list[tuple[Point, Point]]:
     """A sweep's points: the labels of each (its values, or its variant's name) and the
     changes it makes."""
@@ -108,8 +108,8 @@ def sweep_work(
     model: Model,
     vary: Mapping[str, Iterable[YamlValue]] | None = None,
     mode: str = "grid",
-    variants: Mapping[str, Point] | None = None,
-    replications: int | Literal["auto"] | None = None,
+    variants: Mapping[str, Mapping[str, YamlValue]] | None = None,
+    replications: int | str | None = None,
 ) -> float:
     """The request visits :func:`sweep` with the same arguments may simulate, which its
     budget is checked against: every point at its own load, with the most replications
