@@ -17,7 +17,15 @@ import math
 import numpy as np
 
 from sim import outcomes
-from sim.measure.stats import Histogram, histogram, merge, percentile
+from sim.measure.stats import (
+    BUCKETS_PER_DOUBLING,
+    Histogram,
+    buckets,
+    coarser,
+    histogram,
+    merge,
+    percentile,
+)
 
 FOLD_AT = 1 << 18
 """Raw records a recorder holds before it folds them (about 7 MB per recorder)."""
@@ -66,24 +74,30 @@ class Folded:
         self.refused = np.zeros((len(outcomes.REJECTIONS), nbins), dtype=np.int64)
 
     def add_completions(self, done_at: np.ndarray, latency: np.ndarray, cls: np.ndarray) -> None:
-        """Fold completed requests (in completion order)."""
+        """Fold completed requests (in completion order, which is time order)."""
         arrived = done_at - latency
         counted = (arrived >= self.warmup) & (arrived < self.horizon)
         in_window = (done_at >= self.warmup) & (done_at < self.horizon)
+        fine = buckets(latency)  # each latency's bucket, for both resolutions
         for index in range(len(self.latency)):
             mine = cls == index
-            chosen = latency[mine & counted]
-            if chosen.size:
-                self.latency[index] = [merge([*self.latency[index], histogram(chosen)])]
-                self.latency_sum[index] += float(chosen.sum())
-                self.latency_count[index] += chosen.size
-                self.latency_max[index] = max(self.latency_max[index], float(chosen.max()))
+            chosen = mine & counted
+            if chosen.any():
+                hist = histogram(latency[chosen], index=fine[chosen])
+                self.latency[index] = [merge([*self.latency[index], hist])]
+                self.latency_sum[index] += float(latency[chosen].sum())
+                self.latency_count[index] += int(np.count_nonzero(chosen))
+                self.latency_max[index] = max(self.latency_max[index], float(latency[chosen].max()))
             self.in_window[index] += int((mine & in_window).sum())
-        early = done_at < self.horizon
-        self.completions += per_bin(done_at, self.edges, self.horizon)
-        bounds = np.searchsorted(done_at[early], self.edges)  # completion order is time order
+        # [edges[i], edges[i + 1]) holds the completions from the i-th bound to the next,
+        # those before the horizon: per_bin's count, without a search per completion
+        early = np.searchsorted(done_at, self.horizon)
+        bounds = np.minimum(np.searchsorted(done_at, self.edges), early)
+        self.completions += np.diff(bounds)
+        coarse = coarser(fine, BUCKETS_PER_DOUBLING // BIN_BUCKETS_PER_DOUBLING)
         for i in np.flatnonzero(np.diff(bounds)):
-            chunk = histogram(latency[bounds[i] : bounds[i + 1]], BIN_BUCKETS_PER_DOUBLING)
+            a, b = bounds[i], bounds[i + 1]
+            chunk = histogram(latency[a:b], BIN_BUCKETS_PER_DOUBLING, index=coarse[a:b])
             self.bin_latency[i] = [merge([*self.bin_latency[i], chunk])]
 
     def add_late(self, times: np.ndarray) -> None:

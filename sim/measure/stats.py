@@ -54,20 +54,55 @@ Histogram = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 smallest and largest value in each bucket (so a constant latency is reported exactly)."""
 
 
-def histogram(values: np.ndarray, per_doubling: int = BUCKETS_PER_DOUBLING) -> Histogram:
+def histogram(
+    values: np.ndarray, per_doubling: int = BUCKETS_PER_DOUBLING, index: np.ndarray | None = None
+) -> Histogram:
     """The log-scale histogram of non-negative ``values``, ``per_doubling`` buckets in each
-    power of two (only histograms of one resolution merge)."""
+    power of two (only histograms of one resolution merge); ``index``, if given, is their
+    :func:`buckets` at that resolution, computed once for several histograms."""
     values = np.asarray(values, dtype=float)
-    zero = values[values <= 0]
-    positive = values[values > 0]
-    index = np.floor(np.log2(positive) * per_doubling).astype(np.int64)
-    parts = [_dense(index, positive)] if positive.size else []
-    if zero.size:
-        parts.insert(0, (np.array([_ZERO]), np.array([zero.size]), zero[:1] * 0, zero[:1] * 0))
+    if index is None:
+        index = buckets(values, per_doubling)
+    zero = index == _ZERO
+    zeros = int(np.count_nonzero(zero))
+    if zeros:
+        first_zero = values[zero][:1] * 0
+        index, values = index[~zero], values[~zero]
+    parts = [_dense(index, values)] if values.size else []
+    if zeros:
+        parts.insert(0, (np.array([_ZERO]), np.array([zeros]), first_zero, first_zero))
     if not parts:
         return np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0), np.empty(0)
-    buckets, counts, lows, highs = (np.concatenate(column) for column in zip(*parts, strict=True))
-    return buckets.astype(np.int32), counts.astype(np.int64), lows, highs
+    if len(parts) == 1:
+        buckets_, counts, lows, highs = parts[0]
+    else:
+        buckets_, counts, lows, highs = (
+            np.concatenate(column) for column in zip(*parts, strict=True)
+        )
+    return buckets_.astype(np.int32), counts.astype(np.int64), lows, highs
+
+
+def buckets(values: np.ndarray, per_doubling: int = BUCKETS_PER_DOUBLING) -> np.ndarray:
+    """Each of ``values``' bucket in a :func:`histogram` of ``per_doubling`` buckets per
+    power of two (a bucket of its own for zero)."""
+    positive = values > 0
+    if positive.all():
+        index: np.ndarray = np.floor(np.log2(values) * per_doubling).astype(np.int64)
+        return index
+    index = np.full(values.size, _ZERO, dtype=np.int64)
+    index[positive] = np.floor(np.log2(values[positive]) * per_doubling)
+    return index
+
+
+def coarser(index: np.ndarray, factor: int) -> np.ndarray:
+    """:func:`buckets` ``index`` at ``factor`` (a power of two) times fewer buckets per
+    doubling, exactly as computed from the values: scaling a logarithm by a power of two
+    is exact, and ``floor(floor(16 x) / 16)`` is ``floor(x)``."""
+    shifted = index >> (factor.bit_length() - 1)
+    zero = index == _ZERO
+    if zero.any():
+        shifted[zero] = _ZERO
+    return shifted
 
 
 def _dense(index: np.ndarray, values: np.ndarray) -> Histogram:

@@ -13,8 +13,17 @@ from sim.engine.replication import build, run_replication, simulate
 from sim.engine.streams import Streams
 from sim.measure import edges as edge_module
 from sim.measure import recorders as recorder_module
+from sim.measure.folding import BIN_BUCKETS_PER_DOUBLING, Folded, per_bin
 from sim.measure.recorders import PERCENTILES, QUANTILE_METRICS
-from sim.measure.stats import histogram, percentile, sample_percentile, sample_percentiles
+from sim.measure.stats import (
+    BUCKETS_PER_DOUBLING,
+    buckets,
+    coarser,
+    histogram,
+    percentile,
+    sample_percentile,
+    sample_percentiles,
+)
 
 FOLD_AT = 2000
 
@@ -99,3 +108,42 @@ def test_sample_percentiles_are_numpys_to_the_bit(size):
         # through the sample's histogram, and through wrong ones, which are only a hint
         for hint in (values, values[1:], values[::2], rng.exponential(5, size)):
             assert sample_percentiles(values, qs, histogram(hint)) == expected
+
+
+def test_coarser_buckets_are_the_buckets_at_the_coarser_resolution():
+    rng = np.random.default_rng(7)
+    edges = 2.0 ** (np.arange(-40, 40) / 32)  # values on the coarse buckets' own edges
+    values = np.concatenate(
+        (rng.lognormal(-3, 3, 50_000), edges, np.nextafter(edges, 0), np.zeros(5), [1e-300])
+    )
+    fine = buckets(values)
+    for factor in (2, 16, 512):
+        per_doubling = BUCKETS_PER_DOUBLING // factor
+        np.testing.assert_array_equal(coarser(fine, factor), buckets(values, per_doubling))
+        shared = histogram(values, per_doubling, index=coarser(fine, factor))
+        for part, expected in zip(shared, histogram(values, per_doubling), strict=True):
+            np.testing.assert_array_equal(part, expected)
+
+
+def test_folded_completions_per_bin_are_per_bins_count():
+    """Completions come in time order, so a fold counts them per bin from the bins' edges;
+    the count must be per_bin's, with bins that end past the horizon (a width that does
+    not divide it) and completions after the horizon left out."""
+    rng = np.random.default_rng(3)
+    horizon, width = 100.0, 7.0
+    edges = np.arange(16) * width  # 105 > horizon
+    done_at = rng.uniform(0, 120, 5000)
+    done_at[:10] = edges[3]  # completions on a bin's edge
+    done_at.sort()
+    latency = rng.exponential(0.5, done_at.size)
+    folded = Folded(10.0, horizon, edges, 1)
+    folded.add_completions(done_at, latency, np.zeros(done_at.size, dtype=np.int8))
+    np.testing.assert_array_equal(folded.completions, per_bin(done_at, edges, horizon))
+    for i, chunk in enumerate(folded.bin_latency):
+        inside = (done_at >= edges[i]) & (done_at < min(edges[i + 1], horizon))
+        if not inside.any():
+            assert chunk == []
+            continue
+        expected = histogram(latency[inside], BIN_BUCKETS_PER_DOUBLING)
+        for part, want in zip(chunk[0], expected, strict=True):
+            np.testing.assert_array_equal(part, want)
