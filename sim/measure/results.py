@@ -285,15 +285,20 @@ def _summarise(
     in report order."""
     out = []
     pooled = pooled or {}
-    check_registered(set(rows.metric))
-    for group_key, group in rows.groupby(keys, sort=False):
-        labels = group_key if isinstance(group_key, tuple) else (group_key,)
+    metrics = rows["metric"].tolist()
+    check_registered(set(metrics))
+    # plain lists, not a pandas selection per group and metric: a run has hundreds of those
+    labels_of = list(zip(*(rows[key].tolist() for key in keys), strict=True))
+    values = rows["value"].to_numpy(dtype=float)
+    groups: dict[tuple[str, ...], dict[str, list[int]]] = {}
+    for i, (labels, metric) in enumerate(zip(labels_of, metrics, strict=True)):
+        groups.setdefault(labels, {}).setdefault(metric, []).append(i)
+    for labels, where in groups.items():
         hist_key = (labels[0], labels[1] if len(labels) > 1 else "")
         for metric, unit in UNITS.items():
-            values = group.loc[group.metric == metric, "value"].to_numpy()
-            if values.size:
+            if metric in where:
                 q = QUANTILE_METRICS.get(metric)
-                mean, low, high = interval(values, unit, pooled.get(hist_key), q)
+                mean, low, high = interval(values[where[metric]], unit, pooled.get(hist_key), q)
                 out.append((*labels, metric, mean, low, high, unit))
     return pd.DataFrame(out, columns=columns)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -35,6 +36,7 @@ def half_width(sample: np.ndarray, confidence: float = CONFIDENCE) -> float:
     return t_quantile(confidence, n - 1) * spread / math.sqrt(n)
 
 
+@functools.lru_cache(maxsize=256)
 def t_quantile(confidence: float, dof: int) -> float:
     """The two-sided Student-t quantile for ``confidence`` with ``dof`` degrees of freedom."""
     from scipy import stats  # imported when first needed: it is slow to import
