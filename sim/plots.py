@@ -15,9 +15,9 @@ import pandas as pd
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from scipy import stats
 
 from sim.measure.results import SWEEP_COLUMNS, Results
+from sim.measure.stats import CONFIDENCE, t_quantiles
 from sim.model import Model
 from sim.model.service import Service
 from sim.model.windows import disturbances
@@ -45,7 +45,7 @@ def _mean_and_band(frame: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Seri
     grouped = frame.groupby("time")[column]
     mean, spread, count = grouped.mean(), grouped.std(), grouped.count()
     with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(0.975, count - 1) * spread / np.sqrt(count)
+        half = t_quantiles(CONFIDENCE, count - 1) * spread / np.sqrt(count)
     return mean, mean - half, mean + half
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,9 +40,16 @@ def half_width(sample: np.ndarray, confidence: float = CONFIDENCE) -> float:
 @functools.lru_cache(maxsize=256)
 def t_quantile(confidence: float, dof: int) -> float:
     """The two-sided Student-t quantile for ``confidence`` with ``dof`` degrees of freedom."""
-    from scipy import stats  # imported when first needed: it is slow to import
+    return float(t_quantiles(confidence, np.asarray(dof)))
 
-    return float(stats.t.ppf(0.5 + confidence / 2, dof))
+
+def t_quantiles(confidence: float, dofs: Any) -> Any:
+    """:func:`t_quantile` of each of ``dofs`` (an array or Series; NaN where a count of
+    degrees of freedom is below one). ``scipy.stats.t.ppf``'s own function, from
+    ``scipy.special``, which loads in a quarter of the time ``scipy.stats`` takes."""
+    from scipy import special  # imported when first needed: it is slow to import
+
+    return special.stdtrit(dofs, 0.5 + confidence / 2)
 
 
 # --- latency histograms and pooled quantiles ------------------------------------------------

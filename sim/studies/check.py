@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
-from scipy import stats
 
 from sim.measure.registry import METRICS
 from sim.measure.results import Results
@@ -170,6 +169,8 @@ def regressions(
         scale = max(abs(float(np.nanmean(before))), 1e-3 if metric.endswith("rate") else 1e-9)
         if change <= tolerance * scale:
             continue
+        from scipy import stats  # only when a metric moved: it is slow to import
+
         if worse is not None and current.seed == baseline.seed:
             diffs = sign * worse
             if np.allclose(diffs, diffs[0]):

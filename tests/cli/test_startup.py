@@ -52,3 +52,14 @@ def test_public_names_still_load_on_use():
         "assert sim.analytic.__name__ == 'sim.analytic' and sim.Results.__name__ == 'Results'"
     )
     assert "pandas" in loaded
+
+
+def test_a_run_and_its_report_leave_scipy_stats_unloaded():
+    """Intervals need only the Student-t quantile, from scipy.special; scipy.stats (three
+    times its import) loads only for a baseline comparison's t-tests."""
+    loaded = modules_loaded(
+        "from sim.cli import main\n"
+        "assert main(['run', 'models/default.yaml', '--replications', '3', '--quiet']) == 0"
+    )
+    assert "scipy.special" in loaded and "pandas" in loaded
+    assert "scipy.stats" not in loaded
