@@ -82,12 +82,13 @@ class Folded:
         for index in range(len(self.latency)):
             mine = cls == index
             chosen = mine & counted
-            if chosen.any():
-                hist = histogram(latency[chosen], index=fine[chosen])
+            picked = latency[chosen]
+            if picked.size:
+                hist = histogram(picked, index=fine[chosen])
                 self.latency[index] = [merge([*self.latency[index], hist])]
-                self.latency_sum[index] += float(latency[chosen].sum())
-                self.latency_count[index] += int(np.count_nonzero(chosen))
-                self.latency_max[index] = max(self.latency_max[index], float(latency[chosen].max()))
+                self.latency_sum[index] += float(picked.sum())
+                self.latency_count[index] += picked.size
+                self.latency_max[index] = max(self.latency_max[index], float(picked.max()))
             self.in_window[index] += int((mine & in_window).sum())
         # [edges[i], edges[i + 1]) holds the completions from the i-th bound to the next,
         # those before the horizon: per_bin's count, without a search per completion

@@ -84,12 +84,10 @@ def histogram(
     if not parts:
         return np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0), np.empty(0)
     if len(parts) == 1:
-        buckets_, counts, lows, highs = parts[0]
+        used, counts, lows, highs = parts[0]
     else:
-        buckets_, counts, lows, highs = (
-            np.concatenate(column) for column in zip(*parts, strict=True)
-        )
-    return buckets_.astype(np.int32), counts.astype(np.int64), lows, highs
+        used, counts, lows, highs = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return used.astype(np.int32), counts.astype(np.int64), lows, highs
 
 
 def buckets(values: np.ndarray, per_doubling: int = BUCKETS_PER_DOUBLING) -> np.ndarray:
