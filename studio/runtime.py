@@ -25,7 +25,8 @@ DEFAULT_BUDGET = 2e7
 """Request visits one page action may simulate: about a minute on two cores when every
 one is simulated. It lets a typical session's sweeps run (``slow_database``'s
 What-if over the api's workers, 6.8e6, and its 5 x 5 heatmap by the database's workers,
-1.7e7) while a run of any shipped model stays under a tenth of it."""
+1.7e7) while a run of any shipped model stays under half of it (the dearest,
+``noisy_neighbour``, is 7.3e6)."""
 
 
 def budget() -> float:
