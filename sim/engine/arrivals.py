@@ -141,6 +141,19 @@ class RateProfile:
             value *= 1 + sine.amplitude * math.sin(2 * math.pi * (t + sine.phase) / sine.period)
         return value
 
+    def constant_over(self, start: float) -> float | None:
+        """The rate over the piece of :meth:`pieces` that begins at ``start`` if it is the
+        same float at every time in it (no sine, a flat level), else None."""
+        if self.sines:
+            return None
+        # no corner or spike edge falls inside a piece: one segment of the level, one set
+        # of spikes, and a level between equal corners is exactly that corner's rate
+        corners = self.corners
+        index = bisect_right([c[0] for c in corners], start) - 1
+        if index + 1 < len(corners) and corners[index + 1][1] != corners[index][1]:
+            return None
+        return self.rate(start)
+
     def pieces(self) -> Iterator[tuple[float, float, float]]:
         """(start, end, upper bound of the rate) for consecutive pieces of time, the last
         one open-ended."""
@@ -165,10 +178,13 @@ class RateProfile:
 
 
 def _profile(profile: RateProfile, rng: np.random.Generator) -> Iterator[float]:
-    """Thinning (Lewis and Shedler) piece by piece, each piece with its own rate bound."""
+    """Thinning (Lewis and Shedler) piece by piece, each piece with its own rate bound.
+    A piece whose rate is constant compares with that constant instead of computing the
+    rate at every candidate: the same comparisons, so the same arrivals."""
     for start, end, bound in profile.pieces():
         if bound <= 0:
             continue
+        flat = profile.constant_over(start)
         t = start
         while True:
             gaps = rng.exponential(1.0 / bound, CHUNK).tolist()
@@ -177,7 +193,7 @@ def _profile(profile: RateProfile, rng: np.random.Generator) -> Iterator[float]:
                 t += gap
                 if t >= end:
                     break
-                if u * bound < profile.rate(t):
+                if u * bound < (profile.rate(t) if flat is None else flat):
                     yield t
             else:
                 continue

@@ -85,6 +85,56 @@ def test_profile_steps_ramps_spikes_and_sines():
     assert abs(ramp - 20_000) < 5 * math.sqrt(20_000)  # the mean of a 100 -> 300 ramp
 
 
+PROFILES = [
+    [
+        {"kind": "spike", "start": 100, "duration": 50, "factor": 10},
+        {"kind": "ramp", "start": 200, "end": 300, "rate": 300},
+        {"kind": "step", "at": 400, "rate": 50},
+    ],
+    [
+        {"kind": "step", "at": 50, "rate": 30},
+        {"kind": "spike", "start": 40, "duration": 100, "factor": 3.3},
+        {"kind": "spike", "start": 60, "duration": 20, "factor": 1.7},
+        {"kind": "ramp", "start": 200, "end": 260, "rate": 30},
+    ],
+    [{"kind": "sine", "period": 90, "amplitude": 0.5}, {"kind": "step", "at": 100, "rate": 7}],
+]
+
+
+def _thinned_by_definition(profile: RateProfile, rng: np.random.Generator, until: float):
+    """Lewis and Shedler thinning that computes the rate at every candidate."""
+    out = []
+    for start, end, bound in profile.pieces():
+        t = start
+        while bound > 0 and t < min(end, until):
+            gaps = rng.exponential(1.0 / bound, CHUNK).tolist()
+            for gap, u in zip(gaps, rng.random(CHUNK).tolist(), strict=True):
+                t += gap
+                if t >= end:
+                    break
+                if u * bound < profile.rate(t):
+                    out.append(t)
+        if end >= until:
+            break
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("changes", PROFILES, ids=["spike-ramp-step", "overlaps", "sine"])
+def test_constant_pieces_thin_to_the_same_arrivals(changes):
+    """Pieces of constant rate compare with the constant instead of the rate at each
+    candidate: the very same arrivals, bit for bit, as computing it every time."""
+    spec = ProfileArrivals(rate=120, changes=changes)
+    profile = RateProfile(spec)
+    for start, end, _ in profile.pieces():
+        flat = profile.constant_over(start)
+        if flat is not None:  # the same float all through the piece
+            stop = min(end, 600.0)
+            assert {profile.rate(t) for t in np.linspace(start, stop, 101)[:-1]} == {flat}
+    got = _times(spec, 600.0, seed=11)
+    expected = _thinned_by_definition(profile, np.random.default_rng(11), 600.0)
+    assert np.array_equal(got, expected[expected <= 600.0])
+
+
 def test_sine_profile_averages_its_base():
     spec = ProfileArrivals(rate=50, changes=[{"kind": "sine", "period": 100, "amplitude": 0.8}])
     times = _times(spec, 1000)
