@@ -110,7 +110,7 @@ def test_analytic_headroom_is_the_m_m_c_k_edge():
 @pytest.mark.slow
 def test_diagnose_reports_and_ranks():
     model = chain_model()
-    found = sim.diagnose(model, replications=3, executor="inline", progress=False)
+    found = sim.diagnose(model, replications=2, executor="inline", progress=False)
     report = found.report()
     assert report.splitlines()[0].startswith("chain: gateway.rejection_rate <= 0.01 FAIL")
     assert "Root cause: db" in report and "Best fix:" in report

@@ -74,7 +74,7 @@ def test_sync_call_holds_the_callers_worker_for_the_callees_response():
 
 @pytest.mark.slow
 def test_slow_callee_makes_the_caller_reject_while_it_rejects_nothing():
-    res = sim.run(sim.load("models/slow_database.yaml", {"replications": 3}))
+    res = sim.run(sim.load("models/slow_database.yaml", {"replications": 3, "horizon": 500}))
     assert res.get("rejected_queue_full", "gateway") > 0.01
     for quiet in ("api", "db"):
         assert res.get("rejection_rate", quiet) == 0
@@ -144,7 +144,7 @@ def test_probability_count_and_cache_thin_the_callee_load():
             "db": {"workers": 64, "work": constant(0.001)},
         },
         rate=lam,
-        horizon=1000,
+        horizon=400,
         replications=6,
     )
     res = sim.run(model)
@@ -492,7 +492,8 @@ def test_unbounded_queue_check_follows_the_graph():
 
 @pytest.mark.slow
 def test_same_seed_same_graph_results():
-    model = sim.load("models/slow_database.yaml", {"replications": 2, "horizon": 400})
+    shorter = {"replications": 2, "horizon": 200, "services.db.incidents.0.start": 100}
+    model = sim.load("models/slow_database.yaml", shorter)  # through its incident
     a, b = sim.run(model), sim.run(model)
     assert a.summary.equals(b.summary)
     assert np.isfinite(a.summary["mean"]).any()

@@ -18,8 +18,8 @@ def _model(scenarios: dict[str, Any], services: dict[str, Any] | None = None, **
     return sim.from_dict(
         {
             "name": "scenarios",
-            "horizon": 2000,
-            "warmup": 200,
+            "horizon": 1000,
+            "warmup": 100,
             "replications": 8,
             "seed": 5,
             "scenarios": scenarios,

@@ -13,6 +13,17 @@ MODELS = Path(__file__).resolve().parents[2] / "models"
 pytestmark = pytest.mark.slow
 
 
+# Each story's trigger comes at 300 s in its model; here at 120 s (60 s of steady state
+# after the warmup is enough to diagnose against), which cuts the quiet part of each run.
+# The flash sale's spike lasts one minute instead of two: the same diagnosis and ranking
+# (measured), for half the cost of its busiest part.
+SHORTER_SPIKE = {
+    "workload.arrivals.changes.0.start": 120,
+    "workload.arrivals.changes.0.duration": 60,
+}
+SOONER_RAMP = {"workload.arrivals.changes.0.start": 120, "workload.arrivals.changes.0.end": 240}
+
+
 def diagnose(name: str, fixes: bool = True, **overrides: object) -> sim.Diagnosis:
     model = sim.load(MODELS / f"{name}.yaml", overrides)
     return sim.diagnose(model, replications=2, progress=False, fixes=fixes)
@@ -30,8 +41,8 @@ def rank(found: sim.Diagnosis, words: str) -> int:
 
 
 def test_slow_database_blames_db_not_the_gateway():
-    found = diagnose("slow_database", horizon=480)
-    assert found.root.service == "db" and "incident at 300-420 s" in found.root.text
+    found = diagnose("slow_database", horizon=300, **{"services.db.incidents.0.start": 120})
+    assert found.root.service == "db" and "incident at 120-240 s" in found.root.text
     assert [f.service for f in kinds(found)["symptom"]] == ["gateway"]
     assert found.fixes[0].effect == "helps"
     assert any(w in found.fixes[0].fix.name for w in ("calls to db", "db: work"))
@@ -40,7 +51,7 @@ def test_slow_database_blames_db_not_the_gateway():
 
 
 def test_retry_storm_is_retries_and_non_recovery_and_backoff_fixes_it():
-    found = diagnose("retry_storm", horizon=500)
+    found = diagnose("retry_storm", horizon=250, **{"services.db.incidents.0.start": 120})
     found_kinds = kinds(found)
     assert found_kinds["retry_amplification"][0].figure > 2
     assert found_kinds["non_recovery"][0].figure < 0.5
@@ -50,13 +61,15 @@ def test_retry_storm_is_retries_and_non_recovery_and_backoff_fixes_it():
 
 
 def test_gc_storm_names_garbage_collection():
-    found = diagnose("gc_storm", fixes=False, horizon=600)
+    found = diagnose(
+        "gc_storm", fixes=False, horizon=420, **{"services.api.incidents.0.start": 120}
+    )
     assert kinds(found)["gc"][0].figure > 0.1
     assert kinds(found)["non_recovery"][0].figure < 0.5
 
 
 def test_autoscale_lag_names_the_provisioning_gap():
-    found = diagnose("autoscale_lag", fixes=False, horizon=700)
+    found = diagnose("autoscale_lag", fixes=False, horizon=400, **SOONER_RAMP)
     lag = kinds(found)["autoscaling_lag"][0]
     assert lag.service == "api" and lag.figure > 0.5
     assert "provisioning" in found.report()
@@ -64,14 +77,22 @@ def test_autoscale_lag_names_the_provisioning_gap():
 
 def test_breaker_saves_pool_ranks_the_breaker_first():
     found = diagnose(
-        "breaker_saves_pool", **{"services.api.classes.recommend.calls.0.circuit_breaker": None}
+        "breaker_saves_pool",
+        horizon=360,
+        **{
+            "services.api.classes.recommend.calls.0.circuit_breaker": None,
+            "services.recommendations.incidents.0.start": 120,
+            "services.recommendations.incidents.0.end": 300,
+        },
     )
     assert found.root.service == "recommendations"
     assert "breaker" in found.fixes[0].fix.name and found.fixes[0].effect == "helps"
 
 
 def test_flash_sale_ranks_the_edge_limit_or_replicas_first():
-    found = diagnose("flash_sale", horizon=460, **{"services.api.rate_limit": None})
+    found = diagnose(
+        "flash_sale", horizon=220, **SHORTER_SPIKE, **{"services.api.rate_limit": None}
+    )
     best = found.fixes[0].fix.name
     assert ("limit" in best and "at the edge" in best) or "replicas" in best
     assert found.fixes[rank(found, "queue")].effect != "helps"  # 4x the wait for fewer 503s

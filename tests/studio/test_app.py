@@ -17,8 +17,10 @@ from studio.runtime import budget
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-QUICK = {"replications": "3", "set.horizon": "200", "set.warmup": "20"}
+QUICK = {"replications": "3", "set.horizon": "120", "set.warmup": "20"}
 """A short run, so each flow takes seconds."""
+SHORT = {"horizon": float(QUICK["set.horizon"]), "warmup": float(QUICK["set.warmup"])}
+"""QUICK's run lengths, as overrides of a model loaded outside the page."""
 
 
 @pytest.fixture(autouse=True)
@@ -140,7 +142,7 @@ def test_one_knob_sweep_produces_its_table():
 
 @pytest.mark.slow
 def test_a_sweep_until_precise_runs_more_where_the_intervals_are_wide():
-    at = open_page(QUICK)
+    at = open_page({**QUICK, "set.horizon": "200"})  # where 8 workers need twice the runs
     set_numbers(
         at,
         {
@@ -188,8 +190,7 @@ def test_a_comparison_until_precise_doubles_both_variants_together():
     model = sim.load(
         ROOT / "models" / "default.yaml",
         {
-            "horizon": 200,
-            "warmup": 20,
+            **SHORT,
             "precision.min_replications": 3,
             "precision.max_replications": 12,
         },
@@ -279,7 +280,7 @@ def test_a_knob_moved_too_far_names_the_field_and_can_be_moved_back():
 
 def test_a_sweep_is_weighed_against_the_budget_at_each_points_own_load(monkeypatch):
     rate = "workload.arrivals.rate"
-    page = sim.load(ROOT / "models" / "default.yaml", {"horizon": 200, "warmup": 20})
+    page = sim.load(ROOT / "models" / "default.yaml", SHORT)
     vary = {rate: [90, 225, 360]}
     work = sweep_work(page, vary=vary, replications=3)
     assert work > 1.5 * 3 * estimate_work(page, 3)  # far more than three points at 90 req/s
