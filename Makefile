@@ -1,8 +1,9 @@
 # Two set-up commands: `make run` and `make test`. Both create .venv on first use;
 # `make app` serves the studio on localhost:8501 the same way.
+
 # .venv's interpreter: the system's /usr/bin/python3 where it is 3.11 or newer and can
-# make a venv (Debian's and Ubuntu's are optimised builds: the engine runs 12-13 % faster
-# on them than on an unoptimised build such as pyenv's default), else python3 on PATH.
+# make a venv (Debian's is an optimised build: the engine runs 12-13 % faster on it than
+# on an unoptimised build such as pyenv's default), else python3 on PATH.
 # PYTHON=... chooses another; `make clean` first to rebuild an existing .venv with it.
 SYSTEM_PYTHON := /usr/bin/python3
 PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import sys, ensurepip, venv; \
