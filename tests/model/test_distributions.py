@@ -73,3 +73,14 @@ def test_categorical_draws_follow_their_weights():
         assert abs(share - expected) <= Z * np.sqrt(expected * (1 - expected) / N)
     assert Categorical([5.0], lambda: 0.99)() == 0
     assert Categorical([1, 1], lambda: 1.0)() == 1  # a draw past the last edge stays in range
+
+
+def test_mixtures_share_one_component_validator():
+    """Building pydantic's validator of a distribution takes milliseconds: a sweep or a
+    property test validates thousands of mixtures, so it is built once, not per component."""
+    from sim.model import distributions
+
+    mixture = next(spec for spec in SPECS if spec["distribution"] == "mixture")
+    for _ in range(3):
+        Service.model_validate({"workers": 1, "work": mixture})
+    assert distributions._distribution_adapter.cache_info().misses <= 1
