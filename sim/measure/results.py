@@ -153,10 +153,11 @@ class Results:
                 self._estimate = None
         return self._estimate
 
-    def to_dict(self) -> dict[str, YamlValue]:
+    def to_dict(self, estimate: bool = True) -> dict[str, YamlValue]:
         """Plain data: ``model``, ``replications``, ``seed``, ``summary`` and the raw tables,
         and the instant estimate beside the simulation (``estimate``,
-        ``estimate_vs_simulation``) where the model has one."""
+        ``estimate_vs_simulation``) where the model has one, unless ``estimate`` is False
+        (the simulation's results alone, without computing the estimate)."""
         return {
             "model": self.model.model_dump(mode="json", exclude_none=True),
             "replications": self.replications,
@@ -171,7 +172,7 @@ class Results:
             "by_class": _records(self.by_class),
             "scale_events": _records(self.scale_events),
             **({"precision": _records(self.precision)} if self.precision is not None else {}),
-            **self._estimate_dict(),
+            **(self._estimate_dict() if estimate else {}),
         }
 
     def _estimate_dict(self) -> dict[str, YamlValue]:
@@ -185,9 +186,9 @@ class Results:
             "estimate_vs_simulation": comparison_records(estimate, self),  # type: ignore[dict-item]
         }
 
-    def to_json(self, path: str | Path | None = None) -> str:
+    def to_json(self, path: str | Path | None = None, estimate: bool = True) -> str:
         """JSON text of :meth:`to_dict`; also written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        text = json.dumps(self.to_dict(estimate), indent=1, allow_nan=False)
         if path is not None:
             Path(path).write_text(text)
         return text

@@ -22,8 +22,9 @@ from tests.studies.test_fuzz import models
 
 
 def results_json(model: sim.Model) -> str:
-    """The model's results as JSON, run in this process."""
-    return sim.run(model, executor="inline", progress=False).to_json()
+    """The model's results as JSON, run in this process (without the instant estimate, a
+    function of the model alone)."""
+    return sim.run(model, executor="inline", progress=False).to_json(estimate=False)
 
 
 EXAMPLES = int(os.environ.get("QUEUEFULL_TASK_EXAMPLES", "15"))

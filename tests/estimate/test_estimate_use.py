@@ -63,6 +63,8 @@ def test_results_carry_the_estimate_and_where_it_disagrees():
     assert all("db" in r["cause"] for r in api)  # it waits on the db
     found = disagreements(results.estimate, results)
     assert {c.service for c in found} >= {"db"}
+    alone = json.loads(results.to_json(estimate=False))
+    assert alone == {k: v for k, v in data.items() if not k.startswith("estimate")}
 
 
 def test_an_exact_estimate_agrees_with_the_simulation():
