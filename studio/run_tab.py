@@ -89,10 +89,15 @@ def run_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
     shown = results.summary[results.summary.metric.map(lambda m: not METRICS[m].count)]
     st.dataframe(shown, hide_index=True)
     a, b, c, d = st.columns(4)
-    a.download_button("Results JSON", results_json(results), "results.json", "application/json")
+    a.download_button(
+        "Results JSON", lambda: results_json(results), "results.json", "application/json"
+    )
     b.download_button("Summary CSV", results_csv(results), "summary.csv", "text/csv")
     c.download_button(
-        "Charts PNG", charts.png(timeseries_figure(results)), "timeseries.png", "image/png"
+        "Charts PNG",
+        charts.png_when_clicked(lambda: timeseries_figure(results)),
+        "timeseries.png",
+        "image/png",
     )
     d.download_button(
         "Model YAML", model_yaml(effective(page)[0]), "model.yaml", "application/x-yaml"

@@ -140,7 +140,9 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
     a.download_button("Sweep CSV", table.to_csv(index=False).encode(), "sweep.csv", "text/csv")
     b.download_button(
         "Sweep PNG",
-        charts.png(sweep_figure(table, chosen[0], metrics or ["latency_p99"], service)),
+        charts.png_when_clicked(
+            lambda: sweep_figure(table, chosen[0], metrics or ["latency_p99"], service)
+        ),
         "sweep.png",
         "image/png",
     )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 import altair as alt
 import numpy as np
@@ -186,3 +187,18 @@ def png(figure: Figure) -> bytes:
     figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
     return buffer.getvalue()
+
+
+_PYPLOT = threading.Lock()
+
+
+def png_when_clicked(build: Callable[[], Figure]) -> Callable[[], bytes]:
+    """A download button's PNG, drawn when the button is clicked instead of on every run
+    of the page (drawing a page's figure took longer than simulating it). Clicks are
+    served on the server's threads, and pyplot's figures are global: one at a time."""
+
+    def draw() -> bytes:
+        with _PYPLOT:
+            return png(build())
+
+    return draw

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +60,12 @@ def test_the_studio_in_a_real_browser(server, browser):
     page.wait_for_selector("[data-testid='stGraphVizChart'] svg", timeout=WAIT)
     page.wait_for_selector("[data-testid='stVegaLiteChart'] canvas, .vega-embed", timeout=WAIT)
     page.screenshot(path=str(SHOTS / "run.png"), full_page=True)
+
+    # downloads drawn when clicked, not on every run: the PNG and the JSON still come
+    for label, starts in (("Charts PNG", b"\x89PNG"), ("Results JSON", b"{")):
+        with page.expect_download(timeout=WAIT) as download:
+            page.get_by_role("button", name=label).click()
+        assert Path(download.value.path()).read_bytes().startswith(starts), label
 
     # a knob: the Model tab's workers, 10 -> 14; the headline and the URL follow
     page.get_by_role("tab", name="Model").click()
