@@ -79,14 +79,7 @@ class Results:
             for metric, value in metrics.items()
         ]
         per_rep = pd.DataFrame(rows, columns=["replication", "service", "metric", "value"])
-        frames = []
-        for out in outputs:
-            for service, series in out.timeseries.items():
-                frame = pd.DataFrame(series)
-                frame.insert(0, "service", service)
-                frame.insert(0, "replication", out.replication)
-                frames.append(frame)
-        timeseries = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        timeseries = timeseries_table(outputs)
         class_rows = [
             (service, name, metric, value)
             for out in outputs
@@ -277,6 +270,28 @@ def _results_problem(data: Any) -> str | None:
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             return f"'{key}' is not a list of records"
     return None
+
+
+def timeseries_table(outputs: list[ReplicationOutput]) -> pd.DataFrame:
+    """Every replication's series of every service, one row per replication, service and
+    time bin (series a service lacks are NaN), built column by column: a frame per
+    replication and service, concatenated, cost more than the rest of a short run's summary."""
+    pieces = [(out.replication, service, series)
+              for out in outputs for service, series in out.timeseries.items()]  # fmt: skip
+    if not pieces:
+        return pd.DataFrame()
+    names = list(dict.fromkeys(name for _, _, series in pieces for name in series))
+    sizes = [len(next(iter(series.values()), ())) for _, _, series in pieces]
+    columns: dict[str, Any] = {
+        "replication": np.repeat([replication for replication, _, _ in pieces], sizes),
+        "service": [service for (_, service, _), n in zip(pieces, sizes, strict=True)
+                    for _ in range(n)],  # fmt: skip
+    }
+    for name in names:
+        parts = [np.asarray(series[name]) if name in series else np.full(n, np.nan)
+                 for (_, _, series), n in zip(pieces, sizes, strict=True)]  # fmt: skip
+        columns[name] = np.concatenate(parts)
+    return pd.DataFrame(columns)
 
 
 def _summarise(

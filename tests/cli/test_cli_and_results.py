@@ -162,3 +162,24 @@ def test_every_registered_metric_is_documented_and_every_reported_one_registered
         assert f"| `{name}` |" in reference, name
     res = sim.run(default_model, replications=2, progress=False)
     assert set(res.per_replication.metric) <= METRICS.keys() | INTERNAL
+
+
+def test_the_timeseries_table_is_each_replications_frames_stacked():
+    """Built column by column, it is exactly the frames of each replication and service
+    stacked by pandas, with NaN where a service lacks a series (only the edge with a
+    breaker has breaker_open)."""
+    from sim.engine.replication import run_replication
+    from sim.measure.results import timeseries_table
+
+    model = sim.load("models/breaker_saves_pool.yaml", {"horizon": 60, "warmup": 10})
+    outputs = [run_replication(model, replication, 5) for replication in range(2)]
+    frames = []
+    for out in outputs:
+        for service, series in out.timeseries.items():
+            frame = pd.DataFrame(series)
+            frame.insert(0, "service", service)
+            frame.insert(0, "replication", out.replication)
+            frames.append(frame)
+    stacked = pd.concat(frames, ignore_index=True)
+    assert stacked["breaker_open"].isna().any() and stacked["breaker_open"].notna().any()
+    pd.testing.assert_frame_equal(timeseries_table(outputs), stacked, check_exact=True)
