@@ -282,15 +282,20 @@ def timeseries_table(outputs: list[ReplicationOutput]) -> pd.DataFrame:
         return pd.DataFrame()
     names = list(dict.fromkeys(name for _, _, series in pieces for name in series))
     sizes = [len(next(iter(series.values()), ())) for _, _, series in pieces]
+    services: list[str] = []
+    for (_, service, _), size in zip(pieces, sizes, strict=True):
+        services += [service] * size
     columns: dict[str, Any] = {
         "replication": np.repeat([replication for replication, _, _ in pieces], sizes),
-        "service": [service for (_, service, _), n in zip(pieces, sizes, strict=True)
-                    for _ in range(n)],  # fmt: skip
+        "service": services,
     }
     for name in names:
-        parts = [np.asarray(series[name]) if name in series else np.full(n, np.nan)
-                 for (_, _, series), n in zip(pieces, sizes, strict=True)]  # fmt: skip
-        columns[name] = np.concatenate(parts)
+        columns[name] = np.concatenate(
+            [
+                np.asarray(series[name]) if name in series else np.full(size, np.nan)
+                for (_, _, series), size in zip(pieces, sizes, strict=True)
+            ]
+        )
     return pd.DataFrame(columns)
 
 
