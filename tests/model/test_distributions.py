@@ -81,6 +81,10 @@ def test_mixtures_share_one_component_validator():
     from sim.model import distributions
 
     mixture = next(spec for spec in SPECS if spec["distribution"] == "mixture")
+    before = distributions._distribution_adapter.cache_info()
     for _ in range(3):
         Service.model_validate({"workers": 1, "work": mixture})
-    assert distributions._distribution_adapter.cache_info().misses <= 1
+    after = distributions._distribution_adapter.cache_info()
+    components = 3 * len(mixture["components"])
+    assert (after.hits + after.misses) - (before.hits + before.misses) == components
+    assert after.misses <= 1
