@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_coverage.py --seeds 600
 	$(BIN)/python benchmarks/bench_studio.py
 	$(BIN)/python benchmarks/bench_estimate.py
+	$(BIN)/python benchmarks/bench_instructions.py
 	$(BIN)/python benchmarks/targets.py
 
 fuzz: $(STAMP)

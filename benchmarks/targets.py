@@ -18,10 +18,13 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent.parent / "out" / "bench.jsonl"
 
 
-def record(figure: str, value: float, target: float, unit: str, higher_is_better: bool) -> None:
-    """Keep one measured ``figure`` and print it with its verdict."""
+def record(
+    figure: str, value: float, target: float | None, unit: str, higher_is_better: bool
+) -> None:
+    """Keep one measured ``figure`` and print it with its verdict (``target`` None: a
+    figure shown for what it explains, with no verdict)."""
     value = float(value)  # numpy scalars too
-    met = bool(value >= target if higher_is_better else value <= target)
+    met = None if target is None else bool(value >= target if higher_is_better else value <= target)
     row = {
         "figure": figure,
         "value": value,
@@ -56,6 +59,8 @@ def _number(value: float, unit: str) -> str:
 
 
 def _line(row: dict) -> str:
+    if row["target"] is None:
+        return f"{row['figure']:<58} {_number(row['value'], row['unit']):>14}  (no target)"
     sign = ">=" if row["higher"] else "<="
     verdict = "met" if row["met"] else "NOT met"
     value = _number(row["value"], row["unit"])
@@ -84,8 +89,9 @@ def table() -> str:
     lines = [f"measured on {machine()}", ""]
     lines += [f"{'figure':<58} {'measured':>14}  target"]
     lines += [_line(row) for row in rows]
-    missed = sum(not row["met"] for row in rows)
-    lines += ["", f"{len(rows) - missed} of {len(rows)} targets met"]
+    judged = [row for row in rows if row["target"] is not None]
+    missed = sum(not row["met"] for row in judged)
+    lines += ["", f"{len(judged) - missed} of {len(judged)} targets met"]
     return "\n".join(lines)
 
 
