@@ -34,13 +34,12 @@ Handler = Callable[..., Generator[simpy.Event, object, str]]
 
 
 def is_plain(spec: Service, classes: list[str]) -> bool:
-    """Whether a service answers each request with its own work alone, from one shared
-    worker pool: no calls, incidents, admission limits, listen backlog, GC, CPUs,
+    """Whether a service answers each request with its own work, then its calls in order,
+    from one shared worker pool: no incidents, admission limits, listen backlog, GC, CPUs,
     contention, per-unit work, autoscaling, outlier detection or health checks. Its
     requests take the short path, :meth:`ServiceRuntime._handle_plain`."""
     return not (
-        any(spec.calls_for(cls) for cls in classes)
-        or spec.incidents
+        spec.incidents
         or spec.rate_limit is not None
         or spec.concurrency_limit is not None
         or spec.listen_backlog is not None
@@ -461,10 +460,35 @@ class ServiceRuntime:
                 replica, info, counted, arrived, start, start, deadline, outcomes.TIMEOUT, True
             )
         yield env.sleep(self.work[info.cls]())
-        replica.pool.release(info.size)
+        released = math.nan
+        steps = self.steps[info.cls]
+        if steps:
+            # the calls as _serve makes them, written out here: a frame of their own would
+            # cost every event under them
+            outcome, own = outcomes.OK, True
+            for step in steps:
+                if info.cancelled:  # cancelled while working: no more calls go out
+                    outcome = outcomes.TIMEOUT
+                    break
+                if step.releases_worker and math.isnan(released):
+                    replica.pool.release(info.size)
+                    released = env.now
+                outcome, own = yield from step.run(replica, info, deadline)
+                if outcome != outcomes.OK:
+                    break
+            if outcome != outcomes.OK:
+                if math.isnan(released):
+                    replica.pool.release(info.size)
+                    released = env.now
+                return self._respond(
+                    replica, info, counted, arrived, start, released, deadline, outcome, own
+                )
+        if math.isnan(released):
+            replica.pool.release(info.size)
+            released = env.now
         self._leave(replica)  # what _respond does for a plain service's success
         now = env.now
-        recorder.completed(arrived, now, counted, info.cls, now <= deadline, start, now)
+        recorder.completed(arrived, now, counted, info.cls, now <= deadline, start, released)
         return outcomes.OK
 
     def _traced(

@@ -1,13 +1,14 @@
 """The SimPy engine's short paths change no number.
 
-A plain service (no calls, incidents, limits, GC, CPUs...) serves its requests through
-:meth:`ServiceRuntime._handle_plain`, and clients that add nothing to their entry service
-(no timeout, retries or calls: :func:`passes_through`) record nothing, their end-to-end
-view copied from the entry's records after the run. Both must give exactly the results of
-the general path, on random models whose services are stripped of what keeps them off it:
-every count and outcome exactly, and every float to its last few digits (a mirrored
-end-to-end ``in_system`` gauge is the entry's, summed without the zero-length steps the
-clients' own gauge takes at each refusal, so its area can differ in the last bit).
+A plain service (its own work, then its calls; no incidents, limits, GC, CPUs...) serves
+its requests through :meth:`ServiceRuntime._handle_plain`, and clients that add nothing to
+their entry service (no timeout, retries or calls: :func:`passes_through`) record nothing,
+their end-to-end view copied from the entry's records after the run. Both must give
+exactly the results of the general path, on random models whose services are stripped of
+what keeps them off it: every count and outcome exactly, and every float to its last few
+digits (a mirrored end-to-end ``in_system`` gauge is the entry's, summed without the
+zero-length steps the clients' own gauge takes at each refusal, so its area can differ in
+the last bit).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ PLAIN_KEYS = {
     "calls",
     "connection_pools",
 }
-"""What a service may have and still take the short path (calls only keep its callers off)."""
+"""What a service may have and still take the short path."""
 
 
 def plainer(data: dict[str, Any]) -> dict[str, Any]:
