@@ -460,32 +460,26 @@ class ServiceRuntime:
                 replica, info, counted, arrived, start, start, deadline, outcomes.TIMEOUT, True
             )
         yield env.sleep(self.work[info.cls]())
-        released = math.nan
-        steps = self.steps[info.cls]
-        if steps:
-            # the calls as _serve makes them, written out here: a frame of their own would
-            # cost every event under them
-            outcome, own = outcomes.OK, True
-            for step in steps:
-                if info.cancelled:  # cancelled while working: no more calls go out
-                    outcome = outcomes.TIMEOUT
-                    break
-                if step.releases_worker and math.isnan(released):
-                    replica.pool.release(info.size)
-                    released = env.now
-                outcome, own = yield from step.run(replica, info, deadline)
-                if outcome != outcomes.OK:
-                    break
+        outcome, own, released = outcomes.OK, True, math.nan
+        # the calls as _serve makes them, written out here: a frame of their own would
+        # cost every event under them
+        for step in self.steps[info.cls]:
+            if info.cancelled:  # cancelled while working: no more calls go out
+                outcome = outcomes.TIMEOUT
+                break
+            if step.releases_worker and math.isnan(released):
+                replica.pool.release(info.size)
+                released = env.now
+            outcome, own = yield from step.run(replica, info, deadline)
             if outcome != outcomes.OK:
-                if math.isnan(released):
-                    replica.pool.release(info.size)
-                    released = env.now
-                return self._respond(
-                    replica, info, counted, arrived, start, released, deadline, outcome, own
-                )
+                break
         if math.isnan(released):
             replica.pool.release(info.size)
             released = env.now
+        if outcome != outcomes.OK:
+            return self._respond(
+                replica, info, counted, arrived, start, released, deadline, outcome, own
+            )
         self._leave(replica)  # what _respond does for a plain service's success
         now = env.now
         recorder.completed(arrived, now, counted, info.cls, now <= deadline, start, released)
