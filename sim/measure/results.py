@@ -282,12 +282,9 @@ def timeseries_table(outputs: list[ReplicationOutput]) -> pd.DataFrame:
         return pd.DataFrame()
     names = list(dict.fromkeys(name for _, _, series in pieces for name in series))
     sizes = [len(next(iter(series.values()), ())) for _, _, series in pieces]
-    services: list[str] = []
-    for (_, service, _), size in zip(pieces, sizes, strict=True):
-        services += [service] * size
     columns: dict[str, Any] = {
         "replication": np.repeat([replication for replication, _, _ in pieces], sizes),
-        "service": services,
+        "service": np.repeat(np.array([service for _, service, _ in pieces], object), sizes),
     }
     for name in names:
         columns[name] = np.concatenate(
