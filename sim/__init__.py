@@ -16,6 +16,10 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from sim import compiled
+
+compiled.install()  # before any engine module is imported: its build, where one matches
+
 if TYPE_CHECKING:
     from sim import analytic, estimate
     from sim.diagnose import Diagnosis, diagnose

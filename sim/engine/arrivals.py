@@ -110,7 +110,8 @@ def _level(t: float, corners: list[tuple[float, float]]) -> float:
         return corners[0][1]
     if index == len(corners) - 1:
         return corners[-1][1]
-    (t0, r0), (t1, r1) = corners[index], corners[index + 1]
+    t0, r0 = corners[index]  # two statements: Cython cannot compile the nested unpacking
+    t1, r1 = corners[index + 1]
     return r0 + (r1 - r0) * (t - t0) / (t1 - t0)
 
 

@@ -1,0 +1,110 @@
+"""The compiled engine: a build is used only for the source it was built from, the switch
+turns every build off, and a compiled run gives the same numbers as its source."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from importlib.machinery import ExtensionFileLoader
+from importlib.util import module_from_spec, spec_from_file_location
+from pathlib import Path
+
+import pytest
+
+from sim import compiled
+from sim.compiled.build import build, cannot_build
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Runs a short graph model with breakers, retries, pools and an incident; prints its
+# numbers and the modules that came from a build.
+RUN = """
+import json, sim
+from sim.engine.replication import run_replication
+model = sim.load("models/slow_database.yaml").model_copy(update={"horizon": 120.0})
+output = run_replication(model, 0, 7)
+print(json.dumps(sim.compiled.loaded()))
+print(json.dumps(output.metrics, default=repr, sort_keys=True))
+"""
+
+
+def _run(switch: str | None) -> tuple[list[str], str]:
+    """The modules loaded from builds, and the numbers as text (NaN equal to NaN)."""
+    env = dict(os.environ)
+    env.pop(compiled.SWITCH, None)
+    if switch is not None:
+        env[compiled.SWITCH] = switch
+    done = subprocess.run(
+        [sys.executable, "-c", RUN], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    loaded, metrics = done.stdout.splitlines()
+    return json.loads(loaded), metrics
+
+
+def test_a_build_is_found_only_for_the_source_it_was_built_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compiled, "CACHE", tmp_path)
+    name = "sim.measure.gauge"
+    finder = compiled.CompiledFinder()
+    stale = compiled.build_of(name, compiled.source_of(name).read_bytes() + b"\n# edited\n")
+    stale.touch()
+    assert finder.find_spec(name) is None  # an edited source: its build is not this one
+    assert compiled.missing().count(name) == 1
+    current = compiled.build_of(name)
+    current.touch()
+    spec = finder.find_spec(name)
+    assert spec is not None and spec.origin == str(current)
+    assert isinstance(spec.loader, ExtensionFileLoader)
+    assert name not in compiled.missing()
+    assert finder.find_spec("sim.model") is None  # not one of the compiled modules
+
+
+def test_every_compiled_module_has_its_source() -> None:
+    for name in compiled.MODULES:
+        assert compiled.source_of(name).is_file(), name
+    assert "sim.engine.kernel" not in compiled.MODULES  # numba's
+
+
+def test_the_switch_runs_every_module_from_its_source() -> None:
+    assert _run("0")[0] == []
+
+
+def test_a_compiled_run_gives_the_numbers_of_its_source() -> None:
+    from_source, default = _run("0"), _run(None)
+    assert default[1] == from_source[1]
+    reason = cannot_build()
+    if reason is None:  # make builds them before the tests; plain pytest may run on edits
+        assert default[0], "nothing compiled is built: run `python -m sim.compiled`"
+
+
+def test_a_module_builds_and_behaves_as_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reason = cannot_build()
+    if reason:
+        pytest.skip(reason)
+    monkeypatch.setattr(compiled, "CACHE", tmp_path)
+    name = "sim.measure.gauge"
+    older = compiled.build_of(name, b"an older source")
+    older.touch()
+    assert build([name]) == [name]
+    assert [path.name for path in tmp_path.iterdir()] == [compiled.build_of(name).name]
+    spec = compiled.CompiledFinder().find_spec(name)
+    assert spec is not None and spec.loader is not None
+    native = spec.loader.create_module(spec)  # type: ignore[attr-defined]
+    spec.loader.exec_module(native)  # type: ignore[union-attr]
+    assert native.__file__ == spec.origin and "cython" in repr(type(native.Gauge.add)).lower()
+    source_spec = spec_from_file_location("gauge_from_source", compiled.source_of(name))
+    assert source_spec is not None and source_spec.loader is not None
+    source = module_from_spec(source_spec)
+    source_spec.loader.exec_module(source)
+    gauges = [native.Gauge(1.0, 4), source.Gauge(1.0, 4)]
+    for gauge in gauges:
+        for now, delta in [(0.25, 1), (0.5, 2), (1.75, -1), (2.5, 3), (3.9, -5)]:
+            gauge.add(now, delta)
+    assert [(g.area, g.bins, g.peak, g.value) for g in gauges[:1]] == [
+        (g.area, g.bins, g.peak, g.value) for g in gauges[1:]
+    ]
