@@ -78,7 +78,17 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{name}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return f"{name}, {os.cpu_count()} cores, Python {platform.python_version()}, {engine()}"
+
+
+def engine() -> str:
+    """How the engine's modules ran: compiled (how many of them) or from their source."""
+    from sim import compiled
+
+    if not compiled.enabled():
+        return f"engine from source ({compiled.SWITCH}=0)"
+    built = len(compiled.MODULES) - len(compiled.missing())
+    return f"engine compiled ({built} of {len(compiled.MODULES)} modules)"
 
 
 def table() -> str:
