@@ -38,6 +38,11 @@ MODULES: tuple[str, ...] = (
 """The modules a run's events pass through: compiled when built. (``sim.engine.kernel``
 and ``sim.engine.fastpath`` are numba's to compile.)"""
 
+CYTHON_OPTIONS: tuple[str, ...] = ("-3", "-X", "annotation_typing=False")
+"""How Cython compiles: Python 3, and type hints left as hints. (By default Cython would
+make a ``float`` argument a C double, so an ``int`` passed in would come back a float:
+not the source's behaviour.) Part of each build's hash: new options, new builds."""
+
 SWITCH = "QUEUEFULL_COMPILED"
 """Environment variable: ``0`` runs every module from its source, built or not."""
 
@@ -58,12 +63,14 @@ def source_of(name: str) -> Path:
 
 def build_of(name: str, source: bytes | None = None) -> Path:
     """Where the build of module ``name`` from ``source`` (default: its file now) lives:
-    named by a hash of that source and this interpreter, so no other source matches it."""
+    named by a hash of that source, this interpreter and the Cython options, so no other
+    source (or older recipe) matches it."""
     import hashlib  # here: only an import of a compiled module pays for it
 
     if source is None:
         source = source_of(name).read_bytes()
-    digest = hashlib.sha256(source + sys.implementation.cache_tag.encode()).hexdigest()
+    recipe = " ".join((sys.implementation.cache_tag, *CYTHON_OPTIONS)).encode()
+    digest = hashlib.sha256(source + recipe).hexdigest()
     return CACHE / f"{name}.{digest[:16]}{SUFFIX}"
 
 

@@ -6,7 +6,7 @@ import shutil
 import sys
 import time
 
-from sim.compiled import CACHE, MODULES
+from sim import compiled
 from sim.compiled.build import BuildError, build
 
 
@@ -16,8 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     every module still runs from its source."""
     args = sys.argv[1:] if argv is None else argv
     if args == ["--clean"]:
-        shutil.rmtree(CACHE, ignore_errors=True)
-        print(f"removed {CACHE.name}: every module runs from its source")
+        shutil.rmtree(compiled.CACHE, ignore_errors=True)
+        print(f"removed {compiled.CACHE.name}: every module runs from its source")
         return 0
     if args:
         print("usage: python -m sim.compiled [--clean]", file=sys.stderr)
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         built = build()
-    except BuildError as error:
+    except (BuildError, OSError) as error:  # OSError: e.g. a read-only install
         print(
             f"compiled engine: not built ({error}); the engine runs from its source, "
             "about 15 % slower"
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if built:
         print(f"compiled engine: built {len(built)} modules in {time.perf_counter() - start:.0f} s")
     else:
-        print(f"compiled engine: all {len(MODULES)} modules up to date")
+        print(f"compiled engine: all {len(compiled.MODULES)} modules up to date")
     return 0
 
 

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sim import compiled
-from sim.compiled import SUFFIX, build_of, missing, source_of
+from sim.compiled import CYTHON_OPTIONS, SUFFIX, build_of, missing, source_of
 
 
 class BuildError(RuntimeError):
@@ -61,7 +61,17 @@ def _build_one(name: str, work: Path) -> None:
     config = sysconfig.get_config_var
     include = sysconfig.get_paths()["include"]
     steps = [
-        [sys.executable, "-m", "cython", "-3", "--module-name", name, "-o", str(c), str(py)],
+        [
+            sys.executable,
+            "-m",
+            "cython",
+            *CYTHON_OPTIONS,
+            "--module-name",
+            name,
+            "-o",
+            str(c),
+            str(py),
+        ],
         [
             *str(config("CC")).split(),
             *str(config("CFLAGS")).split(),

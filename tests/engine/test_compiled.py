@@ -105,6 +105,24 @@ def test_a_module_builds_and_behaves_as_its_source(
     for gauge in gauges:
         for now, delta in [(0.25, 1), (0.5, 2), (1.75, -1), (2.5, 3), (3.9, -5)]:
             gauge.add(now, delta)
-    assert [(g.area, g.bins, g.peak, g.value) for g in gauges[:1]] == [
-        (g.area, g.bins, g.peak, g.value) for g in gauges[1:]
+    # repr: an int stays an int, as in the source (Cython would make a float-hinted one a
+    # C double by default)
+    assert [repr((g.area, g.bins, g.peak, g.value)) for g in gauges[:1]] == [
+        repr((g.area, g.bins, g.peak, g.value)) for g in gauges[1:]
     ]
+
+
+def test_a_machine_that_cannot_build_is_told_so_and_the_command_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.compiled import __main__ as command
+    from sim.compiled import build as building
+
+    monkeypatch.setattr(compiled, "CACHE", tmp_path / "builds")  # nothing built there
+    monkeypatch.setattr(building, "cannot_build", lambda: "no C compiler (cc)")
+    assert command.main([]) == 0
+    out = capsys.readouterr().out
+    assert "not built (no C compiler (cc)); the engine runs from its source" in out
+    (tmp_path / "builds").mkdir()
+    assert command.main(["--clean"]) == 0 and not (tmp_path / "builds").exists()
+    assert command.main(["--what"]) == 2
