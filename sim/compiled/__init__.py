@@ -38,6 +38,8 @@ MODULES: tuple[str, ...] = (
 """The modules a run's events pass through: compiled when built. (``sim.engine.kernel``
 and ``sim.engine.fastpath`` are numba's to compile.)"""
 
+_NAMES = frozenset(MODULES)
+
 CYTHON_OPTIONS: tuple[str, ...] = ("-3", "-X", "annotation_typing=False")
 """How Cython compiles: Python 3, and type hints left as hints. (By default Cython would
 make a ``float`` argument a C double, so an ``int`` passed in would come back a float:
@@ -93,9 +95,6 @@ class CompiledFinder:
         spec = ModuleSpec(fullname, ExtensionFileLoader(fullname, str(built)), origin=str(built))
         spec.has_location = True  # so the module's __file__ is the build
         return spec
-
-
-_NAMES = frozenset(MODULES)
 
 
 def install() -> None:
