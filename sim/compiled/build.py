@@ -14,7 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sim import compiled
-from sim.compiled import CYTHON_OPTIONS, SUFFIX, build_of, missing, source_of
+from sim.compiled import (
+    CYTHON_OPTIONS,
+    DECLARATIONS,
+    SUFFIX,
+    build_of,
+    declarations_of,
+    missing,
+    source_of,
+)
 
 
 class BuildError(RuntimeError):
@@ -51,13 +59,30 @@ def build(names: list[str] | None = None, jobs: int | None = None) -> list[str]:
     return names
 
 
+def _lay_out(name: str, tree: Path) -> tuple[Path, bytes]:
+    """Copy module ``name``'s source, and its declarations if any, into its packages'
+    folders under ``tree`` (where Cython looks for the declarations). Returns the copy and
+    what it was made from, as :func:`inputs_of` hashes it (read once: an edit meanwhile
+    is the next build's)."""
+    py = tree.joinpath(*name.split(".")).with_suffix(".py")
+    py.parent.mkdir(parents=True)
+    for folder in py.relative_to(tree).parents[:-1]:  # the packages, not the tree itself
+        (tree / folder / "__init__.py").touch()
+    source = source_of(name).read_bytes()
+    py.write_bytes(source)
+    if declarations_of(name).is_file():
+        declarations = declarations_of(name).read_bytes()
+        py.with_suffix(".pxd").write_bytes(declarations)
+        source += DECLARATIONS + declarations
+    return py, source
+
+
 def _build_one(name: str, work: Path) -> None:
     """Cython, then the C compiler and linker, for one module; the file appears at once
     (renamed into place) or not at all."""
-    source = source_of(name).read_bytes()  # hashed as read: an edit meanwhile is a new build
-    target = build_of(name, source)
-    py, c, obj, lib = (work / f"{name}{ext}" for ext in (".py", ".c", ".o", SUFFIX))
-    py.write_bytes(source)
+    py, inputs = _lay_out(name, work / name)
+    target = build_of(name, inputs)
+    c, obj, lib = (work / f"{name}{ext}" for ext in (".c", ".o", SUFFIX))
     config = sysconfig.get_config_var
     include = sysconfig.get_paths()["include"]
     steps = [

@@ -3,13 +3,18 @@ turns every build off, and a compiled run gives the same numbers as its source."
 
 from __future__ import annotations
 
+import ast
+import copy
 import json
 import os
+import pickle
+import re
 import subprocess
 import sys
 from importlib.machinery import ExtensionFileLoader
 from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,6 +115,96 @@ def test_a_module_builds_and_behaves_as_its_source(
     assert [repr((g.area, g.bins, g.peak, g.value)) for g in gauges[:1]] == [
         repr((g.area, g.bins, g.peak, g.value)) for g in gauges[1:]
     ]
+    # built as an extension type (its declarations were found), which copies and pickles
+    assert type(vars(native.Gauge)["value"]).__name__ == "getset_descriptor"
+    assert type(vars(source.Gauge)["value"]).__name__ == "member_descriptor"
+    for again in (copy.copy(gauges[0]), pickle.loads(pickle.dumps(_imported_gauge(gauges[0])))):
+        assert repr((again.area, again.bins, again.t)) == repr(
+            (gauges[0].area, gauges[0].bins, gauges[0].t)
+        )
+
+
+def _imported_gauge(like: Any) -> Any:
+    """A gauge of the imported module (a build, where built: pickles name their module)
+    in ``like``'s state."""
+    from sim.measure.gauge import Gauge
+
+    gauge = Gauge(like.width, len(like.bins))
+    for name in ("value", "t", "area", "peak", "bins", "index", "edge"):
+        setattr(gauge, name, getattr(like, name))
+    return gauge
+
+
+def test_a_modules_declarations_are_part_of_its_builds_name() -> None:
+    declared = "sim.measure.gauge"
+    assert compiled.declarations_of(declared).is_file()
+    source = compiled.source_of(declared).read_bytes()
+    assert compiled.build_of(declared) != compiled.build_of(declared, source)
+    plain = "sim.engine.clock"  # no declarations
+    assert not compiled.declarations_of(plain).is_file()
+    assert compiled.build_of(plain) == compiled.build_of(
+        plain, compiled.source_of(plain).read_bytes()
+    )
+
+
+def _declared(pxd: str) -> dict[str, tuple[str | None, set[str]]]:
+    """The extension types a ``.pxd`` declares: each one's base and attributes."""
+    classes: dict[str, tuple[str | None, set[str]]] = {}
+    current: set[str] = set()
+    for line in pxd.splitlines():
+        if match := re.match(r"cdef class (\w+)(?:\((\w+)\))?:", line):
+            current = set()
+            classes[match[1]] = (match[2], current)
+        elif match := re.match(r"\s+cdef public object (.+)", line):
+            current.update(name.strip() for name in match[1].split(","))
+    return classes
+
+
+def _assigned(cls: ast.ClassDef) -> set[str]:
+    """The attributes ``cls``'s methods set on ``self``."""
+    names: set[str] = set()
+    for node in ast.walk(cls):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        for target in targets:
+            for part in ast.walk(target):
+                if (
+                    isinstance(part, ast.Attribute)
+                    and isinstance(part.value, ast.Name)
+                    and part.value.id == "self"
+                ):
+                    names.add(part.attr)
+    return names
+
+
+def _setters(cls: ast.ClassDef) -> set[str]:
+    """The properties ``cls`` defines a setter for (set through the property, not stored)."""
+    return {
+        node.name
+        for node in cls.body
+        if isinstance(node, ast.FunctionDef)
+        for decorator in node.decorator_list
+        if isinstance(decorator, ast.Attribute) and decorator.attr == "setter"
+    }
+
+
+@pytest.mark.parametrize(
+    "name", [name for name in compiled.MODULES if compiled.declarations_of(name).is_file()]
+)
+def test_an_extension_type_declares_every_attribute_its_source_sets(name: str) -> None:
+    """An attribute missing from the declarations would be an AttributeError in the build
+    only: caught here, from the source, whether or not the machine can build."""
+    declared = _declared(compiled.declarations_of(name).read_text())
+    tree = ast.parse(compiled.source_of(name).read_text())
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    assert declared, name
+    for cls, (base, attributes) in declared.items():
+        assert cls in classes, f"{name}: {cls} is declared but not defined"
+        inherited = declared[base][1] if base else set()
+        missing = _assigned(classes[cls]) - _setters(classes[cls]) - attributes - inherited
+        assert not missing, f"{name}.{cls}: declare {sorted(missing)} in its .pxd"
+        assert not attributes & _setters(classes[cls]), f"{name}.{cls}: a property is declared"
 
 
 def test_a_machine_that_cannot_build_is_told_so_and_the_command_succeeds(

@@ -1,0 +1,13 @@
+# Built as extension types (see sim/compiled): their attributes live in the object, so
+# their methods read and write them without a lookup. Every attribute is declared here.
+
+cdef class Uniforms:
+    cdef public object _rng, _buffer
+
+
+cdef class Categorical:
+    cdef public object _cdf, _last, _uniform
+
+
+cdef class Sampler:
+    cdef public object _batch, _rng, _it, mean

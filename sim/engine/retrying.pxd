@@ -1,0 +1,5 @@
+# Built as extension types (see sim/compiled): their attributes live in the object, so
+# their methods read and write them without a lookup. Every attribute is declared here.
+
+cdef class Retrier:
+    cdef public object env, policy, uniform, backoff, retry_on, gates, active

@@ -1,0 +1,6 @@
+# Built as extension types (see sim/compiled): their attributes live in the object, so
+# their methods read and write them without a lookup. Every attribute is declared here.
+
+cdef class EdgeRecorder:
+    cdef public object warmup, horizon, latency, counts, calls, attempts, folded
+    cdef public object folded_sum, folded_count
