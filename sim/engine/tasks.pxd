@@ -1,0 +1,5 @@
+# Built as extension types (see sim/compiled): their attributes live in the object, so
+# their methods read and write them without a lookup. Every attribute is declared here.
+
+cdef class Wake:
+    cdef public object callbacks
