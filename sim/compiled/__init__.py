@@ -15,9 +15,9 @@ request; with them, about a third.
 source and declarations it was built from and the interpreter. An import then finds the
 build of exactly the files on disk, or else runs the source: a module edited since it was
 built runs from its source (slower, never stale) until the next build. Without Cython or
-a C compiler nothing is built and every module runs from its source. ``QUEUEFULL_COMPILED=0`` runs
-every module from its source anyway: profilers and debuggers see only the Python of
-modules run from their source.
+a C compiler nothing is built and every module runs from its source.
+``QUEUEFULL_COMPILED=0`` runs every module from its source anyway: profilers and
+debuggers see only the Python of modules run from their source.
 """
 
 from __future__ import annotations
@@ -75,18 +75,23 @@ def declarations_of(name: str) -> Path:
     return source_of(name).with_suffix(".pxd")
 
 
-DECLARATIONS = b"\0declarations\0"
-"""What separates a module's source from its declarations in what its build is hashed on."""
+def read_inputs(name: str) -> tuple[bytes, bytes | None]:
+    """Module ``name``'s source, and its declarations (None if it has none), read now."""
+    declarations = declarations_of(name)
+    return (
+        source_of(name).read_bytes(),
+        declarations.read_bytes() if declarations.is_file() else None,
+    )
+
+
+def joined(source: bytes, declarations: bytes | None) -> bytes:
+    """A module's source and declarations as its build's name hashes them."""
+    return source if declarations is None else source + b"\0declarations\0" + declarations
 
 
 def inputs_of(name: str) -> bytes:
-    """What a build of module ``name`` is made from, as hashed: its source, and its
-    declarations if it has any."""
-    source = source_of(name).read_bytes()
-    declarations = declarations_of(name)
-    if declarations.is_file():
-        source += DECLARATIONS + declarations.read_bytes()
-    return source
+    """What a build of module ``name`` from its files now is made from, as hashed."""
+    return joined(*read_inputs(name))
 
 
 def build_of(name: str, source: bytes | None = None) -> Path:

@@ -14,15 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sim import compiled
-from sim.compiled import (
-    CYTHON_OPTIONS,
-    DECLARATIONS,
-    SUFFIX,
-    build_of,
-    declarations_of,
-    missing,
-    source_of,
-)
+from sim.compiled import CYTHON_OPTIONS, SUFFIX, build_of, joined, missing, read_inputs
 
 
 class BuildError(RuntimeError):
@@ -68,13 +60,11 @@ def _lay_out(name: str, tree: Path) -> tuple[Path, bytes]:
     py.parent.mkdir(parents=True)
     for folder in py.relative_to(tree).parents[:-1]:  # the packages, not the tree itself
         (tree / folder / "__init__.py").touch()
-    source = source_of(name).read_bytes()
+    source, declarations = read_inputs(name)
     py.write_bytes(source)
-    if declarations_of(name).is_file():
-        declarations = declarations_of(name).read_bytes()
+    if declarations is not None:
         py.with_suffix(".pxd").write_bytes(declarations)
-        source += DECLARATIONS + declarations
-    return py, source
+    return py, joined(source, declarations)
 
 
 def _build_one(name: str, work: Path) -> None:
