@@ -277,7 +277,7 @@ class Step:
         ]
         succeeded = [0] * len(groups)
         failed = [0] * len(groups)
-        done = simpy.Event(env)
+        done = env.event()
 
         def answered(index: int, process: simpy.Process) -> None:
             if done.triggered:

@@ -44,7 +44,7 @@ def first_of(env: simpy.Environment, *events: simpy.Event) -> simpy.Event:
     """An event that fires when the first of ``events`` is processed: ``a | b`` without
     the condition's bookkeeping (its values, and unhooking from the others), which a
     timeout on every call pays for nothing. Same instant, same order as ``a | b``."""
-    done = simpy.Event(env)
+    done = env.event()
 
     def fire(_event: simpy.Event) -> None:
         if not done.triggered:

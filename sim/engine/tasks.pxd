@@ -1,5 +1,17 @@
 # Built as extension types (see sim/compiled): their attributes live in the object, so
 # their methods read and write them without a lookup. Every attribute is declared here.
+# A signal's (and a task's) environment is declared a TaskEnvironment, so that their
+# steps set the active process and queue first steps in the environment's own slots.
 
 cdef class Wake:
     cdef public object callbacks
+
+cdef class TaskEnvironment:
+    cdef public object now, _now, _queue, _eid, _active_proc, starts, timers
+
+cdef class Signal:
+    cdef public TaskEnvironment env
+    cdef public object callbacks, _value, _ok, _defused
+
+cdef class Task(Signal):
+    cdef public object _generator, _detached, _target

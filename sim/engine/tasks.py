@@ -17,13 +17,15 @@ from the step that processes its failure.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Generator
 from heapq import heappop, heappush
+from itertools import count
 
 import simpy
-from simpy.core import BoundClass, EmptySchedule
-from simpy.events import NORMAL, PENDING, URGENT, Timeout
+from simpy.core import EmptySchedule, StopSimulation
+from simpy.events import NORMAL, PENDING, URGENT, Interruption, Timeout
 
 from sim.engine.timers import TimerQueue
 
@@ -42,6 +44,9 @@ class _Go:
 
 _GO = _Go()
 
+STEPS_AT_ONCE = 10_000
+"""Steps :meth:`TaskEnvironment.run` takes per call of its loop."""
+
 
 class Wake:
     """A timeout that only the process sleeping on it waits for (see
@@ -56,8 +61,90 @@ class Wake:
         self.callbacks: list[object] | None = []
 
 
-class Task(simpy.Process):
-    """A SimPy process whose first step waits in its environment's start queue."""
+class Signal:
+    """An event code triggers (``succeed``, ``fail``): SimPy's event protocol, not its
+    class. SimPy's events, conditions and processes read and write only the attributes
+    they would on a ``simpy.Event`` (``env``, ``callbacks``, ``_value``, ``_ok``,
+    ``_defused``), which in the build are stored in the object itself (see ``tasks.pxd``).
+    What :meth:`TaskEnvironment.event` makes: pools' waits, calls' answers, timers."""
+
+    def __init__(self, env: TaskEnvironment) -> None:
+        self.env = env
+        self.callbacks: list[object] | None = []
+        self._value: object = PENDING
+        self._ok: object = None
+        self._defused: object = None  # True once a waiter took its failure
+
+    @property
+    def triggered(self) -> bool:
+        """Whether its value is known (it is scheduled, or processed)."""
+        return self._value is not PENDING
+
+    @property
+    def processed(self) -> bool:
+        """Whether it has been processed (its callbacks ran)."""
+        return self.callbacks is None
+
+    @property
+    def ok(self) -> bool:
+        """Whether it succeeded."""
+        return bool(self._ok)
+
+    @property
+    def defused(self) -> bool:
+        """Whether a waiter took its failure (so the run does not raise it)."""
+        return bool(self._defused)
+
+    @property
+    def value(self) -> object:
+        """Its value (or the error it failed with), once it is triggered."""
+        if self._value is PENDING:
+            raise AttributeError(f"Value of {self} is not yet available")
+        return self._value
+
+    def succeed(self, value: object = None) -> Signal:
+        """Trigger it with ``value``: processed after the events already due now."""
+        if self._value is not PENDING:
+            raise RuntimeError(f"{self} has already been triggered")
+        self._ok = True
+        self._value = value
+        self.env.schedule(self)
+        return self
+
+    def fail(self, exception: BaseException) -> Signal:
+        """Trigger it with ``exception``, thrown into whoever waits on it."""
+        if self._value is not PENDING:
+            raise RuntimeError(f"{self} has already been triggered")
+        if not isinstance(exception, BaseException):
+            raise TypeError(f"{exception} is not an exception.")
+        self._ok = False
+        self._value = exception
+        self.env.schedule(self)
+        return self
+
+    def trigger(self, event: simpy.Event) -> None:
+        """Trigger it as ``event`` was (a callback: ``other.callbacks.append(me.trigger)``)."""
+        self._ok = event._ok
+        self._value = event._value
+        self.env.schedule(self)
+
+    def __and__(self, other: simpy.Event) -> simpy.Condition:
+        return simpy.AllOf(self.env, [self, other])  # type: ignore[arg-type,list-item]
+
+    def __or__(self, other: simpy.Event) -> simpy.Condition:
+        return simpy.AnyOf(self.env, [self, other])  # type: ignore[arg-type,list-item]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}() object at {id(self):#x}>"
+
+
+class Task(Signal):
+    """A process whose first step waits in its environment's start queue.
+
+    SimPy's process protocol, not its class: as a ``simpy.Process`` is an event, a task is
+    a :class:`Signal`, and interrupts use only the attributes they would on a process
+    (``_target``, ``_resume``).
+    """
 
     def __init__(
         self,
@@ -65,14 +152,16 @@ class Task(simpy.Process):
         generator: Generator[simpy.Event, object, object],
         detached: bool = False,
     ) -> None:
-        # Event.__init__ and Process.__init__, without scheduling an Initialize event
+        # Signal.__init__ written out: a request starts several tasks
         self.env = env
         self.callbacks = []
         self._value = PENDING
+        self._ok = None
+        self._defused = None
         self._generator = generator
         self._detached = detached
-        self._target = _GO  # type: ignore[assignment]
-        env.starts.append((next(env._eid), self))
+        self._target: object = _GO
+        self.env.starts.append((next(self.env._eid), self))  # through the typed slot
 
     def begin(self) -> None:
         """Take the first step (its turn in the start queue has come)."""
@@ -81,8 +170,7 @@ class Task(simpy.Process):
     def _resume(self, event: simpy.Event) -> None:
         """Send ``event``'s value (or throw its failure) into the generator, step by step,
         until it waits on an event not yet processed, or ends."""
-        env = self.env
-        env._active_proc = self
+        self.env._active_proc = self
         generator = self._generator
         while True:
             try:
@@ -96,40 +184,86 @@ class Task(simpy.Process):
                 if self._detached and not self.callbacks:
                     self.callbacks = None  # nobody waits: processed, with no event
                 else:
-                    env.schedule(self)
+                    self.env.schedule(self)
                 break
             except BaseException as error:
                 self._ok, self._value = False, error
-                env.schedule(self)  # a failure surfaces from the step that processes it
+                self.env.schedule(self)  # a failure surfaces from the step that processes it
                 break
             callbacks = event.callbacks
             if callbacks is not None:
                 callbacks.append(self._resume)
                 break
         self._target = event
-        env._active_proc = None
+        self.env._active_proc = None
+
+    def interrupt(self, cause: object = None) -> None:
+        """Throw ``simpy.Interrupt(cause)`` into the task where it waits (as
+        ``simpy.Process.interrupt``)."""
+        Interruption(self, cause)  # type: ignore[arg-type]
+
+    @property
+    def name(self) -> str:
+        """Its generator's name."""
+        return self._generator.__name__  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def target(self) -> object:
+        """The event it waits on."""
+        return self._target
+
+    @property
+    def is_alive(self) -> bool:
+        """Whether it has not ended yet."""
+        return self._value is PENDING
+
+    def __repr__(self) -> str:
+        return f"<Task({self.name}) object at {id(self):#x}>"
 
 
-class TaskEnvironment(simpy.Environment):
+class TaskEnvironment:
     """A SimPy environment that runs :class:`Task` first steps from a queue of their own.
 
-    Its clock, ``now``, is a plain attribute kept equal to SimPy's ``_now`` by its loop
-    (:meth:`steps`) instead of a property: the request path reads it a dozen times per
-    request.
+    SimPy's environment API (``now``, ``active_process``, ``schedule``, ``step``,
+    ``run``, ``process``, ``timeout``, ``event``, ``all_of``, ``any_of``, ``peek``) and
+    the attributes SimPy's events and processes use (``_now``, ``_queue``, ``_eid``,
+    ``_active_proc``), without SimPy's class: in the build its attributes are stored in
+    the object itself. Its clock, ``now``, is a plain attribute kept equal to ``_now`` by
+    its loop (:meth:`steps`): the request path reads it a dozen times per request.
     """
 
-    now: float = 0.0  # type: ignore[assignment]  # shadows SimPy's property (see above)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.now = self._now
-        # SimPy binds env.timeout, env.event... once per instance, but only those its
-        # instance's own class defines: bind the inherited ones too
-        for name, value in vars(simpy.Environment).items():
-            if isinstance(value, BoundClass) and name != "timeout":
-                setattr(self, name, getattr(self, name))
+    def __init__(self, initial_time: float = 0) -> None:
+        self._now = self.now = initial_time
+        self._queue: list[tuple[float, int, int, object]] = []  # (time, priority, eid, event)
+        self._eid = count()
+        self._active_proc: object = None
         self.starts: deque[tuple[int, Task]] = deque()  # (event id, task), oldest first
         self.timers: dict[float, TimerQueue] = {}  # by length
+
+    @property
+    def active_process(self) -> object:
+        """The process (or task) taking a step now, if any."""
+        return self._active_proc
+
+    def schedule(self, event: object, priority: int = NORMAL, delay: float = 0) -> None:
+        """Put ``event`` in the heap, to be processed ``delay`` seconds from now."""
+        heappush(self._queue, (self._now + delay, priority, next(self._eid), event))
+
+    def process(self, generator: Generator[simpy.Event, object, object]) -> simpy.Process:
+        """SimPy's process of ``generator`` (its first step an Initialize event)."""
+        return simpy.Process(self, generator)  # type: ignore[arg-type]
+
+    def event(self) -> Signal:
+        """A new, untriggered event."""
+        return Signal(self)
+
+    def all_of(self, events: list[simpy.Event]) -> simpy.Condition:
+        """An event processed once every one of ``events`` is."""
+        return simpy.AllOf(self, events)  # type: ignore[arg-type]
+
+    def any_of(self, events: list[simpy.Event]) -> simpy.Condition:
+        """An event processed once any of ``events`` is."""
+        return simpy.AnyOf(self, events)  # type: ignore[arg-type]
 
     def timeout(self, delay: float = 0, value: object = None) -> simpy.Timeout:
         """``simpy.Timeout(self, delay, value)``, scheduled here without its two calls (the
@@ -137,7 +271,7 @@ class TaskEnvironment(simpy.Environment):
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         timeout = Timeout.__new__(Timeout)
-        timeout.env = self
+        timeout.env = self  # type: ignore[assignment]
         timeout.callbacks = []
         timeout._value = value
         timeout._delay = delay
@@ -178,10 +312,41 @@ class TaskEnvironment(simpy.Environment):
                 return None
         return starts.popleft()[1]
 
+    def peek(self) -> float:
+        """When the next step is due (infinity when nothing is left to do)."""
+        if self.starts:
+            return self._now
+        return self._queue[0][0] if self._queue else math.inf
+
     def step(self) -> None:
-        """Take the next task's first step, or process the next event (``run`` uses this)."""
+        """Take the next task's first step, or process the next event."""
         if not self.steps(1):
             raise EmptySchedule
+
+    def run(self, until: object = None) -> object:
+        """Take steps until ``until``: a time (events at that time left for later), an
+        event (its value is returned once it is processed), or by default until nothing
+        is left to do (``simpy.Environment.run``)."""
+        if until is not None:
+            if getattr(until, "callbacks", False) is False:  # a time, not an event
+                at = float(until)  # type: ignore[arg-type]
+                if at <= self.now:
+                    raise ValueError(f"until ({at}) must be later than now ({self.now})")
+                stop = simpy.Event(self)  # type: ignore[arg-type]
+                stop._ok, stop._value = True, None
+                self.schedule(stop, URGENT, at - self.now)
+                until = stop
+            elif until.callbacks is None:  # type: ignore[attr-defined]  # processed already
+                return until.value  # type: ignore[attr-defined]
+            until.callbacks.append(StopSimulation.callback)  # type: ignore[attr-defined]
+        try:
+            while self.steps(STEPS_AT_ONCE):
+                pass
+        except StopSimulation as stop_at:
+            return stop_at.args[0]
+        if until is not None:
+            raise RuntimeError(f"No events left but {until} was not triggered")
+        return None
 
     def steps(self, count: int) -> bool:
         """Take up to ``count`` steps, each a task's first step or the next event: the
@@ -202,7 +367,7 @@ class TaskEnvironment(simpy.Environment):
             callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:
                 callback(event)
-            if not event._ok and not hasattr(event, "_defused"):
+            if not event._ok and not getattr(event, "_defused", None):
                 raise event._value  # a failure nothing handled: the run's error
         return True
 

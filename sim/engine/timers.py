@@ -41,7 +41,7 @@ class TimerQueue:
     def _arm(self, timer: tuple[float, int, simpy.Event]) -> None:
         """Put ``timer`` in the heap, under its own key."""
         env = self.env
-        alarm = simpy.Event(env)
+        alarm = env.event()
         alarm._ok = True
         alarm._value = None
         alarm.callbacks.append(self._ring)  # type: ignore[union-attr]

@@ -155,7 +155,7 @@ def _declared(pxd: str) -> dict[str, tuple[str | None, set[str]]]:
         if match := re.match(r"cdef class (\w+)(?:\((\w+)\))?:", line):
             current = set()
             classes[match[1]] = (match[2], current)
-        elif match := re.match(r"\s+cdef public object (.+)", line):
+        elif match := re.match(r"\s+cdef public \w+ (.+)", line):  # object, or a type
             current.update(name.strip() for name in match[1].split(","))
     return classes
 

@@ -9,6 +9,7 @@ results JSON, byte for byte, either way.
 
 from __future__ import annotations
 
+import math
 import os
 
 import pytest
@@ -206,3 +207,96 @@ def test_a_sleep_takes_the_place_a_timeout_would_have_taken():
     ]
     with pytest.raises(ValueError, match="Negative delay"):
         TaskEnvironment().sleep(-1)
+
+
+def _event_story(env, make) -> list[object]:
+    """Events made by ``make(env)`` through SimPy's event protocol: succeed, fail,
+    trigger, conditions (``&``, ``|``, all_of, any_of) over them and over processes, a
+    failure a waiter takes, and run(until=...) with a time and with an event."""
+    seen: list[object] = []
+    first, second, failing, copy = make(env), make(env), make(env), make(env)
+    seen.append((first.triggered, first.processed))
+
+    def child(pause: float):
+        yield env.timeout(pause)
+        return f"child after {pause}"
+
+    def waiter():
+        value = yield first
+        seen.append((env.now, "first", value, first.ok, first.processed))
+        both = yield second & copy
+        seen.append((env.now, "both", sorted(both.values())))
+        try:
+            yield failing
+        except KeyError as error:
+            seen.append((env.now, "caught", repr(error), failing.defused))
+        task = start(env, child(1))
+        either = yield task | env.timeout(5)
+        seen.append((env.now, "either", list(either.values())))
+        all_done = yield env.all_of([start(env, child(0.5)), env.timeout(0.25)])
+        seen.append((env.now, "all", sorted(map(str, all_done.values()))))
+        any_done = yield env.any_of([start(env, child(2)), env.timeout(3)])
+        seen.append((env.now, "any", list(any_done.values())))
+
+    def trigger():
+        yield env.timeout(1)
+        first.succeed("one")
+        with pytest.raises(RuntimeError, match="already been triggered"):
+            first.succeed("again")
+        yield env.timeout(1)
+        second.succeed(2)
+        second.callbacks.append(copy.trigger)
+        yield env.timeout(1)
+        failing.fail(KeyError("broken"))
+        with pytest.raises(TypeError):
+            make(env).fail("not an exception")
+
+    env.process(waiter())
+    env.process(trigger())
+    stop = make(env)
+    env.timeout(4).callbacks.append(lambda _: stop.succeed("stopped"))
+    seen.append(env.run(until=stop))
+    seen.append(env.run(until=stop))  # processed already: its value at once
+    seen.append((env.peek(), env.run(until=20), env.now))
+    with pytest.raises(ValueError):
+        env.run(until=env.now)
+    never = make(env)
+    with pytest.raises(RuntimeError):
+        env.run(until=never)
+    orphan = make(env)
+    orphan.fail(LookupError("nobody waits"))
+    with pytest.raises(LookupError):
+        env.run()
+    seen.append((env.peek(), env.now))
+    return seen
+
+
+def test_signals_and_the_environment_keep_simpys_event_protocol():
+    """A TaskEnvironment and its events (Signals, Tasks) are SimPy's protocol without
+    SimPy's classes: the same story gives what SimPy's environment and events give."""
+    tasks.QUEUED = False
+    try:
+        expected = _event_story(simpy.Environment(), simpy.Event)
+    finally:
+        tasks.QUEUED = True
+    assert _event_story(TaskEnvironment(), lambda env: env.event()) == expected
+    assert (6.5, "any", ["child after 2"]) in expected and expected[-1] == (math.inf, 20)
+
+
+def test_a_failed_task_someone_waited_on_does_not_fail_the_run():
+    env = TaskEnvironment()
+    heard = []
+
+    def broken():
+        yield env.sleep(1)
+        raise ValueError("no")
+
+    def parent():
+        try:
+            yield start(env, broken())
+        except ValueError:
+            heard.append(env.now)
+
+    start(env, parent(), detached=True)
+    env.run()
+    assert heard == [1]
