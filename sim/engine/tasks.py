@@ -13,6 +13,14 @@ A task started ``detached`` is one no event waits on (a client request sent by t
 process, an enqueued call): its end schedules nothing, where a process's end is an event
 of its own, processed with no callback to run. A detached task that fails still raises,
 from the step that processes its failure.
+
+SimPy's protocols, not its classes: a :class:`Signal` is an event as SimPy's processes,
+conditions and interrupts use one, a :class:`Task` a signal with a generator, and a
+:class:`TaskEnvironment` has SimPy's environment API, so SimPy's own processes, timeouts
+and conditions run in it unchanged. Built, the three are extension types whose methods
+reach their attributes in the object itself (SimPy's classes, which the engine's once
+extended, keep theirs in a ``__dict__``). They share one module because a task's
+environment is declared by its type, which a build can only do within a module.
 """
 
 from __future__ import annotations
