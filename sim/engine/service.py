@@ -35,11 +35,12 @@ Handler = Callable[..., Generator[simpy.Event, object, str]]
 
 def is_plain(spec: Service, classes: list[str]) -> bool:
     """Whether a service answers each request with its own work, then its calls in order,
-    from one shared worker pool: no incidents, admission limits, listen backlog, GC, CPUs,
-    contention, per-unit work, autoscaling, outlier detection or health checks. Its
-    requests take the short path, :meth:`ServiceRuntime._handle_plain`."""
+    from one shared worker pool: no incidents that take it down or strike chosen replicas
+    (slowdowns, added latency and errors are fine), no admission limits, listen backlog,
+    GC, CPUs, contention, per-unit work, autoscaling, outlier detection or health checks.
+    Its requests take the short path, :meth:`ServiceRuntime._handle_plain`."""
     return not (
-        spec.incidents
+        any(inc.down is not None or inc.replicas is not None for inc in spec.incidents)
         or spec.rate_limit is not None
         or spec.concurrency_limit is not None
         or spec.listen_backlog is not None
@@ -366,12 +367,16 @@ class ServiceRuntime:
         if usl is not None:  # the worker is held: busy counts this request too
             work *= stretch(replica.pool.busy, usl.contention, usl.coherency)
         if effect is not NO_EFFECT:
-            work = work * effect.slowdown + sum(self.added_latency[i]() for i in effect.added)
+            work = self._under(effect, work)
         if replica.cold_until > self.env.now:
             scaling = self.spec.autoscaling
             left = (replica.cold_until - self.env.now) / scaling.warmup_duration
             work *= 1 + (scaling.cold_slowdown - 1) * left
         return work
+
+    def _under(self, effect: Effect, work: float) -> float:
+        """``work`` under the incidents' ``effect``: slowed down, and their added latency."""
+        return work * effect.slowdown + sum(self.added_latency[i]() for i in effect.added)
 
     def _refuse(self, info: RequestInfo, outcome: str, retry_after: float) -> str:
         if retry_after > 0:
@@ -442,6 +447,8 @@ class ServiceRuntime:
         recorder = self.recorder
         counted = recorder.arrived(arrived, info.cls)
         self.arrival_count += 1
+        incidents = self.incidents  # none takes it down (see is_plain)
+        effect = incidents.at(arrived) if incidents is not None else NO_EFFECT
         replica, grant = self._queue(info, counted)
         if grant is None:
             return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, replica, arrived)
@@ -459,20 +466,26 @@ class ServiceRuntime:
             return self._respond(
                 replica, info, counted, arrived, start, start, deadline, outcomes.TIMEOUT, True
             )
-        yield env.sleep(self.work[info.cls]())
+        work = self.work[info.cls]()
+        if effect is not NO_EFFECT:
+            work = self._under(effect, work)
+        yield env.sleep(work)
         outcome, own, released = outcomes.OK, True, math.nan
-        # the calls as _serve makes them, written out here: a frame of their own would
-        # cost every event under them
-        for step in self.steps[info.cls]:
-            if info.cancelled:  # cancelled while working: no more calls go out
-                outcome = outcomes.TIMEOUT
-                break
-            if step.releases_worker and math.isnan(released):
-                replica.pool.release(info.size)
-                released = env.now
-            outcome, own = yield from step.run(replica, info, deadline)
-            if outcome != outcomes.OK:
-                break
+        if effect.error_rate and self.errors() < effect.error_rate:
+            outcome = outcomes.ERROR
+        else:
+            # the calls as _serve makes them, written out here: a frame of their own
+            # would cost every event under them
+            for step in self.steps[info.cls]:
+                if info.cancelled:  # cancelled while working: no more calls go out
+                    outcome = outcomes.TIMEOUT
+                    break
+                if step.releases_worker and math.isnan(released):
+                    replica.pool.release(info.size)
+                    released = env.now
+                outcome, own = yield from step.run(replica, info, deadline)
+                if outcome != outcomes.OK:
+                    break
         if math.isnan(released):
             replica.pool.release(info.size)
             released = env.now
