@@ -7,6 +7,7 @@ from collections.abc import Generator
 import simpy
 
 from sim.engine.service import ServiceRuntime
+from sim.engine.tasks import start
 from sim.model.scaling import ScheduleSpec
 from sim.policies.scaling import Scaler
 
@@ -91,6 +92,6 @@ def start_autoscaler(env: simpy.Environment, service: ServiceRuntime, events: li
     """Start the service's autoscaler process, if it has one."""
     spec = service.spec.autoscaling
     if isinstance(spec, ScheduleSpec):
-        env.process(schedule_loop(env, service, spec, events))
+        start(env, schedule_loop(env, service, spec, events))
     elif spec is not None:
-        env.process(scaling_loop(env, service, spec.build(), spec.period, spec.metric, events))
+        start(env, scaling_loop(env, service, spec.build(), spec.period, spec.metric, events))

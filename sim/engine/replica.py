@@ -15,6 +15,7 @@ from sim.engine.executor import Executor
 from sim.engine.pool import Overflow, UnitPool, WorkerPool
 from sim.engine.retrying import Retrier
 from sim.engine.streams import Streams
+from sim.engine.tasks import start
 from sim.measure.recorders import Recorder
 from sim.model.service import Service
 from sim.policies.circuit_breaker import Breaker
@@ -107,12 +108,12 @@ class Replica:
             self._gc_pause = Sampler(gc.pause, streams.rng("service", service, "gc", str(index)))
             self.gc_trigger = gc.build_trigger()
             if gc.interval is not None:
-                env.process(self._timed_collections(gc.interval))
+                start(env, self._timed_collections(gc.interval))
 
     def request_started(self) -> None:
         """A request got a worker: it allocates, and may fill the young generation."""
         if self.gc_trigger.allocate() and not self.paused:
-            self.env.process(self._collect())
+            start(self.env, self._collect())
 
     def crash(self) -> None:
         """The instance dies: the requests waiting for it and those in their own work fail
@@ -146,4 +147,4 @@ class Replica:
         if self.gc_trigger is not None:
             self.gc_trigger.collected()
             if self.gc_trigger.due:
-                env.process(self._collect())
+                start(env, self._collect())

@@ -15,7 +15,7 @@ from sim.engine.replica import CRASH, Replica
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import first_of
 from sim.engine.streams import Streams
-from sim.engine.tasks import TaskEnvironment
+from sim.engine.tasks import TaskEnvironment, start
 from sim.engine.tracing import SERVER, Tracer
 from sim.measure.edges import EdgeRecorder
 from sim.measure.recorders import Recorder
@@ -125,7 +125,7 @@ class ServiceRuntime:
         self.crashable = any(inc.down == CRASH for inc in spec.incidents)
         for incident in spec.incidents:
             if incident.down == CRASH:
-                env.process(self._crash(incident))
+                start(env, self._crash(incident))
         self.usl = spec.scalability
         self.per_unit = spec.work_per_unit or 0.0
         self.reconciles = rate is not None and rate.cost == SIZE
@@ -182,7 +182,7 @@ class ServiceRuntime:
             )
             assert self._check_phase is not None  # made for a service with checks
             first = self._check_phase() * checks.interval if initial else 0.0
-            self.env.process(self._health_checks(replica, first))
+            start(self.env, self._health_checks(replica, first))
         rate, concurrency = self.spec.rate_limit, self.spec.concurrency_limit
         if rate is not None and rate.scope == "replica":
             replica.rate_limiter = RateLimiter(rate, self._streams, self.name, str(replica.index))
@@ -214,7 +214,7 @@ class ServiceRuntime:
         """``count`` requests that reached this service at t=0 (a backlog left by an
         outage), from callers that are not part of the run."""
         for _ in range(count):
-            self.env.process(self.handle(0.0, RequestInfo()))
+            start(self.env, self.handle(0.0, RequestInfo()))
 
     def choose(self) -> Replica | None:
         """The ready replica that gets the next request (None if none is ready). Ejected
@@ -299,7 +299,7 @@ class ServiceRuntime:
             self.replicas.append(replica)
             self.provisioning.append(replica)
             recorder.provisioned.add(now, 1)
-            self.env.process(self._provision(replica))
+            start(self.env, self._provision(replica))
         while self.wanted > desired:
             if self.provisioning:
                 replica = self.provisioning.pop()

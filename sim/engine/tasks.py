@@ -6,8 +6,10 @@ with a timeout, so those events are a large share of a run's events, each a heap
 pop and an object. A :class:`TaskEnvironment` keeps its tasks' first steps in a queue of
 their own instead, each with the event id its Initialize event would have had, and its
 event loop (:meth:`TaskEnvironment.steps`) takes them in exactly the order of the heap
-they replace: every event keeps its place. The same environment keeps calls' timeouts in
-timer queues (:mod:`sim.engine.timers`) and its clock in a plain attribute.
+they replace: every event keeps its place. The engine starts every process it makes as a
+task, the arrival process and other long-lived ones too, whose steps then run in the
+compiled loop rather than SimPy's interpreted one. The same environment keeps calls'
+timeouts in timer queues (:mod:`sim.engine.timers`) and its clock in a plain attribute.
 
 A task started ``detached`` is one no event waits on (a client request sent by the arrival
 process, an enqueued call): its end schedules nothing, where a process's end is an event

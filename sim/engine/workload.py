@@ -90,15 +90,15 @@ class Clients:
         if self.spec.users is not None and self.spec.think_time is not None:
             think = Sampler(self.spec.think_time, self.streams.rng(*self.name, "think"))
             for user in range(self.spec.users):
-                self.env.process(self._user(user, think, until))
+                start(self.env, self._user(user, think, until))
         else:
-            self.env.process(self._arrivals(until))
+            start(self.env, self._arrivals(until))
 
     def backlog(self, count: int) -> None:
         """``count`` client requests that arrived at t=0, all at once (a run that starts
         after an outage)."""
         for _ in range(count):
-            self.env.process(self._backlogged(self._info()))
+            start(self.env, self._backlogged(self._info()))
 
     def _backlogged(self, info: RequestInfo) -> Generator[simpy.Event, object, None]:
         yield from self._sender()(0.0, info)
