@@ -471,7 +471,7 @@ class ServiceRuntime:
             work = self._under(effect, work)
         yield env.sleep(work)
         outcome, own, released = outcomes.OK, True, math.nan
-        if effect.error_rate and self.errors() < effect.error_rate:
+        if effect is not NO_EFFECT and effect.error_rate and self.errors() < effect.error_rate:
             outcome = outcomes.ERROR
         else:
             # the calls as _serve makes them, written out here: a frame of their own
