@@ -13,7 +13,7 @@ import simpy
 from sim import outcomes
 from sim.distributions import Sampler, Uniforms
 from sim.engine.request import RequestInfo
-from sim.engine.retrying import CallResult, Retrier, first_of, with_timeout
+from sim.engine.retrying import CallResult, Retrier, first_or_after, with_timeout
 from sim.engine.tasks import start
 from sim.engine.tracing import CLIENT
 from sim.measure.edges import EdgeRecorder
@@ -144,7 +144,7 @@ class CallSite:
                 if math.isinf(limit):
                     yield grant
                 else:
-                    yield first_of(env, grant, env.timeout(max(limit - env.now, 0.0)))
+                    yield first_or_after(env, grant, max(limit - env.now, 0.0))
                     if not grant.triggered:
                         pool.cancel(grant)
                         result = (outcomes.TIMEOUT, True)

@@ -8,7 +8,7 @@ import simpy
 
 from sim import outcomes
 from sim.engine.request import RequestInfo
-from sim.engine.tasks import Task, TaskEnvironment, start
+from sim.engine.tasks import TaskEnvironment, queues, start
 from sim.model.controls import RetryPolicy
 from sim.policies.retry import RetryGate
 
@@ -29,12 +29,7 @@ def with_timeout(
         work.close()
         return outcomes.TIMEOUT, True
     response = start(env, work)
-    if isinstance(response, Task):  # its environment's timer queues keep the timer
-        answered = first_of(env, response)
-        response.env.wake_after(seconds, answered)
-    else:
-        answered = first_of(env, response, env.timeout(seconds))
-    yield answered
+    yield first_or_after(env, response, seconds)
     if response.triggered:
         return response.value, False
     return outcomes.TIMEOUT, True
@@ -56,6 +51,17 @@ def first_of(env: simpy.Environment, *events: simpy.Event) -> simpy.Event:
         else:
             event.callbacks.append(fire)
     return done
+
+
+def first_or_after(env: simpy.Environment, event: simpy.Event, seconds: float) -> simpy.Event:
+    """``first_of(env, event, env.timeout(seconds))``, the timeout kept in the
+    environment's timer queues where it has them (see :mod:`sim.engine.timers`): most
+    waits end long before it, and then it is dropped instead of processed."""
+    if not queues(env):
+        return first_of(env, event, env.timeout(seconds))
+    answered = first_of(env, event)
+    env.wake_after(seconds, answered)  # type: ignore[attr-defined]
+    return answered
 
 
 class Retrier:

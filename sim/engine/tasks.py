@@ -382,12 +382,18 @@ class TaskEnvironment:
         return True
 
 
+def queues(env: simpy.Environment) -> bool:
+    """Whether ``env`` keeps first steps and timers in queues of its own (a
+    TaskEnvironment, unless :data:`QUEUED` is off)."""
+    return QUEUED and isinstance(env, TaskEnvironment)
+
+
 def start(
     env: simpy.Environment,
     generator: Generator[simpy.Event, object, object],
     detached: bool = False,
 ) -> simpy.Process:
     """Run ``generator`` as a process: a :class:`Task` in a TaskEnvironment, else SimPy's."""
-    if QUEUED and isinstance(env, TaskEnvironment):
+    if queues(env):
         return Task(env, generator, detached)
     return env.process(generator)

@@ -9,7 +9,8 @@ also the order of their expiry times and event ids. Only the earliest is in the 
 the key (time, priority, event id) its own timeout event would have had, so it is processed
 in exactly that event's place. When it is, the queue drops the timers behind it whose
 waiter has already been answered (their events would have done nothing) and puts the next
-one in the heap.
+one in the heap. A queue left empty is dropped, so the environment holds queues only for
+the lengths of timers still pending.
 """
 
 from __future__ import annotations
@@ -56,3 +57,7 @@ class TimerQueue:
             pending.popleft()  # answered in time: its timer would have done nothing
         if pending:
             self._arm(pending[0])
+        elif self.env.timers.get(self.seconds) is self:
+            # an empty queue goes: lengths vary (what is left of a deadline after a wait),
+            # and a queue kept for each would grow with the run
+            del self.env.timers[self.seconds]
