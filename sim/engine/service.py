@@ -13,7 +13,7 @@ from sim.engine.admission import ConcurrencyLimiter, RateLimiter
 from sim.engine.calls import CallSite, Step, plan
 from sim.engine.replica import CRASH, Replica
 from sim.engine.request import RequestInfo
-from sim.engine.retrying import first_of
+from sim.engine.retrying import first_or_after
 from sim.engine.streams import Streams
 from sim.engine.tasks import TaskEnvironment, start
 from sim.engine.tracing import SERVER, Tracer
@@ -266,7 +266,7 @@ class ServiceRuntime:
         if grant is None:
             return False
         if grant is not True:
-            yield first_of(env, grant, env.timeout(timeout))
+            yield first_or_after(env, grant, timeout)
             if not grant.triggered:
                 replica.pool.cancel(grant)
                 return False
