@@ -394,6 +394,6 @@ def start(
     detached: bool = False,
 ) -> simpy.Process:
     """Run ``generator`` as a process: a :class:`Task` in a TaskEnvironment, else SimPy's."""
-    if queues(env):
+    if QUEUED and isinstance(env, TaskEnvironment):  # queues(env), without a call per task
         return Task(env, generator, detached)
     return env.process(generator)
