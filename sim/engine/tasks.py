@@ -33,6 +33,7 @@ from collections.abc import Generator
 from heapq import heappop, heappush
 from itertools import count
 
+import cython
 import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, PENDING, URGENT, Interruption, Timeout
@@ -118,7 +119,8 @@ class Signal:
             raise RuntimeError(f"{self} has already been triggered")
         self._ok = True
         self._value = value
-        self.env.schedule(self)
+        env = self.env  # env.schedule(self) written out: a call less per event
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
         return self
 
     def fail(self, exception: BaseException) -> Signal:
@@ -177,14 +179,26 @@ class Task(Signal):
         """Take the first step (its turn in the start queue has come)."""
         self._resume(_GO)  # type: ignore[arg-type]
 
+    @cython.locals(signal=Signal, wake=Wake)
     def _resume(self, event: simpy.Event) -> None:
         """Send ``event``'s value (or throw its failure) into the generator, step by step,
         until it waits on an event not yet processed, or ends."""
         self.env._active_proc = self
         generator = self._generator
         while True:
+            # the engine's own events (a sleep's Wake, a Signal, a Task) are read through
+            # their types, in the build without a lookup by name; SimPy's by name
             try:
-                if event._ok:
+                if type(event) is Wake:  # a sleep's end: no value, never a failure
+                    event = generator.send(None)
+                elif isinstance(event, Signal):
+                    signal = event
+                    if signal._ok:
+                        event = generator.send(signal._value)
+                    else:
+                        signal._defused = True
+                        event = generator.throw(signal._value)  # type: ignore[arg-type]
+                elif event._ok:
                     event = generator.send(event._value)
                 else:
                     event._defused = True  # type: ignore[attr-defined]
@@ -194,13 +208,21 @@ class Task(Signal):
                 if self._detached and not self.callbacks:
                     self.callbacks = None  # nobody waits: processed, with no event
                 else:
-                    self.env.schedule(self)
+                    env = self.env  # env.schedule(self) written out, as in succeed
+                    heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
                 break
             except BaseException as error:
                 self._ok, self._value = False, error
                 self.env.schedule(self)  # a failure surfaces from the step that processes it
                 break
-            callbacks = event.callbacks
+            if type(event) is Wake:
+                wake = event
+                callbacks = wake.callbacks
+            elif isinstance(event, Signal):
+                signal = event
+                callbacks = signal.callbacks
+            else:
+                callbacks = event.callbacks
             if callbacks is not None:
                 callbacks.append(self._resume)
                 break
@@ -358,6 +380,7 @@ class TaskEnvironment:
             raise RuntimeError(f"No events left but {until} was not triggered")
         return None
 
+    @cython.locals(wake=Wake, signal=Signal)
     def steps(self, count: int) -> bool:
         """Take up to ``count`` steps, each a task's first step or the next event: the
         event loop (SimPy's ``step`` written out, merged with the start queue). False when
@@ -374,6 +397,20 @@ class TaskEnvironment:
             except IndexError:
                 return False
             self._now = self.now = now
+            if type(event) is Wake:  # read through its type (see Task._resume): never fails
+                wake = event
+                callbacks, wake.callbacks = wake.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+                continue
+            if isinstance(event, Signal):
+                signal = event
+                callbacks, signal.callbacks = signal.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+                if not signal._ok and not signal._defused:
+                    raise signal._value  # a failure nothing handled: the run's error
+                continue
             callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:
                 callback(event)
