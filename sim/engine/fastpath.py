@@ -35,12 +35,14 @@ from sim.engine.kernel import (
     REFUSED,
     WAIT_SUM,
     WAITED,
+    count_buckets,
     idle_workers,
     serve,
     tally,
 )
 from sim.engine.replication import System, make_recorders, measure
 from sim.engine.streams import Streams
+from sim.measure import stats
 from sim.measure.gauge import Gauge
 from sim.measure.output import END_TO_END, ReplicationOutput
 from sim.measure.recorders import GAUGES, Recorder
@@ -133,6 +135,8 @@ def _compile_once() -> None:
     )
     with _machine_lock():
         record_fast(tiny, 0, 0)
+        count_buckets(np.zeros(1, dtype=np.int64), np.ones(1), 1)  # folds need it too
+    stats.count_buckets_with(count_buckets)
 
 
 @contextmanager

@@ -202,61 +202,91 @@ def tally(
     """
     warmup, horizon, limit = window[0], window[1], window[2]
     n_admitted, n_refused = 0, 0
-    hint = np.zeros(3, dtype=np.int64)  # per gauge, the segment its last interval began in
+    # the totals and each gauge's segment (where its last interval began) live in locals
+    # for the loop: written through the arrays, every update is a load and a store
+    arrived, refusals, waits, waited, peak = 0.0, 0.0, totals[WAIT_SUM], 0.0, totals[PEAK]
+    in_queue = busy = in_system = 0
     for i in range(arrivals.size):
         now = arrivals[i]
         counted = warmup <= now < horizon
         if counted:
-            totals[ARRIVED] += 1
+            arrived += 1
         if not admitted[i]:
             refused[n_refused] = now
             n_refused += 1
             if counted:
-                totals[REFUSED] += 1
+                refusals += 1
             continue
         began = start[i]
         finished = began + works[n_admitted]
         n_admitted += 1
-        _interval(now, finished, cuts, area, points, covering, IN_SYSTEM, hint)
-        _interval(began, finished, cuts, area, points, covering, BUSY, hint)
+        _cover(now, finished, points, covering, IN_SYSTEM)
+        in_system = _area(now, finished, cuts, area, IN_SYSTEM, in_system)
+        _cover(began, finished, points, covering, BUSY)
+        busy = _area(began, finished, cuts, area, BUSY, busy)
         if ahead[i] >= 0:  # it joined the waiting room, if only for an instant
-            _interval(now, began, cuts, area, points, covering, QUEUE, hint)
-            if counted and ahead[i] + 1 > totals[PEAK]:
-                totals[PEAK] = ahead[i] + 1
+            _cover(now, began, points, covering, QUEUE)
+            in_queue = _area(now, began, cuts, area, QUEUE, in_queue)
+            if counted and ahead[i] + 1 > peak:
+                peak = ahead[i] + 1
         if counted and began < limit:
-            totals[WAIT_SUM] += began - now
-            totals[WAITED] += 1
+            waits += began - now
+            waited += 1
+    totals[ARRIVED] += arrived
+    totals[REFUSED] += refusals
+    totals[WAIT_SUM] = waits
+    totals[WAITED] += waited
+    totals[PEAK] = peak
     return n_refused
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _interval(
-    begin: float,
-    end: float,
-    cuts: np.ndarray,
-    area: np.ndarray,
-    points: np.ndarray,
-    covering: np.ndarray,
-    row: int,
-    hint: np.ndarray,
-) -> None:
-    """Add the overlap of ``[begin, end)`` with each segment between ``cuts`` (up to the
-    last cut) to row ``row`` of ``area``, and count it in ``covering`` for each of
-    ``points`` it covers (an interval ending at a point still covers it: at one instant the
-    SimPy clock stops before what happens there). ``hint[row]`` remembers the segment
-    the row's last interval began in: intervals come in order of their starts."""
+def _cover(begin: float, end: float, points: np.ndarray, covering: np.ndarray, row: int) -> None:
+    """Count ``[begin, end)`` in row ``row`` of ``covering`` for each of ``points`` it
+    covers (an interval ending at a point still covers it: at one instant the SimPy clock
+    stops before what happens there)."""
     for p in range(points.size):
         if begin < points[p] <= end:
             covering[row, p] += 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _area(
+    begin: float, end: float, cuts: np.ndarray, area: np.ndarray, row: int, segment: int
+) -> int:
+    """Add the overlap of ``[begin, end)`` with each segment between ``cuts`` (up to the
+    last cut) to row ``row`` of ``area``. ``segment`` is the one the row's last interval
+    began in (intervals come in order of their starts); returns this one's."""
     segments = cuts.size - 1
-    if begin >= cuts[segments]:
-        return
-    end = min(end, cuts[segments])
-    k = hint[row]
-    if begin < cuts[k] or (k + 1 < segments and begin >= cuts[k + 1]):
-        k = min(max(np.searchsorted(cuts, begin, side="right") - 1, 0), segments - 1)
-        hint[row] = k
+    last = cuts[segments]
+    if begin >= last:
+        return segment
+    if end > last:
+        end = last
+    if begin < cuts[segment] or (segment + 1 < segments and begin >= cuts[segment + 1]):
+        segment = min(max(np.searchsorted(cuts, begin, side="right") - 1, 0), segments - 1)
+    k = segment
     while k + 1 < segments and end > cuts[k + 1]:
         area[row, k] += cuts[k + 1] - max(begin, cuts[k])
         k += 1
     area[row, k] += end - max(begin, cuts[k])
+    return segment
+
+
+@njit(cache=True, nogil=True)
+def count_buckets(
+    offset: np.ndarray, values: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`sim.measure.stats.count_buckets` in one pass: the same counts, lows and
+    highs (a minimum or maximum is exact in any order)."""
+    counts = np.zeros(size, dtype=np.int64)
+    lows = np.full(size, np.inf)
+    highs = np.full(size, -np.inf)
+    for i in range(offset.size):
+        bucket, value = offset[i], values[i]
+        counts[bucket] += 1
+        if value < lows[bucket]:
+            lows[bucket] = value
+        if value > highs[bucket]:
+            highs[bucket] = value
+    return counts, lows, highs
