@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 import sim
 from sim.measure.output import END_TO_END
@@ -94,6 +96,7 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
             work = sweep_work(model, vary=vary, replications=asked)
             if not over_budget(work, cli + f" --budget {work * 1.1:.3g}"):
                 with running(f"sweep of {total_points} points", "cancel_sweep") as bar:
+                    live = st.empty()  # below the bar: the table so far, while the rest runs
                     table = sim.sweep(
                         model,
                         vary=vary,
@@ -102,7 +105,11 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
                         executor=executor(),
                         progress=bar,
                         budget=math.inf,
+                        partial=lambda so_far: _show_so_far(
+                            live, so_far, chosen, metrics, service, model
+                        ),
                     )
+                live.empty()
                 st.session_state.sweep = (vary, table)
         except ModelError as exc:  # a point clashes with another field
             st.error("Some points are not valid models:\n\n" + "\n".join(exc.lines))
@@ -112,7 +119,45 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
     if list(swept) != list(vary):
         st.caption("The last sweep varied other knobs: run again to see these.")
         return
-    if len(swept) == 1:
+    _charts(table, chosen, metrics, service, model)
+    st.dataframe(table[table.service == service], hide_index=True)
+    a, b = st.columns(2)
+    a.download_button("Sweep CSV", table.to_csv(index=False).encode(), "sweep.csv", "text/csv")
+    b.download_button(
+        "Sweep PNG",
+        charts.png_when_clicked(
+            lambda: sweep_figure(table, chosen[0], metrics or ["latency_p99"], service)
+        ),
+        "sweep.png",
+        "image/png",
+    )
+    st.caption("The same sweep from a terminal:")
+    st.code(cli, language="bash")
+
+
+def _show_so_far(
+    holder: DeltaGenerator,
+    table: pd.DataFrame,
+    chosen: list[str],
+    metrics: list[str],
+    service: str,
+    model: Model,
+) -> None:
+    """A sweep's table so far, in ``holder``, while its other replications run."""
+    with holder.container():
+        done = int(table.replications.min())
+        st.caption(
+            f"So far: {done} replication{'s' if done > 1 else ''} of every point (the same "
+            "random numbers at each); the rest are running."
+        )
+        _charts(table, chosen, metrics, service, model)
+
+
+def _charts(
+    table: pd.DataFrame, chosen: list[str], metrics: list[str], service: str, model: Model
+) -> None:
+    """One knob: each metric's curve with its band, SLO line and knee. Two: a heatmap."""
+    if len(chosen) == 1:
         path = chosen[0]
         for metric in metrics or ["latency_p99"]:
             rows = table[(table.service == service) & (table.metric == metric)]
@@ -135,16 +180,3 @@ def whatif_tab(page: PageState, model: Model, reps: int, seed: int) -> None:
                 rows, chosen[0], chosen[1], metric, METRICS[metric].unit, threshold
             )
         )
-    st.dataframe(table[table.service == service], hide_index=True)
-    a, b = st.columns(2)
-    a.download_button("Sweep CSV", table.to_csv(index=False).encode(), "sweep.csv", "text/csv")
-    b.download_button(
-        "Sweep PNG",
-        charts.png_when_clicked(
-            lambda: sweep_figure(table, chosen[0], metrics or ["latency_p99"], service)
-        ),
-        "sweep.png",
-        "image/png",
-    )
-    st.caption("The same sweep from a terminal:")
-    st.code(cli, language="bash")

@@ -106,13 +106,28 @@ Point = tuple[int, ...]
 """A run's numbers, one per axis."""
 
 
+NICENESS = (0, 10, 19)
+"""The niceness of the branches of a round's first, second and later trunks. The
+operating system then gives the first trunk's branches nearly all the CPU they can use
+(a process at niceness 10 weighs a tenth of one at 0, at 19 a seventieth), so a sweep's
+first replication of every point ends about as soon as if it ran alone, and the later
+ones use what it leaves, every core still busy. Only the order changes, never a number."""
+
+
+def niceness(rank: int) -> int:
+    """The niceness of the branches of a round's trunk that has ``rank`` before it."""
+    return NICENESS[min(rank, len(NICENESS) - 1)]
+
+
 @dataclass(frozen=True)
 class Branches:
     """Where to branch a replication off: the runs with each of ``points`` (a number for
-    each of ``axes``, none more than the model has and at least one fewer)."""
+    each of ``axes``, none more than the model has and at least one fewer), each at
+    ``niceness`` (see :data:`NICENESS`)."""
 
     axes: tuple[Axis, ...]
     points: tuple[Point, ...]
+    niceness: int = 0
 
 
 @dataclass
@@ -178,6 +193,7 @@ class Brancher:
             and any(v < self.have[k] for k, v in enumerate(point))
         )
         self.branches: list[_Branch] = []
+        self.niceness = branches.niceness
         self.answer: IO[bytes] | None = None  # in a branch: where its output goes
         self._arm()
 
@@ -231,6 +247,9 @@ class Brancher:
                 recorder.workers = value
         self._arm()
         watch_parent(trunk)
+        if self.niceness:
+            with contextlib.suppress(OSError):  # a scheduling hint: run without it if refused
+                os.nice(self.niceness)
 
     def _make_room(self) -> None:
         """Wait for the oldest branches to end while too many run."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -151,12 +151,17 @@ def resolve(executor: ExecutorArg, tasks: int) -> Executor | None:
     )
 
 
+Arrived = Callable[[int, ReplicationOutput], None]
+"""Told each task's output as it arrives: (task index, output)."""
+
+
 def _submit_all(
     chosen: Executor,
     tasks: Sequence[Task],
     indices: list[int],
     outputs: list[ReplicationOutput | None],
     progress: Progress | None,
+    arrived: Arrived | None = None,
 ) -> None:
     """Run ``indices`` on ``chosen``, storing outputs as they complete (in any order)."""
     data: dict[int, dict[str, Any]] = {}
@@ -168,9 +173,12 @@ def _submit_all(
         futures[chosen.submit(_simulate, data[id(model)], replication, seed, branches)] = index
     try:
         for future in as_completed(futures):
-            outputs[futures[future]] = future.result()
+            index = futures[future]
+            outputs[index] = output = future.result()
             if progress:
                 progress.advance()
+            if arrived is not None:
+                arrived(index, output)
     except BaseException:
         for future in futures:
             future.cancel()
@@ -181,23 +189,26 @@ def run_tasks(
     tasks: Sequence[Task],
     executor: ExecutorArg = None,
     progress: Progress | None = None,
+    arrived: Arrived | None = None,
 ) -> Batch:
     """Run every task. On Ctrl-C, stop and keep what finished. When a worker process dies,
     keep what finished and run the rest once more in a fresh pool; what fails again is
-    reported as lost."""
+    reported as lost. ``arrived``, if given, is told each output as it arrives."""
     batch = Batch([None] * len(tasks))
     chosen = resolve(executor, len(tasks))
     try:
         if chosen is None:
             for index, task in enumerate(tasks):
-                batch.outputs[index] = run_replication(*task)
+                batch.outputs[index] = output = run_replication(*task)
                 if progress:
                     progress.advance()
+                if arrived is not None:
+                    arrived(index, output)
             return batch
         for attempt in (1, 2):
             pending = [i for i, out in enumerate(batch.outputs) if out is None]
             try:
-                _submit_all(chosen, tasks, pending, batch.outputs, progress)
+                _submit_all(chosen, tasks, pending, batch.outputs, progress, arrived)
                 return batch
             except BrokenProcessPool:
                 if chosen is not _local_pool or attempt == 2:

@@ -144,6 +144,7 @@ def replicate_points(
     label: str = "",
     together: bool = False,
     reuse: SlackReuse | None = None,
+    partial: Callable[[list[Results | None]], None] | None = None,
 ) -> PointResults:
     """Run ``start`` replications of every model, then, round by round, double those of
     the models whose results are not ``settled``, up to ``cap``: the one rule of every
@@ -153,18 +154,28 @@ def replicate_points(
     pool's size or several, see :mod:`sim.studies.slack`), first the point with the most,
     off whose runs the others branch or which vouch for them, then whatever is left. A
     model keeps its replications 0..n-1 without a gap, so replication r is the same random
-    streams in every model (common random numbers)."""
+    streams in every model (common random numbers).
+
+    ``partial``, if given, is shown the results so far each time, within a round, every
+    model running in it has one more replication (its first ones in order, replication r
+    the same in every model), until the round's last: each model's results (None for a
+    model that has none yet). The round then runs every model's next replication before
+    any model's after; without it, one model's after another's, so that a study cut
+    short keeps whole models."""
     outputs: list[list[ReplicationOutput]] = [[] for _ in models]
     ran = PointResults([None] * len(models))
     wanted = [start] * len(models)
     with Progress(start * len(models), label or models[0].name, progress) as bar:
         while True:
             pairs = [(i, r) for i in range(len(models)) for r in range(len(outputs[i]), wanted[i])]
+            if partial is not None:  # every point's next replication before any one's after
+                pairs.sort(key=lambda pair: pair[1])
             if not pairs:
                 return ran
             if bar.done:
                 bar.extend(len(pairs))  # one bar, counting every round's replications
-            got = _run_round(models, pairs, seed, executor, bar, reuse, outputs)
+            told = _Partial(models, seed, outputs, ran, pairs, partial) if partial else None
+            got = _run_round(models, pairs, seed, executor, bar, reuse, outputs, told)
             gaps: set[int] = set()
             for owner, r in pairs:
                 out = got.outputs.get((owner, r))
@@ -191,6 +202,51 @@ def replicate_points(
                     wanted[owner] = done + min(done, cap - done)
 
 
+class _Partial:
+    """Shows a round's results so far (see :func:`replicate_points`): each model's first
+    replications without a gap, whenever the fewest of them grows."""
+
+    def __init__(
+        self,
+        models: Sequence[Model],
+        seed: int,
+        done: Sequence[Sequence[ReplicationOutput]],
+        ran: PointResults,
+        pairs: Sequence[tuple[int, int]],
+        show: Callable[[list[Results | None]], None],
+    ) -> None:
+        self.models, self.seed, self.done, self.ran, self.show = models, seed, done, ran, show
+        self.owners = sorted({owner for owner, _ in pairs})
+        self.wanted = set(pairs)
+        self.left = len(self.wanted)
+        self.fresh: dict[tuple[int, int], ReplicationOutput] = {}
+        self.shown = 0
+
+    def __call__(self, key: tuple[int, int], output: ReplicationOutput) -> None:
+        """The round has ``output``, replication ``key[1]`` of model ``key[0]``."""
+        if key in self.fresh or key not in self.wanted:
+            return  # a source's run for the others only
+        self.fresh[key] = output
+        self.left -= 1
+        lines = {owner: self._line(owner) for owner in self.owners}
+        fewest = min(len(line) - len(self.done[owner]) for owner, line in lines.items())
+        if fewest <= self.shown or self.left <= 0:
+            return
+        self.shown = fewest
+        results = list(self.ran.results)
+        for owner, line in lines.items():
+            shown = line[: len(self.done[owner]) + fewest]
+            results[owner] = Results.from_outputs(self.models[owner], self.seed, shown)
+        self.show(results)
+
+    def _line(self, owner: int) -> list[ReplicationOutput]:
+        """Model ``owner``'s replications so far, from its first, without a gap."""
+        line = list(self.done[owner])
+        while (out := self.fresh.get((owner, len(line)))) is not None:
+            line.append(out)
+        return line
+
+
 @dataclass
 class _Round:
     """One round's outputs by (model index, replication), and how it ended."""
@@ -199,6 +255,17 @@ class _Round:
     interrupted: bool = False
     complete: bool = True
     lost: list[tuple[int, int]] = field(default_factory=list)
+    told: Got | None = None  # told each key as its output is taken
+
+    def take(self, key: tuple[int, int], output: ReplicationOutput) -> None:
+        """Keep ``output`` as the one of ``key`` (model index, replication)."""
+        self.outputs[key] = output
+        if self.told is not None:
+            self.told(key, output)
+
+
+Got = Callable[[tuple[int, int], ReplicationOutput], None]
+"""Told each (model index, replication) whose output a round has just got, and the output."""
 
 
 def _run_round(
@@ -209,11 +276,14 @@ def _run_round(
     bar: Progress,
     reuse: SlackReuse | None,
     done: Sequence[Sequence[ReplicationOutput]],
+    told: Got | None = None,
 ) -> _Round:
     """Run ``pairs`` (model index, replication). With ``reuse``, first the source's runs
     (``done`` holds those of earlier rounds), off which the other points branch, then what
-    is left: the outputs the source's runs vouch for, and the rest simulated."""
-    got = _Round()
+    is left: the outputs the source's runs vouch for, and the rest simulated. Each output
+    is taken (and ``told``) as soon as it is known: the branches of a source's run and
+    the outputs it vouches for when that run ends, not when the whole batch does."""
+    got = _Round(told=told)
     if reuse is None:
         _run_batch([Task(models[i], r, seed) for i, r in pairs], list(pairs), executor, bar, got)
         return got
@@ -223,22 +293,38 @@ def _run_round(
     wanted = set(pairs)
     bar.extend(sum((source, r) not in wanted for r in trunks))  # run for the others only
     early = reuse.early(pairs)
-    tasks = [Task(models[source], r, seed, reuse.branches(r, pairs)) for r in trunks]
+    todo: list[tuple[int, int]] = []
+
+    def derive(r: int, run: ReplicationOutput | None) -> None:
+        """The outputs of the other points of replication ``r`` that ``run`` (the
+        source's) gives: its branches' and those it vouches for; the rest to simulate."""
+        if run is not None and run.branches:
+            _take_branches(reuse, run, pairs, got, bar)
+        for point, rr in pairs:
+            if rr != r or (point, r) in got.outputs or (point, r) in early:
+                continue
+            derived = reuse.vouched(point, run)
+            if derived is None:
+                todo.append((point, r))
+            else:
+                got.take((point, r), derived)
+                bar.advance()
+
+    for r in sorted({r for _, r in pairs if r < len(made)}):
+        derive(r, made[r])  # the source ran these in an earlier round
+    keys = [(source, r) for r in trunks] + early
+    tasks = [
+        Task(models[source], r, seed, reuse.branches(r, pairs, rank))
+        for rank, r in enumerate(trunks)
+    ]
     tasks += [Task(models[i], r, seed) for i, r in early]
-    if not _run_batch(tasks, [(source, r) for r in trunks] + early, executor, bar, got):
+
+    def arrived(key: tuple[int, int], output: ReplicationOutput) -> None:
+        if key[0] == source and key[1] in trunks:
+            derive(key[1], output)
+
+    if not _run_batch(tasks, keys, executor, bar, got, arrived):
         return got
-    for r in trunks:
-        _take_branches(reuse, got.outputs[(source, r)], pairs, got, bar)
-    todo = []
-    for point, r in pairs:
-        if (point, r) in got.outputs:
-            continue
-        derived = reuse.vouched(point, made[r] if r < len(made) else got.outputs.get((source, r)))
-        if derived is None:
-            todo.append((point, r))
-        else:
-            got.outputs[(point, r)] = derived
-            bar.advance()
     if todo:
         _run_batch([Task(models[i], r, seed) for i, r in todo], todo, executor, bar, got)
     return got
@@ -257,7 +343,7 @@ def _take_branches(
     for point, r in pairs:
         output = branched.get(reuse.values[point])
         if r == trunk.replication and output is not None and (point, r) not in got.outputs:
-            got.outputs[(point, r)] = dataclasses.replace(output)
+            got.take((point, r), dataclasses.replace(output))
             bar.advance()
 
 
@@ -267,13 +353,18 @@ def _run_batch(
     executor: ExecutorArg,
     bar: Progress,
     got: _Round,
+    then: Got | None = None,
 ) -> bool:
-    """Run ``tasks`` into ``got`` under ``keys`` (model index, replication); whether every
-    one finished (else ``got`` says why not)."""
-    batch = run_tasks(tasks, executor, bar)
-    for key, out in zip(keys, batch.outputs, strict=True):
-        if out is not None:
-            got.outputs[key] = out
+    """Run ``tasks`` into ``got`` under ``keys`` (model index, replication), each output
+    taken as it arrives (then ``then`` told its key); whether every one finished (else
+    ``got`` says why not)."""
+
+    def arrived(index: int, output: ReplicationOutput) -> None:
+        got.take(keys[index], output)
+        if then is not None:
+            then(keys[index], output)
+
+    batch = run_tasks(tasks, executor, bar, arrived)
     got.lost += [keys[k] for k in batch.lost]
     if batch.interrupted or not batch.complete:
         got.interrupted, got.complete = batch.interrupted, False

@@ -42,6 +42,7 @@ from sim.engine.branching import (
     Branches,
     Point,
     branching_platform,
+    niceness,
 )
 from sim.engine.choice import FAST, engine_for
 from sim.measure.output import ReplicationOutput, Slack, edge_name
@@ -71,12 +72,17 @@ class SlackReuse:
         yet, so that the others can branch off it."""
         return sorted({r for _, r in pairs if r >= ran})
 
-    def branches(self, replication: int, pairs: Sequence[tuple[int, int]]) -> Branches:
+    def branches(
+        self, replication: int, pairs: Sequence[tuple[int, int]], rank: int = 0
+    ) -> Branches:
         """Where the source's ``replication`` branches off: the numbers of the points of
-        ``pairs`` that need it and have fewer on some axis."""
+        ``pairs`` that need it and have fewer on some axis. ``rank``: how many of this
+        round's trunks come before it; their branches go first (see
+        :data:`sim.engine.branching.NICENESS`), so that every point has its first
+        replication as soon as the cores can give it, and a second after that."""
         top = self.values[self.source]
         wanted = {self.values[p] for p, r in pairs if r == replication and self.values[p] != top}
-        return Branches(self.axes, tuple(sorted(wanted)))
+        return Branches(self.axes, tuple(sorted(wanted)), niceness(rank))
 
     def early(self, pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         """The other pairs to run beside the trunks (the fewest point's, where nothing

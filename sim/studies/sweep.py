@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from sim.estimate.compare import estimate_column
-from sim.measure.results import SWEEP_COLUMNS
+from sim.measure.results import SWEEP_COLUMNS, Results
 from sim.model import Model, ModelError, apply_overrides, from_dict
 from sim.model.base import YamlValue
 from sim.studies.budget import enforce, points_work
@@ -130,6 +130,7 @@ def sweep(
     executor: ExecutorArg = None,
     progress: ProgressArg = None,
     budget: float | None = None,
+    partial: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
     """Run ``model`` at every point and return one tidy table.
 
@@ -149,6 +150,9 @@ def sweep(
     returned and ``table.attrs["interrupted"]`` is True. A point whose worker process died
     is run once more in a fresh pool; if it is lost again the table holds the points that
     finished and ``table.attrs["incomplete"]`` is True (as it is after Ctrl-C).
+    ``partial``, if given, is shown the table so far each time every point has one more
+    replication (replication r the same in every point, so it is the table of a sweep
+    of that many): the first replication of every point comes first, then the second.
     """
     named = _named(vary, mode, variants)
     plan = replication_plan(model, replications)
@@ -162,29 +166,40 @@ def sweep(
     enforce(work, budget, f"{len(models):,} points x {upto}{plan.cap:,} replications")
     label = f"sweep of {len(models)} points"
     reuse = slack_reuse(models, list(vary or {})) if variants is None else None
+    show = (lambda results: partial(_table(named, models, results))) if partial else None
     ran = replicate_points(
-        models, plan.start, plan.cap, seed, plan.settled, executor, progress, label, reuse=reuse
-    )
+        models, plan.start, plan.cap, seed, plan.settled, executor, progress, label,
+        reuse=reuse, partial=show,
+    )  # fmt: skip
+    table = _table(named, models, ran.results)
+    table.attrs["interrupted"] = ran.interrupted
+    table.attrs["incomplete"] = not ran.complete
+    return table
+
+
+def _table(
+    named: list[tuple[Point, Point]],
+    models: Sequence[Model],
+    results: Sequence[Results | None],
+) -> pd.DataFrame:
+    """The sweep's table from each point's results (a point without any left out)."""
     frames = []
     for index, (labels, _) in enumerate(named):
-        results = ran.results[index]
-        if results is None:
+        got = results[index]
+        if got is None:
             continue
-        summary = results.summary
+        summary = got.summary.copy()  # the table adds columns; the results keep theirs
         summary["estimate"] = estimate_column(models[index], summary)
-        summary["replications"] = results.replications
+        summary["replications"] = got.replications
         for column, value in reversed(list(labels.items())):
             summary.insert(0, column, _plain(value))
         frames.append(summary)
     label_columns = list(named[0][0]) if named else []
-    table = (
+    return (
         pd.concat(frames, ignore_index=True)
         if frames
         else pd.DataFrame(columns=[*label_columns, *SWEEP_COLUMNS])
     )
-    table.attrs["interrupted"] = ran.interrupted
-    table.attrs["incomplete"] = not ran.complete
-    return table
 
 
 KNEE_MIN_BEND = 0.1

@@ -97,8 +97,8 @@ def test_a_worker_that_dies_twice_leaves_the_finished_points(
 def test_ctrl_c_during_a_sweep_keeps_the_points_and_exits_130(tmp_path, capsys, monkeypatch):
     real = run_module.run_tasks
 
-    def interrupted_after_the_first_point(tasks, executor=None, progress=None):
-        batch = real(tasks[:2], "inline", None)
+    def interrupted_after_the_first_point(tasks, executor=None, progress=None, arrived=None):
+        batch = real(tasks[:2], "inline", None, arrived)
         batch.outputs += [None] * (len(tasks) - 2)
         batch.interrupted = True
         return batch

@@ -355,3 +355,65 @@ def test_on_random_models_a_reused_run_is_the_run_itself(data, draw):
         assert reused == _results(points, None, start=2)
     except sim.UnstableError:
         return
+
+
+@pytest.mark.parametrize("executor", ["processes", "inline"])
+def test_a_sweep_shows_each_replication_of_every_point_as_it_comes(executor):
+    # The first replication of every point, then the second: each the very table of a
+    # sweep of that many (common random numbers), and the last the sweep's own.
+    model = sim.load(MODELS / "slow_database.yaml", {"horizon": 60, "warmup": 6})
+    vary = {"services.gateway.workers": [2, 20, 80]}
+    shown: list[pd.DataFrame] = []
+
+    def sweep(replications: int, **extra) -> pd.DataFrame:
+        return sim.sweep(
+            model, vary=vary, replications=replications, executor=executor, progress=False, **extra
+        )
+
+    final = sweep(3, partial=shown.append)
+    assert [set(table.replications) for table in shown] == [{1}, {2}]
+    for count, table in enumerate(shown, start=1):
+        pd.testing.assert_frame_equal(table, sweep(count))
+    pd.testing.assert_frame_equal(final, sweep(3))
+
+
+def _branch_at(model_data: dict, niceness: int, asked: str):
+    """In a pool worker: replication 0 of the model with a branch at 2 gateway workers at
+    ``niceness``, each niceness a process asks for written to the file ``asked``."""
+
+    def nice(increment: int) -> int:
+        with open(asked, "a") as out:  # written by the forked branch
+            out.write(f"{increment}\n")
+        return increment
+
+    real, os.nice = os.nice, nice
+    try:
+        axes = (Axis("gateway", "workers"),)
+        return engine.run_replication(
+            sim.from_dict(model_data), 0, 5, Branches(axes, ((2,),), niceness)
+        )
+    finally:
+        os.nice = real
+
+
+def test_the_branches_of_a_rounds_later_trunks_yield_the_cores(tmp_path):
+    # A branch lowers its own priority (niceness) by its trunk's rank in the round; the
+    # numbers are the same.
+    model = sim.load(MODELS / "slow_database.yaml", {"horizon": 60, "warmup": 6})
+    data = build(model, {"services.gateway.workers": 80}).model_dump(mode="json")
+    asked = tmp_path / "niceness"
+    with ProcessPoolExecutor(1) as pool:
+        first = pool.submit(_branch_at, data, 0, str(asked)).result()
+        later = pool.submit(_branch_at, data, 10, str(asked)).result()
+    assert asked.read_text().split() == ["10"]  # the first trunk's branch asked for none
+    assert first.branches.keys() == later.branches.keys() == {(2,)}
+    for a, b in ((first, later), (first.branches[(2,)], later.branches[(2,)])):
+        assert _numbers(sim.Results.from_outputs(model, 5, [a])) == _numbers(
+            sim.Results.from_outputs(model, 5, [b])
+        )
+    path = "services.gateway.workers"
+    reuse = slack_reuse(_points(model, path, [2, 20, 80]), [path])
+    assert reuse is not None
+    pairs = [(p, r) for p in range(3) for r in range(4)]
+    ranked = [reuse.branches(r, pairs, rank).niceness for rank, r in enumerate(range(4))]
+    assert ranked == [0, 10, 19, 19]

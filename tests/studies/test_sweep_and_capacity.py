@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -249,6 +250,20 @@ def test_a_precision_driven_sweep_gives_each_point_what_sim_run_would():
         assert row["mean"] == alone.row("latency_mean", "all")["mean"]
     fixed = sim.sweep(model, {"workload.arrivals.rate": [10, 30]}, replications=2)
     assert set(fixed["replications"]) == {2}
+    shown: list[pd.DataFrame] = []
+    again = sim.sweep(
+        model, {"workload.arrivals.rate": [10, 30]}, executor="inline", partial=shown.append
+    )
+    pd.testing.assert_frame_equal(again, table)  # shown as it went, the same answer
+    counts_shown = [
+        t[(t.service == "all") & (t.metric == "latency_mean")]["replications"].tolist()
+        for t in shown
+    ]
+    # within each round, one more replication a point at a time; a point the precision
+    # block let stop keeps its count while the other doubles
+    assert counts_shown[0] == [1, 1] and counts_shown[-1] == [23, 12]
+    for before, after in itertools.pairwise(counts_shown):
+        assert all(b >= a for a, b in zip(before, after, strict=True))
 
 
 def test_queuefull_sweep_replications_auto_shows_each_points_count(tmp_path, capsys):

@@ -13,6 +13,7 @@ import sim
 from sim.studies.budget import estimate_work
 from sim.studies.sweep import build, sweep_work
 from sim.studio.knobs import knob_map
+from studio import whatif_tab
 from studio.runtime import budget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,7 +119,15 @@ def test_bad_yaml_shows_the_dotted_path_not_a_traceback(text, expected):
 
 
 @pytest.mark.slow
-def test_one_knob_sweep_produces_its_table():
+def test_one_knob_sweep_produces_its_table(monkeypatch):
+    shown = []
+    real = whatif_tab._show_so_far
+
+    def spy(holder, table, *args):
+        shown.append(table)
+        real(holder, table, *args)
+
+    monkeypatch.setattr(whatif_tab, "_show_so_far", spy)
     at = open_page(QUICK)
     set_numbers(
         at,
@@ -138,6 +147,10 @@ def test_one_knob_sweep_produces_its_table():
     p99 = table[table.metric == "latency_p99"].sort_values("services.api.workers")["mean"]
     assert p99.is_monotonic_decreasing  # common random numbers: a smooth curve
     assert any("queuefull sweep models/default.yaml" in c.value for c in at.code)
+    # the first replication of every point was drawn while the second ran
+    assert [set(t.replications) for t in shown] == [{1}]
+    assert sorted(shown[0]["services.api.workers"].unique()) == [8, 10, 12]
+    assert not any("So far:" in c.value for c in at.caption)  # replaced by the answer
 
 
 @pytest.mark.slow

@@ -113,3 +113,22 @@ def test_a_long_run_can_be_cancelled(server, browser):
     assert page.locator("h3:has-text(' req/s: ')").count() == 0
     page.get_by_role("button", name="Run").click()  # and it can be started again
     page.wait_for_selector("[data-testid='stProgress']", timeout=WAIT)
+
+
+def test_a_sweep_shows_every_points_first_replication_before_the_rest(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    # 1.8M requests a replication, half a second or so on the fast path: the sweep's
+    # twelve take long enough for the first four to be seen on their own
+    page.goto(f"{server}/?replications=3&set.horizon=20000")
+    headline(page)
+    page.get_by_role("tab", name="What-if").click()
+    points = page.get_by_role("spinbutton", name="points", exact=True)
+    points.fill("4")
+    points.press("Enter")
+    playwright.expect(page.get_by_text("4 points x 3 replications")).to_be_visible(timeout=WAIT)
+    page.get_by_role("button", name="Run sweep").click()
+    page.wait_for_selector("text=So far: 1 replication of every point", timeout=WAIT)
+    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 2  # its curves
+    page.screenshot(path=str(SHOTS / "sweep_so_far.png"))  # no waiting: it may be gone
+    page.wait_for_selector("text=The same sweep from a terminal", timeout=WAIT)
+    assert page.locator("text=So far:").count() == 0  # the whole answer replaced it
