@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+import cython
+
 
 class Gauge:
     """A piecewise-constant quantity integrated over time, in total and per time bin."""
@@ -20,13 +22,16 @@ class Gauge:
         self.index = 0
         self.edge = width
 
+    @cython.locals(now=cython.double, level=cython.double, area=cython.double, binned=cython.double)
     def add(self, now: float, delta: float) -> None:
         """Change the value by ``delta`` at time ``now``."""
         if now >= self.edge:
             self._advance(now)
         value = self.value
-        area = value * (now - self.t)
-        self.bins[self.index] += area
+        level = value  # a count times a float is that float product, either way
+        area = level * (now - self.t)
+        binned = self.bins[self.index]
+        self.bins[self.index] = binned + area
         self.area += area
         self.t = now
         value += delta
@@ -34,11 +39,14 @@ class Gauge:
         if value > self.peak:
             self.peak = value
 
+    @cython.locals(now=cython.double, level=cython.double, area=cython.double, binned=cython.double)
     def _advance(self, now: float) -> None:
         last = len(self.bins) - 1
+        level = self.value
         while now >= self.edge and self.index < last:
-            area = self.value * (self.edge - self.t)
-            self.bins[self.index] += area
+            area = level * (self.edge - self.t)
+            binned = self.bins[self.index]
+            self.bins[self.index] = binned + area
             self.area += area
             self.t = self.edge
             self.index += 1

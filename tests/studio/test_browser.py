@@ -113,6 +113,9 @@ def test_a_long_run_can_be_cancelled(server, browser):
     assert page.locator("h3:has-text(' req/s: ')").count() == 0
     page.get_by_role("button", name="Run").click()  # and it can be started again
     page.wait_for_selector("[data-testid='stProgress']", timeout=WAIT)
+    # and stopped again: left running, it would hold the server's cores for the next test
+    page.get_by_role("button", name="Cancel").click()
+    page.wait_for_selector("text=The run was cancelled.", timeout=WAIT)
 
 
 def test_a_sweep_shows_every_points_first_replication_before_the_rest(server, browser):
