@@ -226,3 +226,7 @@ def studio_whatif_seconds(model: sim.Model) -> tuple[float, float]:
     )
     wall = time.perf_counter() - start
     return (shown[0] if shown else wall), wall
+
+
+if __name__ == "__main__":
+    main()

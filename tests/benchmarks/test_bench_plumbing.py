@@ -4,6 +4,7 @@ and a figure without a target is shown without a verdict and left out of the cou
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -37,3 +38,23 @@ def test_a_figure_without_a_target_has_no_verdict(tmp_path: Path, monkeypatch) -
     table = targets.table()
     assert "shown" in table and "(no target)" in table
     assert table.endswith("1 of 1 targets met")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+
+
+@pytest.mark.parametrize("path", BENCHMARKS, ids=lambda path: path.stem)
+def test_each_benchmark_the_makefile_runs_runs_its_main(path: Path) -> None:
+    # A script whose `if __name__ == "__main__": main()` went missing runs nothing, and
+    # `make bench` moves on without its figures.
+    tree = ast.parse(path.read_text())
+    guards = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.If)
+        and ast.unparse(node.test) == "__name__ == '__main__'"
+        and any("main(" in ast.unparse(statement) for statement in node.body)
+    ]
+    assert guards, f"{path.name} never calls main()"
+    assert path.stem in (ROOT / "Makefile").read_text()
