@@ -295,11 +295,10 @@ def _run_round(
     early = reuse.early(pairs)
     todo: list[tuple[int, int]] = []
 
-    def derive(r: int, run: ReplicationOutput | None) -> None:
+    def derive(r: int, run: ReplicationOutput) -> None:
         """The outputs of the other points of replication ``r`` that ``run`` (the
         source's) gives: its branches' and those it vouches for; the rest to simulate."""
-        if run is not None and run.branches:
-            _take_branches(reuse, run, pairs, got, bar)
+        _take_branches(reuse, run, pairs, got, bar)
         for point, rr in pairs:
             if rr != r or (point, r) in got.outputs or (point, r) in early:
                 continue
