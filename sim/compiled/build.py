@@ -52,19 +52,26 @@ def build(names: list[str] | None = None, jobs: int | None = None) -> list[str]:
 
 
 def _lay_out(name: str, tree: Path) -> tuple[Path, bytes]:
-    """Copy module ``name``'s source, and its declarations if any, into its packages'
-    folders under ``tree`` (where Cython looks for the declarations). Returns the copy and
-    what it was made from, as :func:`inputs_of` hashes it (read once: an edit meanwhile
-    is the next build's)."""
-    py = tree.joinpath(*name.split(".")).with_suffix(".py")
-    py.parent.mkdir(parents=True)
-    for folder in py.relative_to(tree).parents[:-1]:  # the packages, not the tree itself
-        (tree / folder / "__init__.py").touch()
+    """Copy module ``name``'s source, and the declarations it is built with (its own and
+    those it cimports), into their packages' folders under ``tree`` (where Cython looks
+    for declarations). Returns the copy of the source and what it was made from, as
+    :func:`inputs_of` hashes it (read once: an edit meanwhile is the next build's)."""
     source, declarations = read_inputs(name)
+    py = _placed(tree, name, ".py")
     py.write_bytes(source)
-    if declarations is not None:
-        py.with_suffix(".pxd").write_bytes(declarations)
+    for module, text in declarations.items():
+        _placed(tree, module, ".pxd").write_bytes(text)
     return py, joined(source, declarations)
+
+
+def _placed(tree: Path, module: str, suffix: str) -> Path:
+    """Where module ``module``'s file with ``suffix`` goes under ``tree``, its package
+    folders made (each with an ``__init__.py``)."""
+    path = tree.joinpath(*module.split(".")).with_suffix(suffix)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for folder in path.relative_to(tree).parents[:-1]:  # the packages, not the tree itself
+        (tree / folder / "__init__.py").touch()
+    return path
 
 
 def _build_one(name: str, work: Path) -> None:

@@ -147,6 +147,69 @@ def test_a_modules_declarations_are_part_of_its_builds_name() -> None:
     )
 
 
+def test_a_module_is_built_with_the_declarations_it_cimports() -> None:
+    """A service's build calls its recorder's and pools' methods as C: it cimports their
+    declarations, directly and through theirs."""
+    assert set(compiled.cimports_of("sim.engine.service")) >= {
+        "sim.engine.pool",
+        "sim.engine.replica",
+        "sim.engine.tasks",
+        "sim.measure.gauge",
+        "sim.measure.recorders",
+    }
+    assert compiled.cimports_of("sim.measure.gauge") == ()
+    _source, declarations = compiled.read_inputs("sim.engine.service")
+    assert set(declarations) == {"sim.engine.service", *compiled.cimports_of("sim.engine.service")}
+
+
+def _tree(tmp_path: Path) -> Path:
+    """A copy of the compiled modules' sources and declarations: the ``sim`` package."""
+    package = tmp_path / "sim"
+    for name in compiled.MODULES:
+        for path in (compiled.source_of(name), compiled.declarations_of(name)):
+            if path.is_file():
+                copy_to = package / path.relative_to(compiled.PACKAGE)
+                copy_to.parent.mkdir(parents=True, exist_ok=True)
+                copy_to.write_bytes(path.read_bytes())
+    return package
+
+
+def test_a_build_is_named_by_the_declarations_it_cimports_not_their_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit to a gauge's declarations changes the layout a service's build assumes:
+    a new build. An edit to the gauge's source does not."""
+    monkeypatch.setattr(compiled, "PACKAGE", _tree(tmp_path))
+    service, gauge = "sim.engine.service", "sim.measure.gauge"
+    before = compiled.build_of(service)
+    with compiled.source_of(gauge).open("a") as source:
+        source.write("\n# edited\n")
+    assert compiled.build_of(service) == before
+    with compiled.declarations_of(gauge).open("a") as declarations:
+        declarations.write("\n# edited\n")
+    assert compiled.build_of(service) != before
+
+
+def test_a_build_is_used_only_beside_the_builds_it_cimports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that calls a gauge as C would fail to import beside the gauge's source (or
+    its build of other declarations): the module then runs from its source too."""
+    monkeypatch.setattr(compiled, "CACHE", tmp_path)
+    name = "sim.measure.recorders"  # cimports the gauge only
+    (gauge,) = compiled.cimports_of(name)
+    finder = compiled.CompiledFinder()
+    compiled.build_of(name).touch()
+    monkeypatch.delitem(sys.modules, gauge, raising=False)
+    assert finder.find_spec(name) is None  # the gauge has no build
+    compiled.build_of(gauge).touch()
+    assert finder.find_spec(name) is not None  # it will come from its build
+    source = type(sys)(gauge)
+    source.__file__ = str(compiled.source_of(gauge))
+    monkeypatch.setitem(sys.modules, gauge, source)
+    assert finder.find_spec(name) is None  # imported from its source already
+
+
 def _declared(pxd: str) -> dict[str, tuple[str | None, set[str]]]:
     """The extension types a ``.pxd`` declares: each one's base and attributes."""
     classes: dict[str, tuple[str | None, set[str]]] = {}
