@@ -1,8 +1,12 @@
 # Built as extension types (see sim/compiled): their attributes live in the object, so
 # their methods read and write them without a lookup. Every attribute is declared here.
+# Its pool is declared a WorkerPool: a build that cimports Replica (a service's) admits
+# and releases through it without Python's call protocol.
+from sim.engine.pool cimport WorkerPool
 
 cdef class Replica:
-    cdef public object env, index, recorder, state, cold_until, active, assigned, pool
+    cdef public WorkerPool pool
+    cdef public object env, index, recorder, state, cold_until, active, assigned
     cdef public object breakers, retriers, health, working, crashes, rate_limiter
     cdef public object concurrency, executor, connections, gc_trigger, paused, _gc_spec
     cdef public object _gc_pause

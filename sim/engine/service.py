@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 
+import cython
 import simpy
 
 from sim import outcomes
@@ -439,6 +440,7 @@ class ServiceRuntime:
             replica, info, counted, arrived, start, released, deadline, outcome, own
         )
 
+    @cython.locals(info=RequestInfo, replica=Replica)
     def _handle_plain(
         self, arrived: float, info: RequestInfo, deadline: float = math.inf
     ) -> Generator[simpy.Event, object, str]:

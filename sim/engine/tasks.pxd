@@ -9,6 +9,9 @@ cdef class Wake:
 cdef class TaskEnvironment:
     cdef public object now, _now, _queue, _eid, _active_proc, starts, timers
 
+    cpdef sleep(self, delay)
+    cpdef wake_after(self, seconds, waiter)
+
 cdef class Signal:
     cdef public TaskEnvironment env
     cdef public object callbacks, _value, _ok, _defused
