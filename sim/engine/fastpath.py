@@ -251,17 +251,17 @@ def _drain_stop(last_done: float, horizon: float, limit: float, model: Model) ->
 
 
 def _record_refusals(recorder: Recorder, times: np.ndarray) -> None:
-    recorder.rejected_at.frombytes(_raw(times))
+    recorder.extend("rejected_at", _raw(times))
     code = outcomes.REJECTIONS.index(outcomes.QUEUE_FULL)
-    recorder.rejected_reason.frombytes(bytes([code]) * times.size)
+    recorder.extend("rejected_reason", bytes([code]) * times.size)
 
 
 def _record_completions(
     recorder: Recorder, done: np.ndarray, latency: np.ndarray, counted: np.ndarray
 ) -> None:
-    recorder.done_at.frombytes(_raw(done))
-    recorder.latency.frombytes(_raw(latency))
-    recorder.done_class.frombytes(bytes(done.size))  # class 0
+    recorder.extend("done_at", _raw(done))
+    recorder.extend("latency", _raw(latency))
+    recorder.extend("done_class", bytes(done.size))  # class 0
     in_window = int(((done >= recorder.warmup) & (done < recorder.horizon)).sum())
     recorder.good += in_window
     n_counted = int(counted.sum())

@@ -3,4 +3,5 @@
 
 cdef class EdgeRecorder:
     cdef public object warmup, horizon, latency, counts, calls, attempts, folded
-    cdef public object folded_sum, folded_count
+    cdef public object folded_sum, folded_count, packed
+    cdef public Py_ssize_t pack_at

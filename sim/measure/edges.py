@@ -8,7 +8,7 @@ from array import array
 import numpy as np
 
 from sim import outcomes
-from sim.measure.folding import FOLD_AT
+from sim.measure.folding import FOLD_AT, GATHER, pack
 from sim.measure.recorders import fraction
 from sim.measure.stats import Histogram, histogram, merge, percentile
 
@@ -19,7 +19,9 @@ class EdgeRecorder:
     def __init__(self, warmup: float, horizon: float) -> None:
         self.warmup = warmup
         self.horizon = horizon
-        self.latency = array("d")
+        self.latency: list[float] = []  # gathered, packed into ``packed`` (see GATHER)
+        self.packed = array("d")
+        self.pack_at = min(GATHER, FOLD_AT)
         self.counts = dict.fromkeys(outcomes.ALL, 0)
         self.calls = 0  # logical calls started in the window (retries not counted)
         self.attempts = 0  # attempts of those calls, whenever made
@@ -40,23 +42,35 @@ class EdgeRecorder:
         if self.warmup <= issued < self.horizon:
             self.latency.append(now - issued)
             self.counts[outcome] += 1
-            if len(self.latency) >= FOLD_AT:
-                self.fold()
+            if len(self.latency) >= self.pack_at:
+                self._pack()
+
+    def _pack(self) -> None:
+        """Pack the gathered latencies; fold them once FOLD_AT are packed."""
+        pack(self.packed, self.latency)
+        if len(self.packed) >= FOLD_AT:
+            self.fold()
+        self.pack_at = min(GATHER, FOLD_AT - len(self.packed))
+
+    def latencies(self) -> np.ndarray:
+        """The latencies recorded and not folded yet, in order."""
+        pack(self.packed, self.latency)
+        return np.frombuffer(self.packed, dtype=float)
 
     def fold(self) -> None:
         """Fold the latencies into a histogram, with their exact count and sum."""
-        latency = np.frombuffer(self.latency, dtype=float)
+        latency = self.latencies()
         self.folded = [merge([*self.folded, histogram(latency)])]
         self.folded_sum += float(latency.sum())
         self.folded_count += latency.size
-        self.latency = array("d")
+        self.packed = array("d")
 
     def histogram(self) -> Histogram:
         """Log-scale histogram of the latencies of attempts issued in the window."""
         if self.folded:
             self.fold()
             return self.folded[0]
-        return histogram(np.frombuffer(self.latency, dtype=float))
+        return histogram(self.latencies())
 
     def metrics(self) -> dict[str, float]:
         """Attempt rate, latency and failure fractions of attempts issued after the warm-up."""
@@ -66,7 +80,7 @@ class EdgeRecorder:
             mean = self.folded_sum / attempts
             p99 = percentile(self.folded[0], 99)
         else:
-            latency = np.frombuffer(self.latency, dtype=float)
+            latency = self.latencies()
             attempts = latency.size
             mean = float(latency.mean()) if attempts else math.nan
             p99 = float(np.percentile(latency, 99)) if attempts else math.nan

@@ -13,6 +13,8 @@ per-bin histograms.
 from __future__ import annotations
 
 import math
+from array import array
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +31,20 @@ from sim.measure.stats import (
 
 FOLD_AT = 1 << 18
 """Raw records a recorder holds before it folds them (about 7 MB per recorder)."""
+
+GATHER = 1 << 12
+"""Records a recorder gathers in a list before it packs them into its arrays (at most;
+fewer where FOLD_AT comes sooner). Appending to a list is a fraction of appending to an
+array, which parses each value as a format; a short list costs little memory."""
+
+
+def pack(store: array[Any], gathered: list[Any]) -> None:
+    """Append the records ``gathered`` (a list) to ``store`` (an array of their type), in
+    order, and empty the list."""
+    if gathered:
+        store.frombytes(np.array(gathered, dtype=store.typecode).tobytes())
+        gathered.clear()
+
 
 BIN_BUCKETS_PER_DOUBLING = 32
 """The p99 series' per-bin histograms are coarser (2.2 % buckets): a plotted line, and

@@ -10,7 +10,8 @@ cdef class Recorder:
     cdef public object in_system_start, counts, done_at, latency, done_class
     cdef public object rejected_at, rejected_reason, failed_at, good, wasted, wait_sum
     cdef public object wait_count, has_limit, attempts, late_at, pools, final, folded
-    cdef public object measured
+    cdef public object measured, packed
+    cdef public Py_ssize_t pack_done, pack_refused, pack_failed
     cdef public Gauge queue, busy, in_system, cpu_busy, paused, ready, serving
     cdef public Gauge provisioned, desired, scaler_metric, limit, units_held
 

@@ -1,7 +1,8 @@
 """Recorders per service, per call edge and end to end: outcomes, latencies, time-weighted gauges.
 
-The engine calls these on its hot path, so they do plain arithmetic and append to
-``array``; turning raw records into metrics happens once, after the replication, with numpy.
+The engine calls these on its hot path, so they do plain arithmetic and append to lists,
+packed into arrays every few thousand records (see :data:`sim.measure.folding.GATHER`);
+turning raw records into metrics happens once, after the replication, with numpy.
 
 Population rules (see the README's "What the numbers mean"):
 - request metrics (fractions, latencies, waits) count requests that *arrived* in the window
@@ -21,7 +22,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 
 from sim import outcomes
-from sim.measure.folding import FOLD_AT, Folded, per_bin, per_bin_by_reason
+from sim.measure.folding import FOLD_AT, GATHER, Folded, pack, per_bin, per_bin_by_reason
 from sim.measure.gauge import Gauge
 from sim.measure.stats import Histogram, histogram, sample_percentile, sample_percentiles
 
@@ -42,7 +43,14 @@ RECORDS = {
     "rejected_at": "d",
     "rejected_reason": "b",
 }
-"""The per-request records a recorder keeps (array typecodes) until it folds them."""
+"""The per-request records a recorder keeps (array typecodes) until it folds them: each
+gathered in a list of that name, then packed into an array (``packed``)."""
+
+COMPLETIONS = ("done_at", "latency", "done_class", "late_at")
+REFUSALS = ("rejected_at", "rejected_reason")
+FAILURES = ("failed_at",)
+"""The records of each kind of end, gathered and packed together (the first of each is
+as long as the others, but for the late completions, fewer)."""
 
 QUANTILE_METRICS = {**PERCENTILES, "call_latency_p99": 99}
 """Every metric that is a percentile: summarised from the pooled sample (sectioning)."""
@@ -128,12 +136,18 @@ class Recorder:
         self.open = 0  # counted requests that arrived and have not finished
         self.in_system_start: float = 0  # requests in system when the window opened
         self.counts = [dict.fromkeys(outcomes.ALL, 0) for _ in classes]
-        self.done_at = array("d")
-        self.latency = array("d")
-        self.done_class = array("b")
-        self.rejected_at = array("d")
-        self.rejected_reason = array("b")  # index into outcomes.REJECTIONS
-        self.failed_at = array("d")
+        # gathered records (see RECORDS), packed into ``packed`` every few thousand
+        self.done_at: list[float] = []
+        self.latency: list[float] = []
+        self.done_class: list[int] = []
+        self.rejected_at: list[float] = []
+        self.rejected_reason: list[int] = []  # index into outcomes.REJECTIONS
+        self.failed_at: list[float] = []
+        self.late_at: list[float] = []  # completions whose caller had stopped waiting
+        self.packed = {name: array(code) for name, code in RECORDS.items()}
+        # how many of each kind to gather before packing (see _aim)
+        self.pack_done = self.pack_refused = self.pack_failed = 0
+        self._aim()
         self.good = 0  # completions in the window whose caller still waited
         self.wasted = 0.0  # worker-seconds spent on requests nobody waited for, in the window
         self.wait_sum = 0.0
@@ -152,7 +166,6 @@ class Recorder:
         self.units_held = Gauge(bin_width, nbins)  # units held by requests in service
         self.has_limit = False
         self.attempts = 0  # end to end: attempts made for counted requests that finished
-        self.late_at = array("d")  # completions whose caller had stopped waiting
         self.pools: dict[str, tuple[Gauge, Gauge]] = {}  # callee -> connections used, pending
         self.final: dict[str, Gauge] = {}  # the gauges as the window closed (see close)
         self.folded: Folded | None = None  # raw records folded so far (long runs only)
@@ -186,8 +199,8 @@ class Recorder:
         if counted:
             self.counts[cls][outcome] += 1
             self.open -= 1
-        if len(self.rejected_at) >= FOLD_AT:
-            self.fold()
+        if len(self.rejected_at) >= self.pack_refused:
+            self._pack(REFUSALS)
 
     def failed(self, now: float, outcome: str, counted: bool, cls: int) -> None:
         """A request that ended with a timeout, an error or a callee's failure."""
@@ -195,8 +208,8 @@ class Recorder:
         if counted:
             self.counts[cls][outcome] += 1
             self.open -= 1
-        if len(self.failed_at) >= FOLD_AT:
-            self.fold()
+        if len(self.failed_at) >= self.pack_failed:
+            self._pack(FAILURES)
 
     def completed(
         self,
@@ -222,8 +235,42 @@ class Recorder:
         else:  # only the worker time inside the window, which the busy gauge measures
             self.late_at.append(now)
             self.wasted += max(0.0, min(held_to, self.horizon) - max(held_from, self.warmup))
-        if len(self.done_at) >= FOLD_AT:
+        if len(self.done_at) >= self.pack_done:
+            self._pack(COMPLETIONS)
+
+    def _pack(self, names: tuple[str, ...]) -> None:
+        """Pack the gathered records of one kind of end (``names``); fold them all once
+        the first of them holds FOLD_AT."""
+        self._gather(names)
+        if len(self.packed[names[0]]) >= FOLD_AT:
             self.fold()
+        else:
+            self._aim()
+
+    def _gather(self, names: tuple[str, ...]) -> None:
+        """Move the records gathered in the lists ``names`` into their arrays."""
+        for name in names:
+            pack(self.packed[name], getattr(self, name))
+
+    def _aim(self) -> None:
+        """How many of each kind to gather before packing: GATHER, or fewer where FOLD_AT
+        comes sooner, so that a recorder folds after the very record it would if it
+        packed every one."""
+        packed = self.packed
+        self.pack_done = min(GATHER, FOLD_AT - len(packed["done_at"]))
+        self.pack_refused = min(GATHER, FOLD_AT - len(packed["rejected_at"]))
+        self.pack_failed = min(GATHER, FOLD_AT - len(packed["failed_at"]))
+
+    def records(self, name: str) -> np.ndarray:
+        """The raw records ``name`` (one of RECORDS) not folded yet, in order."""
+        self._gather((name,))
+        return np.frombuffer(self.packed[name], dtype=RECORDS[name])
+
+    def extend(self, name: str, raw: bytes | memoryview) -> None:
+        """Add records ``name`` in bulk: ``raw``, their bytes (RECORDS' type), after those
+        recorded so far. :meth:`bounded` then folds if they are too many."""
+        self._gather((name,))
+        self.packed[name].frombytes(raw)
 
     def waited(self, seconds: float) -> None:
         """A counted request waited ``seconds`` for a worker."""
@@ -233,8 +280,11 @@ class Recorder:
     def mirror(self, other: Recorder) -> None:
         """Take ``other``'s requests as this recorder's: arrivals, outcomes, latencies
         (the end-to-end view of a lone station, which records them once)."""
+        other._gather(tuple(RECORDS))
+        self.packed = dict(other.packed)  # other starts afresh when it folds
         for name in RECORDS:
-            setattr(self, name, getattr(other, name))  # other starts afresh when it folds
+            getattr(self, name).clear()
+        self._aim()
         self.folded = copy.deepcopy(other.folded)
         self.arrivals = list(other.arrivals)
         self.counts = copy.deepcopy(other.counts)
@@ -242,9 +292,13 @@ class Recorder:
         self.measured = other.measured  # the same records: figures computed once for both
 
     def bounded(self) -> None:
-        """Fold if any raw record array is full (after records added in bulk)."""
-        if max(len(self.done_at), len(self.rejected_at), len(self.failed_at)) >= FOLD_AT:
+        """Fold if any kind of raw records is full (after records added in bulk)."""
+        self._gather(tuple(RECORDS))
+        packed = self.packed
+        if max(len(packed[kind[0]]) for kind in (COMPLETIONS, REFUSALS, FAILURES)) >= FOLD_AT:
             self.fold()
+        else:
+            self._aim()
 
     def fold(self) -> None:
         """Fold the raw records into histograms and per-bin counts (see sim.measure.folding)
@@ -254,14 +308,11 @@ class Recorder:
             self.folded = Folded(self.warmup, self.horizon, edges, len(self.classes))
         folded = self.folded
         folded.add_completions(*self._arrays())
-        folded.add_late(np.frombuffer(self.late_at, dtype=float))
-        folded.add_failures(np.frombuffer(self.failed_at, dtype=float))
-        folded.add_refusals(
-            np.frombuffer(self.rejected_at, dtype=float),
-            np.frombuffer(self.rejected_reason, dtype=np.int8),
-        )
-        for name, code in RECORDS.items():
-            setattr(self, name, array(code))
+        folded.add_late(self.records("late_at"))
+        folded.add_failures(self.records("failed_at"))
+        folded.add_refusals(self.records("rejected_at"), self.records("rejected_reason"))
+        self.packed = {name: array(code) for name, code in RECORDS.items()}
+        self._aim()
 
     # --- after the run ------------------------------------------------------------------
 
@@ -288,10 +339,7 @@ class Recorder:
         return self.pools[callee]
 
     def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        done_at = np.frombuffer(self.done_at, dtype=float)
-        latency = np.frombuffer(self.latency, dtype=float)
-        classes = np.frombuffer(self.done_class, dtype=np.int8)
-        return done_at, latency, classes
+        return self.records("done_at"), self.records("latency"), self.records("done_class")
 
     def _outcome_metrics(self, counts: dict[str, int], arrivals: int) -> dict[str, float]:
         rejected = sum(counts[o] for o in outcomes.REJECTIONS)
@@ -452,16 +500,13 @@ class Recorder:
         bounds = np.searchsorted(done_at, edges)  # completions are recorded in time order
         completions = np.diff(bounds)
         refused = per_bin_by_reason(
-            np.frombuffer(self.rejected_at, dtype=float),
-            np.frombuffer(self.rejected_reason, dtype=np.int8),
-            edges,
-            self.horizon,
+            self.records("rejected_at"), self.records("rejected_reason"), edges, self.horizon
         )
         p99 = np.full(edges.size - 1, np.nan)
         for i in np.flatnonzero(np.diff(bounds)):
             p99[i] = sample_percentile(latency[bounds[i] : bounds[i + 1]], 99)
-        late = per_bin(np.frombuffer(self.late_at, dtype=float), edges, self.horizon)
-        failures = per_bin(np.frombuffer(self.failed_at, dtype=float), edges, self.horizon)
+        late = per_bin(self.records("late_at"), edges, self.horizon)
+        failures = per_bin(self.records("failed_at"), edges, self.horizon)
         return completions, completions - late, refused, failures, p99
 
     def timeseries(self) -> dict[str, np.ndarray]:

@@ -165,8 +165,7 @@ def _histogram(
             f"{recorder.name}: more requests than are kept one by one; export a shorter "
             "horizon (the time series stay the same, bin for bin)"
         )
-    done = np.frombuffer(recorder.done_at, dtype=float)
-    latency = np.frombuffer(recorder.latency, dtype=float)
+    done, latency = recorder.records("done_at"), recorder.records("latency")
     keep = done < recorder.horizon
     done, latency = done[keep], latency[keep]
     index = np.minimum((done // width).astype(np.int64), len(ends) - 1)

@@ -40,7 +40,7 @@ def _run(model: sim.Model):
     system = build(model, Streams(model.seed, 0))
     simulate(system)
     recorder = system.recorders["api"]
-    return np.asarray(recorder.failed_at), np.asarray(recorder.done_at), measure(system, 0)
+    return recorder.records("failed_at"), recorder.records("done_at"), measure(system, 0)
 
 
 def test_a_crash_fails_what_the_replica_holds_at_once_and_what_comes_until_it_is_back():
@@ -70,7 +70,7 @@ def test_the_restarted_replica_starts_empty():
     assert not crashed.executor.jobs and len(fine.executor.jobs) == 5
     simulate(system)
     recorder = system.recorders["api"]
-    done, latency = np.asarray(recorder.done_at), np.asarray(recorder.latency)
+    done, latency = recorder.records("done_at"), recorder.records("latency")
     later = done >= 102
     assert later.sum() > 90 and np.allclose(latency[later], 10.0)
 
@@ -95,6 +95,6 @@ def test_a_request_in_the_middle_of_a_call_fails_when_the_call_returns():
     )
     system = build(model, Streams(0, 0))
     simulate(system)
-    failed = np.asarray(system.recorders["api"].failed_at)
+    failed = system.recorders["api"].records("failed_at")
     assert failed.size == 4 + 5  # four waiting on db at 30 s, five arrivals while down
     assert np.all(failed[failed < 35] >= 30)
