@@ -7,11 +7,13 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import cython
 import numpy as np
 import simpy
 
 from sim import outcomes
 from sim.distributions import Sampler, Uniforms
+from sim.engine.replica import Replica
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, first_or_after, with_timeout
 from sim.engine.tasks import start
@@ -21,7 +23,6 @@ from sim.model.service import Call
 from sim.policies.circuit_breaker import Breaker
 
 if TYPE_CHECKING:
-    from sim.engine.replica import Replica
     from sim.engine.service import ServiceRuntime
 
 
@@ -107,6 +108,7 @@ class CallSite:
             breaker = replica.breakers[self.key] = self.call.circuit_breaker.build()
         return breaker
 
+    @cython.locals(replica=Replica, info=RequestInfo)
     def attempt(
         self, replica: Replica, info: RequestInfo, deadline: float, started: float
     ) -> Generator[simpy.Event, object, CallResult]:
