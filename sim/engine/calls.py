@@ -13,6 +13,7 @@ import simpy
 
 from sim import outcomes
 from sim.distributions import Sampler, Uniforms
+from sim.engine.pool import WorkerPool
 from sim.engine.replica import Replica
 from sim.engine.request import RequestInfo
 from sim.engine.retrying import CallResult, Retrier, first_or_after, with_timeout
@@ -108,7 +109,7 @@ class CallSite:
             breaker = replica.breakers[self.key] = self.call.circuit_breaker.build()
         return breaker
 
-    @cython.locals(replica=Replica, info=RequestInfo)
+    @cython.locals(replica=Replica, info=RequestInfo, pool=WorkerPool)
     def attempt(
         self, replica: Replica, info: RequestInfo, deadline: float, started: float
     ) -> Generator[simpy.Event, object, CallResult]:
@@ -218,13 +219,17 @@ class Step:
     parallel: bool
     releases_worker: bool  # an async call frees the worker before it goes out
 
+    def __post_init__(self) -> None:
+        site = self.sites[0]  # a parallel step may gain sites; a sequential one never does
+        one = not self.parallel and site.call.count == 1 and site.call.probability == 1
+        self.single = site if one else None  # the one call it always makes, if so
+
     def run(
         self, replica: Replica, info: RequestInfo, deadline: float
     ) -> Generator[simpy.Event, object, CallResult]:
         """Make the step's calls; the first failure (in call order) is the step's result."""
-        site = self.sites[0]
-        if not self.parallel and site.call.count == 1 and site.call.probability == 1:
-            return site.request_now(replica, info, deadline)  # one call: a frame less
+        if self.single is not None:
+            return self.single.request_now(replica, info, deadline)  # one call: a frame less
         return self._run(replica, info, deadline)
 
     def _run(

@@ -17,4 +17,4 @@ cdef class Signal:
     cdef public object callbacks, _value, _ok, _defused
 
 cdef class Task(Signal):
-    cdef public object _generator, _detached, _target
+    cdef public object _generator, _detached, _target, _resumer

@@ -173,6 +173,9 @@ class Task(Signal):
         self._generator = generator
         self._detached = detached
         self._target: object = _GO
+        # what the events it waits on call back: its _resume, bound once rather than at
+        # every wait (a cycle through the task, broken when it ends)
+        self._resumer: object = self._resume
         self.env.starts.append((next(self.env._eid), self))  # through the typed slot
 
     def begin(self) -> None:
@@ -204,6 +207,7 @@ class Task(Signal):
                     event._defused = True  # type: ignore[attr-defined]
                     event = generator.throw(event._value)  # type: ignore[arg-type]
             except StopIteration as stop:
+                self._resumer = None
                 self._ok, self._value = True, stop.value
                 if self._detached and not self.callbacks:
                     self.callbacks = None  # nobody waits: processed, with no event
@@ -212,6 +216,7 @@ class Task(Signal):
                     heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
                 break
             except BaseException as error:
+                self._resumer = None
                 self._ok, self._value = False, error
                 self.env.schedule(self)  # a failure surfaces from the step that processes it
                 break
@@ -224,7 +229,7 @@ class Task(Signal):
             else:
                 callbacks = event.callbacks
             if callbacks is not None:
-                callbacks.append(self._resume)
+                callbacks.append(self._resumer)
                 break
         self._target = event
         self.env._active_proc = None

@@ -108,6 +108,27 @@ def test_a_detached_task_schedules_no_end_but_its_failure_still_raises():
         env.run()
 
 
+def test_a_task_that_ends_lets_go_of_its_bound_resumption():
+    # A task binds its _resume once, for every event it waits on: a cycle through the
+    # task while it runs, broken when it ends (or fails), so that refcounting frees it.
+    env = TaskEnvironment()
+
+    def waits(fail: bool):
+        yield env.timeout(1)
+        yield env.sleep(1)
+        if fail:
+            raise ValueError("ends in a failure")
+
+    ending, failing = start(env, waits(False)), start(env, waits(True))
+    assert ending._resumer == ending._resume
+    env.run(until=1.5)
+    assert ending._resumer is not None  # still waiting
+    failing.callbacks.append(lambda event: setattr(event, "_defused", True))  # handled
+    env.run()
+    assert ending._resumer is None and failing._resumer is None
+    assert ending.ok and not failing.ok
+
+
 def test_a_task_can_be_interrupted_like_a_process():
     env = TaskEnvironment()
     heard = []
