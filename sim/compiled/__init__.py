@@ -13,8 +13,9 @@ request; with them, about a third.
 A few declarations go further, for the request's hot path: a service's recorder is
 declared a ``Recorder``, a replica's pool a ``WorkerPool``, a recorder's gauges ``Gauge``, and
 their hot methods (a recorder's ``completed``, a pool's ``admit``, a gauge's ``add``) C
-methods (``cpdef``). A build that cimports those declarations calls the methods and
-reads the attributes as C, without Python's lookup by name and call protocol.
+methods (``cpdef``), as are the event heap's ``push`` and ``pop``. A build that cimports
+those declarations calls the methods and reads the attributes as C, without Python's
+lookup by name and call protocol.
 
 ``python -m sim.compiled`` builds them (``make`` does, after installing) into
 ``sim/__compiled__`` (see :mod:`sim.compiled.build`), each file named by a hash of the
@@ -38,7 +39,7 @@ from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleS
 from pathlib import Path
 from types import ModuleType
 
-_ENGINE = "admission arrivals autoscaler calls choice clock pool replica request retrying"
+_ENGINE = "admission arrivals autoscaler calls choice clock heap pool replica request retrying"
 _ENGINE += " service streams tasks timers tracing workload"
 _POLICIES = "balancer circuit_breaker codel concurrency gc healthcheck hpa incidents outlier"
 _POLICIES += " ratelimit retry scalability scaling stepscaling threadpool"

@@ -3,11 +3,14 @@
 # A signal's (and a task's) environment is declared a TaskEnvironment, so that their
 # steps set the active process and queue first steps in the environment's own slots.
 
+from sim.engine.heap cimport pop, push
+
 cdef class Wake:
     cdef public object callbacks
 
 cdef class TaskEnvironment:
-    cdef public object now, _now, _queue, _eid, _active_proc, starts, timers
+    cdef public list _queue
+    cdef public object now, _now, _eid, _active_proc, starts, timers
 
     cpdef sleep(self, delay)
     cpdef wake_after(self, seconds, waiter)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Generator
-from heapq import heappop, heappush
 from itertools import count
 
 import cython
@@ -38,6 +37,7 @@ import simpy
 from simpy.core import EmptySchedule, StopSimulation
 from simpy.events import NORMAL, PENDING, URGENT, Interruption, Timeout
 
+from sim.engine.heap import pop, push
 from sim.engine.timers import TimerQueue
 
 #: Whether a TaskEnvironment queues its tasks' first steps and its calls' timeouts (False:
@@ -120,7 +120,7 @@ class Signal:
         self._ok = True
         self._value = value
         env = self.env  # env.schedule(self) written out: a call less per event
-        heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
+        push(env._queue, (env._now, NORMAL, next(env._eid), self))
         return self
 
     def fail(self, exception: BaseException) -> Signal:
@@ -213,7 +213,7 @@ class Task(Signal):
                     self.callbacks = None  # nobody waits: processed, with no event
                 else:
                     env = self.env  # env.schedule(self) written out, as in succeed
-                    heappush(env._queue, (env._now, NORMAL, next(env._eid), self))
+                    push(env._queue, (env._now, NORMAL, next(env._eid), self))
                 break
             except BaseException as error:
                 self._resumer = None
@@ -284,7 +284,7 @@ class TaskEnvironment:
 
     def schedule(self, event: object, priority: int = NORMAL, delay: float = 0) -> None:
         """Put ``event`` in the heap, to be processed ``delay`` seconds from now."""
-        heappush(self._queue, (self._now + delay, priority, next(self._eid), event))
+        push(self._queue, (self._now + delay, priority, next(self._eid), event))
 
     def process(self, generator: Generator[simpy.Event, object, object]) -> simpy.Process:
         """SimPy's process of ``generator`` (its first step an Initialize event)."""
@@ -313,7 +313,7 @@ class TaskEnvironment:
         timeout._value = value
         timeout._delay = delay
         timeout._ok = True
-        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), timeout))
+        push(self._queue, (self._now + delay, NORMAL, next(self._eid), timeout))
         return timeout
 
     def sleep(self, delay: float) -> Wake:
@@ -323,7 +323,7 @@ class TaskEnvironment:
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         wake = Wake()
-        heappush(self._queue, (self._now + delay, NORMAL, next(self._eid), wake))
+        push(self._queue, (self._now + delay, NORMAL, next(self._eid), wake))
         return wake
 
     def wake_after(self, seconds: float, waiter: simpy.Event) -> None:
@@ -398,7 +398,7 @@ class TaskEnvironment:
                     task.begin()
                     continue
             try:
-                now, _, _, event = heappop(queue)
+                now, _, _, event = pop(queue)
             except IndexError:
                 return False
             self._now = self.now = now

@@ -16,10 +16,11 @@ the lengths of timers still pending.
 from __future__ import annotations
 
 from collections import deque
-from heapq import heappush
 
 import simpy
 from simpy.events import NORMAL, PENDING
+
+from sim.engine.heap import push
 
 
 class TimerQueue:
@@ -46,7 +47,7 @@ class TimerQueue:
         alarm._ok = True
         alarm._value = None
         alarm.callbacks.append(self._ring)  # type: ignore[union-attr]
-        heappush(env._queue, (timer[0], NORMAL, timer[1], alarm))
+        push(env._queue, (timer[0], NORMAL, timer[1], alarm))
 
     def _ring(self, _alarm: simpy.Event) -> None:
         pending = self.pending
