@@ -2,6 +2,7 @@
 # their methods read and write them without a lookup. Every attribute is declared here.
 # Their gauges are declared Gauges, and admitting and releasing are C methods: a build
 # that cimports WorkerPool (a replica's) calls them without Python's call protocol.
+from sim.engine.tasks cimport TaskEnvironment
 from sim.measure.gauge cimport Gauge
 
 cdef class Overflow:
@@ -13,8 +14,9 @@ cdef class Waiting:
 
 
 cdef class WorkerPool:
+    cdef public TaskEnvironment env
     cdef public Gauge busy_gauge, queue_gauge
-    cdef public object env, slots, queue_limit, where, busy
+    cdef public object slots, queue_limit, where, busy
     cdef public object levels, size, thread_pool, alive, discipline, codel, _sheds
     cdef public object _eager, overflow, outside, ran_out, filled, most, most_waiting
     cdef public object limit, waiting_limit, watch, waiting_watch

@@ -557,6 +557,7 @@ class ServiceRuntime:
             return self._refuse(info, outcomes.CONCURRENCY_LIMITED, self.spec.retry_after or 0)
         return None
 
+    @cython.locals(replica=Replica)
     def _queue(
         self, info: RequestInfo, counted: bool, chosen: Replica | None = None
     ) -> tuple[Replica | None, object]:

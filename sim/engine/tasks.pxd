@@ -4,16 +4,21 @@
 # steps set the active process and queue first steps in the environment's own slots.
 
 from sim.engine.heap cimport pop, push
+from sim.engine.timers cimport TimerQueue
+
+cdef class Task
 
 cdef class Wake:
     cdef public object callbacks
 
 cdef class TaskEnvironment:
     cdef public list _queue
-    cdef public object now, _now, _eid, _active_proc, starts, timers
+    cdef public dict timers
+    cdef public object now, _now, _eid, _active_proc, starts
 
     cpdef sleep(self, delay)
     cpdef wake_after(self, seconds, waiter)
+    cpdef start_due(self)
 
 cdef class Signal:
     cdef public TaskEnvironment env
@@ -21,3 +26,6 @@ cdef class Signal:
 
 cdef class Task(Signal):
     cdef public object _generator, _detached, _target, _resumer
+
+    cpdef begin(self)
+    cpdef _resume(self, event)

@@ -326,6 +326,7 @@ class TaskEnvironment:
         push(self._queue, (self._now + delay, NORMAL, next(self._eid), wake))
         return wake
 
+    @cython.locals(timers=TimerQueue)
     def wake_after(self, seconds: float, waiter: simpy.Event) -> None:
         """Trigger ``waiter`` in ``seconds`` if nothing has by then: the effect of a timeout
         event whose callback does that, without the event (see :mod:`sim.engine.timers`)."""
@@ -385,7 +386,7 @@ class TaskEnvironment:
             raise RuntimeError(f"No events left but {until} was not triggered")
         return None
 
-    @cython.locals(wake=Wake, signal=Signal)
+    @cython.locals(wake=Wake, signal=Signal, task=Task)
     def steps(self, count: int) -> bool:
         """Take up to ``count`` steps, each a task's first step or the next event: the
         event loop (SimPy's ``step`` written out, merged with the start queue). False when

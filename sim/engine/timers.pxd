@@ -5,3 +5,5 @@ from sim.engine.heap cimport push
 
 cdef class TimerQueue:
     cdef public object env, seconds, pending
+
+    cpdef set(self, waiter)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import simpy
 
 import sim
 from sim import analytic
 from sim.engine.pool import UnitPool
+from sim.engine.tasks import TaskEnvironment
 from sim.measure.gauge import Gauge
 from tests.helpers import assert_agrees, exponential
 
@@ -68,7 +68,7 @@ def test_a_budget_of_units_that_fits_two_requests_is_two_servers():
 def test_the_head_of_the_line_holds_back_smaller_requests_behind_it():
     """First come, first served (vLLM's scheduler): 6 + 6 units do not fit in 10, so the
     second waits, and the 2-unit request behind it waits too although it would fit."""
-    env = simpy.Environment()
+    env = TaskEnvironment()
     gauge = lambda: Gauge(1.0, 10)  # noqa: E731
     pool = UnitPool(env, 8, 10, gauge(), gauge(), "test", units=10, held=gauge())
     assert pool.admit(size=6) is True

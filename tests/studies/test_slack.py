@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import simpy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ import sim.engine.replication as engine
 import sim.studies.run as run_module
 from sim.engine.branching import Axis, Branches
 from sim.engine.pool import WorkerPool
+from sim.engine.tasks import TaskEnvironment
 from sim.measure.gauge import Gauge
 from sim.studies.run import replicate_points
 from sim.studies.slack import slack_reuse
@@ -175,7 +175,7 @@ def test_a_sweep_over_one_services_workers_and_queue_watches_both(monkeypatch, b
 
 
 def test_a_pool_tells_its_watch_when_the_watched_count_is_reached():
-    env = simpy.Environment()
+    env = TaskEnvironment()
     pool = WorkerPool(env, 4, 1, Gauge(1.0, 10), Gauge(1.0, 10), "test")
     seen: list[int] = []
 
@@ -222,7 +222,7 @@ def test_a_branch_that_fails_fails_its_trunk_and_one_killed_is_left_to_simulate(
 
 
 def test_a_pool_remembers_whether_it_ran_out_and_the_most_it_held():
-    env = simpy.Environment()
+    env = TaskEnvironment()
     pool = WorkerPool(env, 2, 2, Gauge(1.0, 10), Gauge(1.0, 10), "test")
     assert pool.admit() is True and pool.admit() is True
     pool.release()
