@@ -37,12 +37,13 @@ def _before(a: Entry, b: Entry) -> bool:
     return an < bn
 
 
-@cython.locals(position=cython.Py_ssize_t, up=cython.Py_ssize_t, parent=tuple)
-def push(queue: list[Entry], entry: Entry) -> None:
-    """Add ``entry`` to the heap ``queue``."""
-    queue.append(entry)
-    position = len(queue) - 1
-    while position > 0:  # up from the end, past every later parent
+@cython.cfunc
+@cython.inline
+@cython.locals(queue=list, entry=tuple, position=cython.Py_ssize_t, up=cython.Py_ssize_t)
+@cython.locals(parent=tuple)
+def _settle(queue: list[Entry], entry: Entry, position: int) -> None:
+    """Put ``entry`` in the hole at ``position``, or up past every later parent."""
+    while position > 0:
         up = (position - 1) >> 1
         parent = queue[up]
         if not _before(entry, parent):
@@ -52,8 +53,14 @@ def push(queue: list[Entry], entry: Entry) -> None:
     queue[position] = entry
 
 
+def push(queue: list[Entry], entry: Entry) -> None:
+    """Add ``entry`` to the heap ``queue``."""
+    queue.append(entry)
+    _settle(queue, entry, len(queue) - 1)
+
+
 @cython.locals(last=tuple, first=tuple, end=cython.Py_ssize_t, position=cython.Py_ssize_t)
-@cython.locals(child=cython.Py_ssize_t, up=cython.Py_ssize_t, parent=tuple)
+@cython.locals(child=cython.Py_ssize_t)
 def pop(queue: list[Entry]) -> Entry:
     """Remove and return the heap ``queue``'s earliest entry (IndexError if empty)."""
     last = queue.pop()
@@ -67,14 +74,7 @@ def pop(queue: list[Entry]) -> Entry:
             child += 1
         queue[position] = queue[child]
         position, child = child, 2 * child + 1
-    while position > 0:  # the last entry into the hole, up past every later parent
-        up = (position - 1) >> 1
-        parent = queue[up]
-        if not _before(last, parent):
-            break
-        queue[position] = parent
-        position = up
-    queue[position] = last
+    _settle(queue, last, position)  # the last entry into the hole
     return first
 
 
