@@ -244,13 +244,13 @@ class Recorder:
         self._gather(names)
         if len(self.packed[names[0]]) >= FOLD_AT:
             self.fold()
-        else:
-            self._aim()
 
     def _gather(self, names: tuple[str, ...]) -> None:
-        """Move the records gathered in the lists ``names`` into their arrays."""
+        """Move the records gathered in the lists ``names`` into their arrays, and aim
+        the next packing by what the arrays now hold."""
         for name in names:
             pack(self.packed[name], getattr(self, name))
+        self._aim()
 
     def _aim(self) -> None:
         """How many of each kind to gather before packing: GATHER, or fewer where FOLD_AT
@@ -297,8 +297,6 @@ class Recorder:
         packed = self.packed
         if max(len(packed[kind[0]]) for kind in (COMPLETIONS, REFUSALS, FAILURES)) >= FOLD_AT:
             self.fold()
-        else:
-            self._aim()
 
     def fold(self) -> None:
         """Fold the raw records into histograms and per-bin counts (see sim.measure.folding)
