@@ -116,8 +116,8 @@ def test_a_module_builds_and_behaves_as_its_source(
         repr((g.area, g.bins, g.peak, g.value)) for g in gauges[1:]
     ]
     # built as an extension type (its declarations were found), which copies and pickles
-    assert type(vars(native.Gauge)["value"]).__name__ == "getset_descriptor"
-    assert type(vars(source.Gauge)["value"]).__name__ == "member_descriptor"
+    assert type(vars(native.Gauge)["area"]).__name__ == "getset_descriptor"
+    assert type(vars(source.Gauge)["area"]).__name__ == "member_descriptor"
     for again in (copy.copy(gauges[0]), pickle.loads(pickle.dumps(_imported_gauge(gauges[0])))):
         assert repr((again.area, again.bins, again.t)) == repr(
             (gauges[0].area, gauges[0].bins, gauges[0].t)
@@ -218,8 +218,9 @@ def _declared(pxd: str) -> dict[str, tuple[str | None, set[str]]]:
         if match := re.match(r"cdef class (\w+)(?:\((\w+)\))?:", line):
             current = set()
             classes[match[1]] = (match[2], current)
-        elif match := re.match(r"\s+cdef public \w+ (.+)", line):  # object, or a type
-            current.update(name.strip() for name in match[1].split(","))
+        elif (match := re.match(r"\s+cdef (.+)", line)) and "(" not in line:  # not a method
+            first, *others = match[1].split(",")  # [public] type name, name, ...
+            current.update([first.split()[-1], *(name.strip() for name in others)])
     return classes
 
 
