@@ -19,8 +19,11 @@ Entry = tuple[float, int, int, object]
 """A heap entry: when, its priority (URGENT before NORMAL), its event id, the event."""
 
 
+# the indices below are always within the heap (or the entry): read without checks
 @cython.cfunc
 @cython.inline
+@cython.boundscheck(False)
+@cython.wraparound(False)
 @cython.returns(cython.bint)
 @cython.exceptval(check=False)
 @cython.locals(a=tuple, b=tuple, at=cython.double, bt=cython.double)
@@ -39,6 +42,8 @@ def _before(a: Entry, b: Entry) -> bool:
 
 @cython.cfunc
 @cython.inline
+@cython.boundscheck(False)
+@cython.wraparound(False)
 @cython.locals(queue=list, entry=tuple, position=cython.Py_ssize_t, up=cython.Py_ssize_t)
 @cython.locals(parent=tuple)
 def _settle(queue: list[Entry], entry: Entry, position: int) -> None:
@@ -59,6 +64,8 @@ def push(queue: list[Entry], entry: Entry) -> None:
     _settle(queue, entry, len(queue) - 1)
 
 
+@cython.boundscheck(False)
+@cython.wraparound(False)
 @cython.locals(last=tuple, first=tuple, end=cython.Py_ssize_t, position=cython.Py_ssize_t)
 @cython.locals(child=cython.Py_ssize_t)
 def pop(queue: list[Entry]) -> Entry:
