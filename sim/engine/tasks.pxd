@@ -8,12 +8,40 @@ from sim.engine.timers cimport TimerQueue
 
 cdef class Task
 
+cdef extern from *:
+    """
+    /* A generator's next step without StopIteration (PyIter_Send, Python 3.10+): what
+       it yields, or, where it returns, ended(the value it returned); NULL if it raised. */
+    static PyObject *queuefull_send(PyObject *generator, PyObject *value, PyObject *ended) {
+        PyObject *result;
+        PyObject *wrapped;
+        switch (PyIter_Send(generator, value, &result)) {
+        case PYGEN_NEXT:
+            return result;
+        case PYGEN_RETURN:
+            wrapped = PyObject_CallOneArg(ended, result);
+            Py_DECREF(result);
+            return wrapped;
+        default:
+            return NULL;
+        }
+    }
+    """
+    object queuefull_send(object generator, object value, object ended)
+
+cdef class Ended:
+    cdef public object value
+
+cdef inline object _send(object generator, object value)
+
 cdef class Wake:
     cdef public object callbacks
 
 cdef class TaskEnvironment:
     cdef public list _queue
     cdef public dict timers
+    cdef public list soon
+    cdef public Py_ssize_t _next_soon
     cdef public object now, _now, _eid, _active_proc, starts
 
     cpdef sleep(self, delay)
@@ -29,3 +57,4 @@ cdef class Task(Signal):
 
     cpdef begin(self)
     cpdef _resume(self, event)
+    cdef _end(self, value)
