@@ -17,10 +17,10 @@ from typing import Protocol
 
 import simpy
 
-from sim import outcomes
 from sim.measure.gauge import Gauge
 from sim.model import UnstableError
 from sim.model.service import ThreadPool
+from sim.outcomes import CODEL, QUEUE_FULL, QUEUE_TIMEOUT
 from sim.policies.codel import Codel
 from sim.policies.threadpool import Admission
 from sim.policies.threadpool import admit as thread_pool_admit
@@ -205,7 +205,7 @@ class WorkerPool:
         """A request outside the waiting room stops waiting: refused as queue_full."""
         if item in self.outside:
             self.outside.remove(item)
-            item.grant.succeed(outcomes.QUEUE_FULL)
+            item.grant.succeed(QUEUE_FULL)
 
     def _let_in(self) -> None:
         """Room in the waiting room: the oldest request outside it steps in."""
@@ -223,7 +223,7 @@ class WorkerPool:
         if item.grant.triggered:
             return  # it got a worker, or was shed, in time
         self.levels[item.priority].remove(item)
-        self._leave(item, outcomes.QUEUE_TIMEOUT)
+        self._leave(item, QUEUE_TIMEOUT)
         self._let_in()
 
     def _push_out(self, priority: int) -> bool:
@@ -234,7 +234,7 @@ class WorkerPool:
         if lowest >= priority:
             return False
         victim = self.levels[lowest].pop()
-        self._leave(victim, outcomes.QUEUE_FULL)
+        self._leave(victim, QUEUE_FULL)
         return True
 
     def _leave(self, item: Waiting, shed: str | None) -> None:
@@ -296,9 +296,9 @@ class WorkerPool:
         """Why a request taken from the waiting room at ``now`` is dropped, or None."""
         waited = now - item.enqueued
         if waited > item.patience:
-            return outcomes.QUEUE_TIMEOUT
+            return QUEUE_TIMEOUT
         if self.codel is not None and self.codel.on_dequeue(now, waited) and self._sheds:
-            return outcomes.CODEL
+            return CODEL
         return None
 
     def release(self, size: float = 0.0) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Generator
+from math import inf, nan
 
 import cython
 import simpy
+from cython.cimports.libc.math import isnan  # C's, built
 
-from sim import outcomes
 from sim.distributions import Sampler, Uniforms
 from sim.engine.admission import ConcurrencyLimiter, RateLimiter
 from sim.engine.calls import CallSite, Step, plan
@@ -22,6 +22,16 @@ from sim.measure.edges import EdgeRecorder
 from sim.measure.recorders import Recorder
 from sim.model.controls import SIZE
 from sim.model.service import Incident, Service
+from sim.outcomes import (
+    CONCURRENCY_LIMITED,
+    DOWNSTREAM,
+    ERROR,
+    OK,
+    QUEUE_FULL,
+    RATE_LIMITED,
+    REJECTIONS,
+    TIMEOUT,
+)
 from sim.policies.balancer import Balancer
 from sim.policies.healthcheck import HealthState, in_panic
 from sim.policies.incidents import NO_EFFECT, Effect, IncidentSchedule
@@ -263,7 +273,7 @@ class ServiceRuntime:
             if effect.down == _HANG:
                 yield env.timeout(timeout)
             return False
-        grant = replica.pool.admit(0, math.inf)
+        grant = replica.pool.admit(0, inf)
         if grant is None:
             return False
         if grant is not True:
@@ -385,7 +395,7 @@ class ServiceRuntime:
         return outcome
 
     def _handle_any(
-        self, arrived: float, info: RequestInfo, deadline: float = math.inf
+        self, arrived: float, info: RequestInfo, deadline: float = inf
     ) -> Generator[simpy.Event, object, str]:
         """Serve one request that reached this service at ``arrived``; return its root outcome.
 
@@ -408,8 +418,8 @@ class ServiceRuntime:
         if self.per_replica:
             chosen = self.choose()
             if chosen is None:  # nothing ready: refused like a full queue (503), unadmitted
-                self.recorder.rejected(arrived, outcomes.QUEUE_FULL, counted, info.cls)
-                return self._refuse(info, outcomes.QUEUE_FULL, self.spec.retry_after or 0)
+                self.recorder.rejected(arrived, QUEUE_FULL, counted, info.cls)
+                return self._refuse(info, QUEUE_FULL, self.spec.retry_after or 0)
             if self.replica_incidents:
                 effect = incidents.at(arrived, chosen.index)
                 if effect.down is not None:
@@ -424,7 +434,7 @@ class ServiceRuntime:
             if grant is None:
                 return (yield from self._connect_failed(info, counted, replica))
         if grant is None:
-            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, replica, arrived)
+            return self._finish_rejected(info, QUEUE_FULL, counted, replica, arrived)
         if grant is not True:
             shed = yield grant
             if shed is not None:
@@ -442,7 +452,7 @@ class ServiceRuntime:
 
     @cython.locals(info=RequestInfo, replica=Replica)
     def _handle_plain(
-        self, arrived: float, info: RequestInfo, deadline: float = math.inf
+        self, arrived: float, info: RequestInfo, deadline: float = inf
     ) -> Generator[simpy.Event, object, str]:
         """:meth:`_handle_any` for a plain service (see :func:`is_plain`): the same steps,
         without the checks for what it has not got."""
@@ -453,7 +463,7 @@ class ServiceRuntime:
         effect = incidents.at(arrived) if incidents is not None else NO_EFFECT
         replica, grant = self._queue(info, counted)
         if grant is None:
-            return self._finish_rejected(info, outcomes.QUEUE_FULL, counted, replica, arrived)
+            return self._finish_rejected(info, QUEUE_FULL, counted, replica, arrived)
         if grant is not True:
             shed = yield grant
             if shed is not None:
@@ -466,39 +476,39 @@ class ServiceRuntime:
         if (self.deadline_propagation and start > deadline) or info.cancelled:
             replica.pool.release(info.size)  # the caller has gone: drop instead of serving
             return self._respond(
-                replica, info, counted, arrived, start, start, deadline, outcomes.TIMEOUT, True
+                replica, info, counted, arrived, start, start, deadline, TIMEOUT, True
             )
         work = self.work[info.cls]()
         if effect is not NO_EFFECT:
             work = self._under(effect, work)
         yield env.sleep(work)
-        outcome, own, released = outcomes.OK, True, math.nan
+        outcome, own, released = OK, True, nan
         if effect is not NO_EFFECT and effect.error_rate and self.errors() < effect.error_rate:
-            outcome = outcomes.ERROR
+            outcome = ERROR
         else:
             # the calls as _serve makes them, written out here: a frame of their own
             # would cost every event under them
             for step in self.steps[info.cls]:
                 if info.cancelled:  # cancelled while working: no more calls go out
-                    outcome = outcomes.TIMEOUT
+                    outcome = TIMEOUT
                     break
-                if step.releases_worker and math.isnan(released):
+                if step.releases_worker and isnan(released):
                     replica.pool.release(info.size)
                     released = env.now
                 outcome, own = yield from step.run(replica, info, deadline)
-                if outcome != outcomes.OK:
+                if outcome != OK:
                     break
-        if math.isnan(released):
+        if isnan(released):
             replica.pool.release(info.size)
             released = env.now
-        if outcome != outcomes.OK:
+        if outcome != OK:
             return self._respond(
                 replica, info, counted, arrived, start, released, deadline, outcome, own
             )
         self._leave(replica)  # what _respond does for a plain service's success
         now = env.now
         recorder.completed(arrived, now, counted, info.cls, now <= deadline, start, released)
-        return outcomes.OK
+        return OK
 
     def _traced(
         self, arrived: float, info: RequestInfo, deadline: float
@@ -526,9 +536,9 @@ class ServiceRuntime:
         """
         if effect.down == _HANG:
             yield self.env.timeout(effect.down_until - self.env.now)
-        self.recorder.failed(self.env.now, outcomes.ERROR, counted, info.cls)
+        self.recorder.failed(self.env.now, ERROR, counted, info.cls)
         self._answered(replica, failed=True)
-        return outcomes.ERROR
+        return ERROR
 
     def _answered(self, replica: Replica | None, failed: bool) -> None:
         """What outlier detection sees of a response from ``replica``: a 5xx, or not."""
@@ -546,15 +556,15 @@ class ServiceRuntime:
         if rate_limiter is not None:
             admission = rate_limiter.admit(arrived, info)
             if not admission.admitted:
-                self.recorder.rejected(arrived, outcomes.RATE_LIMITED, counted, info.cls)
-                return self._refuse(info, outcomes.RATE_LIMITED, admission.retry_after)
+                self.recorder.rejected(arrived, RATE_LIMITED, counted, info.cls)
+                return self._refuse(info, RATE_LIMITED, admission.retry_after)
             if admission.delay > 0:
                 yield self.env.timeout(admission.delay)  # nginx holds it, then passes it on
         concurrency = self._concurrency_of(replica)
         if concurrency is not None and not concurrency.try_enter():
             now = self.env.now
-            self.recorder.rejected(now, outcomes.CONCURRENCY_LIMITED, counted, info.cls)
-            return self._refuse(info, outcomes.CONCURRENCY_LIMITED, self.spec.retry_after or 0)
+            self.recorder.rejected(now, CONCURRENCY_LIMITED, counted, info.cls)
+            return self._refuse(info, CONCURRENCY_LIMITED, self.spec.retry_after or 0)
         return None
 
     @cython.locals(replica=Replica)
@@ -569,7 +579,7 @@ class ServiceRuntime:
             return None, None
         if counted:
             replica.assigned += 1
-        patience = self.patience() if self.patience is not None else math.inf
+        patience = self.patience() if self.patience is not None else inf
         grant = replica.pool.admit(info.priority, patience, info.size)
         if grant is not None:
             replica.active += 1
@@ -596,11 +606,11 @@ class ServiceRuntime:
         fails (ETIMEDOUT, 127 s after the first try with the default six retries)."""
         yield self.env.timeout(2.0**self.spec.listen_backlog.syn_retries)
         now = self.env.now
-        self.recorder.failed(now, outcomes.ERROR, counted, info.cls)
+        self.recorder.failed(now, ERROR, counted, info.cls)
         concurrency = self._concurrency_of(replica)
         if concurrency is not None:
             concurrency.leave(now, 0.0, True)
-        return outcomes.ERROR
+        return ERROR
 
     def _serve(
         self, replica: Replica, info: RequestInfo, effect: Effect, start: float, deadline: float
@@ -611,9 +621,9 @@ class ServiceRuntime:
         the worker was released.
         """
         env, pool = self.env, replica.pool
-        outcome, own, released = outcomes.OK, True, math.nan
+        outcome, own, released = OK, True, nan
         if (self.deadline_propagation and start > deadline) or info.cancelled:
-            outcome = outcomes.TIMEOUT  # the caller has gone: drop instead of serving
+            outcome = TIMEOUT  # the caller has gone: drop instead of serving
         else:
             if replica.gc_trigger is not None:
                 replica.request_started()
@@ -625,24 +635,24 @@ class ServiceRuntime:
                 yield env.sleep(work)
             else:
                 yield replica.executor.run(work)
-            if outcome != outcomes.OK:
+            if outcome != OK:
                 pass  # its replica crashed under it
             elif effect.error_rate and self.errors() < effect.error_rate:
-                outcome = outcomes.ERROR
+                outcome = ERROR
             else:
                 for step in self.steps[info.cls]:
                     if info.cancelled:  # cancelled while working: no more calls go out
-                        outcome = outcomes.TIMEOUT
+                        outcome = TIMEOUT
                         break
-                    if step.releases_worker and math.isnan(released):
+                    if step.releases_worker and isnan(released):
                         pool.release(info.size)
                         released = env.now
                     outcome, own = yield from step.run(replica, info, deadline)
-                    if outcome != outcomes.OK:
+                    if outcome != OK:
                         break
                 if replica.crashes != lives:  # it crashed while the calls were out
-                    outcome, own = outcomes.ERROR, True
-        if math.isnan(released):
+                    outcome, own = ERROR, True
+        if isnan(released):
             pool.release(info.size)
             released = env.now
         return outcome, own, released
@@ -660,10 +670,10 @@ class ServiceRuntime:
             else:
                 yield replica.executor.run(work)
         except simpy.Interrupt:
-            return outcomes.ERROR
+            return ERROR
         finally:
             replica.working.discard(process)
-        return outcomes.OK
+        return OK
 
     def _crash(self, incident: Incident) -> Generator[simpy.Event, object, None]:
         """At the incident's start its replicas crash; its window keeps them down."""
@@ -693,14 +703,14 @@ class ServiceRuntime:
             self._reconcile(replica, info, arrived, info.size)
         concurrency = self.concurrency or replica.concurrency  # the hot path: no calls
         if concurrency is not None:
-            concurrency.leave(now, now - arrived, outcome != outcomes.OK)
+            concurrency.leave(now, now - arrived, outcome != OK)
         if self.outliers is not None:
-            self._answered(replica, failed=outcome != outcomes.OK)
-        if outcome == outcomes.OK:
+            self._answered(replica, failed=outcome != OK)
+        if outcome == OK:
             recorder.completed(arrived, now, counted, cls, now <= deadline, start, released)
         elif not own:
-            recorder.failed(now, outcomes.DOWNSTREAM, counted, cls)
-        elif outcome in outcomes.REJECTIONS:
+            recorder.failed(now, DOWNSTREAM, counted, cls)
+        elif outcome in REJECTIONS:
             recorder.rejected(now, outcome, counted, cls)
         else:
             recorder.failed(now, outcome, counted, cls)
@@ -721,12 +731,12 @@ class ServiceRuntime:
         outcome: str,
         counted: bool,
         replica: Replica | None,
-        admitted: float = math.nan,
+        admitted: float = nan,
     ) -> str:
         now = self.env.now
-        if self.reconciles and not math.isnan(admitted):
+        if self.reconciles and not isnan(admitted):
             self._reconcile(replica, info, admitted, 0.0)  # refused after admission: no work
-        crashed = outcome == outcomes.ERROR  # its replica crashed while it waited
+        crashed = outcome == ERROR  # its replica crashed while it waited
         if crashed:
             self.recorder.failed(now, outcome, counted, info.cls)
         else:

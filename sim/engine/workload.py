@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Generator, Sequence
+from math import inf
 
 import numpy as np
 import simpy
 
-from sim import outcomes
 from sim.distributions import Categorical, Sampler, Uniforms
 from sim.engine.arrivals import arrival_times
 from sim.engine.request import RequestInfo
@@ -19,6 +18,7 @@ from sim.engine.tasks import TaskEnvironment, start
 from sim.engine.tracing import CLIENT, Tracer
 from sim.measure.recorders import BothRecorders, Recorder
 from sim.model.workload import Workload
+from sim.outcomes import OK, REJECTIONS
 
 
 class Clients:
@@ -51,7 +51,7 @@ class Clients:
         self._class_index = [(classes or spec.class_names).index(c) for c in spec.class_names]
         self._priorities = spec.priorities
         self._sizes = [
-            (Sampler(c.size, streams.rng(*name, "size", c.name)), c.max_size or math.inf)
+            (Sampler(c.size, streams.rng(*name, "size", c.name)), c.max_size or inf)
             if c.size is not None
             else None
             for c in spec.classes
@@ -113,7 +113,7 @@ class Clients:
         if self._sizes and self._sizes[own] is not None:
             draw, most = self._sizes[own]
             info.size = min(draw(), most)
-            info.reserved = most if most < math.inf else info.size
+            info.reserved = most if most < inf else info.size
         return info
 
     def _arrivals(self, until: float) -> Generator[simpy.Event, object, None]:
@@ -144,7 +144,7 @@ class Clients:
     def _attempt(self, info: RequestInfo) -> Generator[simpy.Event, object, CallResult]:
         env, timeout = self.env, self.spec.timeout
         if timeout is None:
-            outcome = yield from self.entry.handle(env.now, info, math.inf)
+            outcome = yield from self.entry.handle(env.now, info, inf)
             return outcome, False
         work = self.entry.handle(env.now, info, env.now + timeout)
         return (yield from with_timeout(env, work, timeout))
@@ -174,7 +174,7 @@ class Clients:
         recorder.in_system.add(arrived, 1)
         if self.retrier is None and self.spec.timeout is None:
             # the common case, without the attempt wrapper: one generator frame less per event
-            outcome = yield from self.entry.handle(arrived, info, math.inf)
+            outcome = yield from self.entry.handle(arrived, info, inf)
             attempts = 1
         elif self.retrier is None:
             outcome, _ = yield from self._attempt(info)
@@ -187,9 +187,9 @@ class Clients:
             trace.outcome, trace.attempts = outcome, attempts
         now = self.env.now
         recorder.in_system.add(now, -1)
-        if outcome == outcomes.OK:
+        if outcome == OK:
             recorder.completed(arrived, now, counted, cls)
-        elif outcome in outcomes.REJECTIONS:
+        elif outcome in REJECTIONS:
             recorder.rejected(now, outcome, counted, cls)
         else:
             recorder.failed(now, outcome, counted, cls)
