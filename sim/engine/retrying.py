@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 
+import cython
 import simpy
+from simpy.events import PENDING
 
-from sim import outcomes
 from sim.engine.request import RequestInfo
-from sim.engine.tasks import TaskEnvironment, queues, start
+from sim.engine.tasks import Signal, TaskEnvironment, queues, start
 from sim.model.controls import RetryPolicy
+from sim.outcomes import OK, TIMEOUT
 from sim.policies.retry import RetryGate
 
 CallResult = tuple[str, bool]
@@ -27,41 +29,51 @@ def with_timeout(
     """
     if seconds <= 0:
         work.close()
-        return outcomes.TIMEOUT, True
+        return TIMEOUT, True
     response = start(env, work)
     yield first_or_after(env, response, seconds)
     if response.triggered:
         return response.value, False
-    return outcomes.TIMEOUT, True
+    return TIMEOUT, True
+
+
+class FirstOf(Signal):
+    """An event that succeeds when the first of the events it is hooked to is processed:
+    ``a | b`` without the condition's bookkeeping (its values, and unhooking from the
+    others), which a timeout on every call pays for nothing. Same instant, same order."""
+
+    def hook(self, event: simpy.Event) -> None:
+        """Succeed once ``event`` is processed (at once if it already was)."""
+        if event.callbacks is None:  # already processed
+            self.fire(event)
+        else:
+            event.callbacks.append(self.fire)
+
+    def fire(self, _event: object) -> None:
+        """A hooked event was processed: succeed, unless an earlier one did."""
+        if self._value is PENDING:
+            self.succeed()
 
 
 def first_of(env: simpy.Environment, *events: simpy.Event) -> simpy.Event:
-    """An event that fires when the first of ``events`` is processed: ``a | b`` without
-    the condition's bookkeeping (its values, and unhooking from the others), which a
-    timeout on every call pays for nothing. Same instant, same order as ``a | b``."""
-    done = env.event()
-
-    def fire(_event: simpy.Event) -> None:
-        if not done.triggered:
-            done.succeed()
-
+    """An event processed once the first of ``events`` is (see :class:`FirstOf`)."""
+    done = FirstOf(env)
     for event in events:
-        if event.callbacks is None:  # already processed
-            fire(event)
-        else:
-            event.callbacks.append(fire)
+        done.hook(event)
     return done
 
 
+@cython.locals(done=FirstOf)
 def first_or_after(env: simpy.Environment, event: simpy.Event, seconds: float) -> simpy.Event:
     """``first_of(env, event, env.timeout(seconds))``, the timeout kept in the
     environment's timer queues where it has them (see :mod:`sim.engine.timers`): most
     waits end long before it, and then it is dropped instead of processed."""
     if not queues(env):
         return first_of(env, event, env.timeout(seconds))
-    answered = first_of(env, event)
-    env.wake_after(seconds, answered)  # type: ignore[attr-defined]
-    return answered
+    done = FirstOf(env)
+    done.hook(event)
+    cython.cast(TaskEnvironment, env).wake_after(seconds, done)
+    return done
 
 
 class Retrier:
@@ -83,7 +95,7 @@ class Retrier:
         self.active = 0  # requests in progress through this caller (the budget's base)
 
     def _may_retry(self, outcome: str, attempts: int) -> bool:
-        if outcome == outcomes.OK or outcome not in self.retry_on:
+        if outcome == OK or outcome not in self.retry_on:
             return False
         if attempts >= self.policy.max_attempts:
             return False
@@ -103,7 +115,7 @@ class Retrier:
                 result = yield from attempt()
                 attempts += 1
                 for gate in self.gates:
-                    gate.attempted(result[0] != outcomes.OK, retrying)
+                    gate.attempted(result[0] != OK, retrying)
                 retrying = False
                 if not self._may_retry(result[0], attempts):
                     return result, attempts
@@ -122,7 +134,7 @@ class Retrier:
         max_attempts; the first success wins and later answers are ignored."""
         env, policy = self.env, self.policy
         pending = [start(env, attempt())]
-        attempts, last = 1, (outcomes.TIMEOUT, True)
+        attempts, last = 1, (TIMEOUT, True)
         while pending:
             timer = env.timeout(policy.hedging_delay) if attempts < policy.max_attempts else None
             yield env.any_of(pending + ([timer] if timer is not None else []))
@@ -130,7 +142,7 @@ class Retrier:
             for process in [p for p in pending if p.triggered]:
                 pending.remove(process)
                 last = process.value
-                if last[0] == outcomes.OK:
+                if last[0] == OK:
                     return last, attempts
                 failed = True
             if attempts < policy.max_attempts and (

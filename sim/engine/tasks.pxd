@@ -32,7 +32,6 @@ cdef extern from *:
 cdef class Ended:
     cdef public object value
 
-cdef inline object _send(object generator, object value)
 
 cdef class Wake:
     cdef public object callbacks
@@ -52,9 +51,14 @@ cdef class Signal:
     cdef public TaskEnvironment env
     cdef public object callbacks, _value, _ok, _defused
 
+    cpdef succeed(self, value=*)
+
 cdef class Task(Signal):
     cdef public object _generator, _detached, _target, _resumer
 
     cpdef begin(self)
     cpdef _resume(self, event)
     cdef _end(self, value)
+
+cpdef bint queues(env)
+cpdef start(env, generator, detached=*)
