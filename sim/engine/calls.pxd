@@ -8,9 +8,16 @@ from sim.engine.replica cimport Replica
 from sim.engine.request cimport RequestInfo
 from sim.engine.tasks cimport TaskEnvironment
 from sim.measure.edges cimport EdgeRecorder
+from sim.policies.circuit_breaker cimport CircuitBreaker
 
 cdef class CallSite:
     cdef public TaskEnvironment env
     cdef public EdgeRecorder edge
     cdef public object propagate, key, call, target, uniform, backoff_uniform
-    cdef public object fallback, wire, losses, caller
+    cdef public object fallback, wire, losses, caller, to, breaker_spec
+    cdef public double timeout
+    cdef public bint enqueue, at_once
+
+    cpdef _breaker(self, Replica replica)
+    cpdef _request(self, RequestInfo info, patience)
+    cpdef request_now(self, Replica replica, RequestInfo info, deadline)

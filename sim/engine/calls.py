@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from math import inf
 from typing import TYPE_CHECKING
 
 import cython
 import numpy as np
 import simpy
+from cython.cimports.libc.math import isinf  # C's, built
 
-from sim import outcomes
 from sim.distributions import Sampler, Uniforms
 from sim.engine.pool import WorkerPool
 from sim.engine.replica import Replica
@@ -21,7 +21,8 @@ from sim.engine.tasks import start
 from sim.engine.tracing import CLIENT
 from sim.measure.edges import EdgeRecorder
 from sim.model.service import Call
-from sim.policies.circuit_breaker import Breaker
+from sim.outcomes import CIRCUIT_OPEN, OK, POOL_FULL, TIMEOUT
+from sim.policies.circuit_breaker import CircuitBreaker
 
 if TYPE_CHECKING:
     from sim.engine.service import ServiceRuntime
@@ -61,6 +62,12 @@ class CallSite:
         )
         self.losses = Uniforms(rng("loss")) if call.loss > 0 else None
         self.caller: ServiceRuntime | None = None  # for the spans of traced requests
+        # what every attempt reads of the call, read once
+        self.to = call.to
+        self.timeout = inf if call.timeout is None else call.timeout
+        self.enqueue = call.mode == "enqueue"
+        self.breaker_spec = call.circuit_breaker
+        self.at_once = call.retries is None and not call.cache_hit_ratio  # see request_now
 
     def copies(self) -> int:
         """How many requests this entry sends now: 0 if the call is skipped by probability."""
@@ -75,7 +82,7 @@ class CallSite:
         """One logical call, with the call's retries if it has any."""
         call = self.call
         if call.cache_hit_ratio and self.uniform() < call.cache_hit_ratio:
-            return outcomes.OK, False
+            return OK, False
         started = self.env.now
         self.edge.logical(started)
         if call.retries is None:
@@ -95,21 +102,21 @@ class CallSite:
     ) -> Generator[simpy.Event, object, CallResult]:
         """:meth:`request`, for a caller that runs it at once: without retries or a cache,
         the attempt itself (one generator frame less on every event under it)."""
-        if self.call.retries is not None or self.call.cache_hit_ratio:
+        if not self.at_once:
             return self.request(replica, info, deadline)
         started = self.env.now
         self.edge.logical(started)
         return self.attempt(replica, info, deadline, started)
 
-    def _breaker(self, replica: Replica) -> Breaker | None:
-        if self.call.circuit_breaker is None:
+    def _breaker(self, replica: Replica) -> CircuitBreaker | None:
+        if self.breaker_spec is None:
             return None
         breaker = replica.breakers.get(self.key)
         if breaker is None:
-            breaker = replica.breakers[self.key] = self.call.circuit_breaker.build()
-        return breaker
+            breaker = replica.breakers[self.key] = self.breaker_spec.build()
+        return breaker  # type: ignore[no-any-return]
 
-    @cython.locals(replica=Replica, info=RequestInfo, pool=WorkerPool)
+    @cython.locals(replica=Replica, info=RequestInfo, pool=WorkerPool, breaker=CircuitBreaker)
     def attempt(
         self, replica: Replica, info: RequestInfo, deadline: float, started: float
     ) -> Generator[simpy.Event, object, CallResult]:
@@ -120,43 +127,43 @@ class CallSite:
             if trace.entering is not self:
                 return (yield from self._traced(replica, info, deadline, started))
             trace.entering = None
-        call, env = self.call, self.env
+        env = self.env
         issued = env.now
         breaker = self._breaker(replica)
         permit = None
         if breaker is not None:
             permit = breaker.try_acquire(issued)
             if permit is None:
-                self.edge.record(started, issued, issued, outcomes.CIRCUIT_OPEN)
+                self.edge.record(started, issued, issued, CIRCUIT_OPEN)
                 if self.fallback is not None:
                     yield env.timeout(self.fallback())
-                    return outcomes.OK, False
-                return outcomes.CIRCUIT_OPEN, True
+                    return OK, False
+                return CIRCUIT_OPEN, True
         if info.cancelled:  # cancelled before it went out: it never does
-            return outcomes.TIMEOUT, True
-        limit = math.inf if call.timeout is None else issued + call.timeout
+            return TIMEOUT, True
+        limit = issued + self.timeout
         if self.propagate:
             limit = min(limit, deadline)
-        pool = replica.connections.get(call.to)
+        pool = replica.connections.get(self.to)
         result = None
         if pool is not None:
             grant = pool.admit()
             if grant is None:
-                result = (outcomes.POOL_FULL, True)
+                result = (POOL_FULL, True)
             elif grant is not True:
-                if math.isinf(limit):
+                if isinf(limit):
                     yield grant
                 else:
                     yield first_or_after(env, grant, max(limit - env.now, 0.0))
                     if not grant.triggered:
                         pool.cancel(grant)
-                        result = (outcomes.TIMEOUT, True)
+                        result = (TIMEOUT, True)
         if result is None:
-            if call.mode == "enqueue":
+            if self.enqueue:
                 queued = info.fork() if info.trace is not None else info  # runs on its own
-                start(env, self._request(queued, math.inf), detached=True)
-                result = (outcomes.OK, False)
-            elif math.isinf(limit):
+                start(env, self._request(queued, inf), detached=True)
+                result = (OK, False)
+            elif isinf(limit):
                 result = ((yield from self._request(info, deadline)), False)
             else:
                 # the callee is told the tighter of the two: it measures goodput (and, with
@@ -167,7 +174,7 @@ class CallSite:
                 pool.release()
         now = env.now
         if breaker is not None:
-            breaker.on_result(now, permit, now - issued, result[0] != outcomes.OK)
+            breaker.on_result(now, permit, now - issued, result[0] != OK)
         self.edge.record(started, issued, now, result[0])
         return result
 
@@ -239,9 +246,9 @@ class Step:
             site = self.sites[0]
             for _ in range(site.copies()):
                 result = yield from site.request(replica, info, deadline)
-                if result[0] != outcomes.OK:
+                if result[0] != OK:
                     return result
-            return outcomes.OK, False
+            return OK, False
         env = self.sites[0].env
         if any(site.call.quorum is not None for site in self.sites):
             return (yield from self._quorum(env, replica, info, deadline))
@@ -257,9 +264,9 @@ class Step:
         if processes:
             yield env.all_of(processes)
         for process in processes:
-            if process.value[0] != outcomes.OK:
+            if process.value[0] != OK:
                 return process.value
-        return outcomes.OK, False
+        return OK, False
 
     def _quorum(
         self, env: simpy.Environment, replica: Replica, info: RequestInfo, deadline: float
@@ -289,10 +296,10 @@ class Step:
         def answered(index: int, process: simpy.Process) -> None:
             if done.triggered:
                 return
-            if process.value[0] == outcomes.OK:
+            if process.value[0] == OK:
                 succeeded[index] += 1
                 if all(ok >= need for ok, need in zip(succeeded, needed, strict=True)):
-                    done.succeed((outcomes.OK, False))
+                    done.succeed((OK, False))
             else:
                 failed[index] += 1
                 if len(groups[index]) - failed[index] < needed[index]:
@@ -302,7 +309,7 @@ class Step:
             for process in group:
                 process.callbacks.append(lambda event, i=index: answered(i, event))
         if all(need == 0 for need in needed):
-            return outcomes.OK, False
+            return OK, False
         result = yield done
         for site, group, infos in zip(self.sites, groups, copies, strict=True):
             for process, copy in zip(group, infos, strict=True):

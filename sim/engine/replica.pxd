@@ -7,6 +7,7 @@ from sim.engine.pool cimport WorkerPool
 cdef class Replica:
     cdef public WorkerPool pool
     cdef public object env, index, recorder, state, cold_until, active, assigned
-    cdef public object breakers, retriers, health, working, crashes, rate_limiter
-    cdef public object concurrency, executor, connections, gc_trigger, paused, _gc_spec
+    cdef public dict breakers, retriers, connections
+    cdef public object health, working, crashes, rate_limiter
+    cdef public object concurrency, executor, gc_trigger, paused, _gc_spec
     cdef public object _gc_pause

@@ -12,6 +12,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
+import cython
+
 CLOSED, OPEN, HALF_OPEN = "CLOSED", "OPEN", "HALF_OPEN"
 
 
@@ -47,50 +49,75 @@ class BreakerConfig:
     max_wait_duration_in_half_open_state: float
 
 
-class CountWindow:
-    """The last ``size`` outcomes, with running totals (a breaker asks for them on every
-    call; summing the window each time cost a tenth of a graph's CPU)."""
+class Window:
+    """Outcomes over a sliding window, with running totals: the ``calls``, ``failures``
+    and ``slow`` calls in it (a breaker reads them on every call; summing the window each
+    time cost a tenth of a graph's CPU)."""
 
-    def __init__(self, size: int) -> None:
-        self.outcomes: deque[tuple[bool, bool]] = deque(maxlen=size)
+    def __init__(self) -> None:
+        self.calls = 0
         self.failures = 0
         self.slow = 0
 
     def record(self, now: float, failed: bool, slow: bool) -> None:
+        """Add one outcome."""
+        raise NotImplementedError
+
+    def expire(self, now: float) -> None:
+        """Drop the outcomes that fell out of the window by ``now``."""
+
+    def totals(self, now: float) -> tuple[int, int, int]:
+        """(calls, failures, slow calls) in the window at ``now``."""
+        self.expire(now)
+        return self.calls, self.failures, self.slow
+
+
+class CountWindow(Window):
+    """The last ``size`` outcomes, in a ring: each one 1 if it failed, plus 2 if slow."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.ring = [0] * size
+        self.next = 0  # where the next outcome goes, over the oldest once full
+
+    @cython.locals(old=cython.long)
+    def record(self, now: float, failed: bool, slow: bool) -> None:
         """Add one outcome, dropping the oldest once the window is full."""
-        if len(self.outcomes) == self.outcomes.maxlen:
-            old_failed, old_slow = self.outcomes[0]
-            self.failures -= old_failed
-            self.slow -= old_slow
-        self.outcomes.append((failed, slow))
+        if self.calls == self.size:
+            old = self.ring[self.next]
+            self.failures -= old & 1
+            self.slow -= old >> 1
+        else:
+            self.calls += 1
+        self.ring[self.next] = int(failed) + 2 * int(slow)
+        self.next += 1
+        if self.next == self.size:
+            self.next = 0
         self.failures += failed
         self.slow += slow
 
-    def totals(self, now: float) -> tuple[int, int, int]:
-        """(calls, failures, slow calls) in the window."""
-        return len(self.outcomes), self.failures, self.slow
 
-
-class TimeWindow:
-    """Outcomes of the last ``size`` whole seconds, in one-second buckets, with running
-    totals."""
+class TimeWindow(Window):
+    """Outcomes of the last ``size`` whole seconds, in one-second buckets."""
 
     def __init__(self, size: int) -> None:
+        super().__init__()
         self.size = size
         self.buckets: deque[list[int]] = deque()  # [second, calls, failures, slow]
-        self.sums = [0, 0, 0]  # calls, failures, slow over the buckets kept
 
-    def _expire(self, now: float) -> None:
+    def expire(self, now: float) -> None:
+        """Drop the buckets older than the last ``size`` seconds."""
         oldest = int(now // 1) - self.size + 1
         while self.buckets and self.buckets[0][0] < oldest:
             _, calls, failures, slow = self.buckets.popleft()
-            self.sums[0] -= calls
-            self.sums[1] -= failures
-            self.sums[2] -= slow
+            self.calls -= calls
+            self.failures -= failures
+            self.slow -= slow
 
     def record(self, now: float, failed: bool, slow: bool) -> None:
         """Add one outcome to the current second's bucket."""
-        self._expire(now)
+        self.expire(now)
         second = int(now // 1)
         if not self.buckets or self.buckets[-1][0] != second:
             self.buckets.append([second, 0, 0, 0])
@@ -98,18 +125,14 @@ class TimeWindow:
         bucket[1] += 1
         bucket[2] += failed
         bucket[3] += slow
-        self.sums[0] += 1
-        self.sums[1] += failed
-        self.sums[2] += slow
-
-    def totals(self, now: float) -> tuple[int, int, int]:
-        """(calls, failures, slow calls) in the buckets still inside the window."""
-        self._expire(now)
-        return self.sums[0], self.sums[1], self.sums[2]
+        self.calls += 1
+        self.failures += failed
+        self.slow += slow
 
 
 class CircuitBreaker:
-    """One breaker: CLOSED -> OPEN -> HALF_OPEN -> CLOSED or OPEN, as Resilience4j does it."""
+    """One breaker: CLOSED -> OPEN -> HALF_OPEN -> CLOSED or OPEN, as Resilience4j does it.
+    The configuration's numbers a call reads are kept beside it, typed for the build."""
 
     def __init__(self, config: BreakerConfig) -> None:
         self.config = config
@@ -119,9 +142,17 @@ class CircuitBreaker:
         self.half_opened_at = 0.0
         self.half_open_permits = 0
         self.transitions: list[tuple[float, str]] = []
+        self._wait_open = config.wait_duration_in_open_state
+        self._half_open_calls = config.permitted_number_of_calls_in_half_open_state
+        self._automatic = config.automatic_transition_from_open_to_half_open_enabled
+        self._wait_half_open = config.max_wait_duration_in_half_open_state
+        self._slow_after = config.slow_call_duration_threshold
+        self._failure_rate = config.failure_rate_threshold
+        self._slow_rate = config.slow_call_rate_threshold
         self._window = self._closed_window()
+        self._least = self._minimum()  # calls the window needs before it may trip
 
-    def _closed_window(self) -> CountWindow | TimeWindow:
+    def _closed_window(self) -> Window:
         cfg = self.config
         if cfg.sliding_window_type == "TIME_BASED":
             return TimeWindow(cfg.sliding_window_size)
@@ -130,9 +161,7 @@ class CircuitBreaker:
     def _minimum(self) -> int:
         cfg = self.config
         if self.state == HALF_OPEN:
-            return min(
-                cfg.minimum_number_of_calls, cfg.permitted_number_of_calls_in_half_open_state
-            )
+            return min(cfg.minimum_number_of_calls, self._half_open_calls)
         if cfg.sliding_window_type == "COUNT_BASED":
             return min(cfg.minimum_number_of_calls, cfg.sliding_window_size)
         return cfg.minimum_number_of_calls
@@ -151,56 +180,53 @@ class CircuitBreaker:
         elif state == HALF_OPEN:
             self.half_opened_at = now
             self.half_open_permits = 0
-            self._window = CountWindow(self.config.permitted_number_of_calls_in_half_open_state)
+            self._window = CountWindow(self._half_open_calls)
         else:
             self._window = self._closed_window()
+        self._least = self._minimum()
 
     def state_at(self, now: float) -> str:
         """The state at ``now``, applying the transitions that time alone causes."""
-        cfg = self.config
-        if (
-            self.state == OPEN
-            and cfg.automatic_transition_from_open_to_half_open_enabled
-            and now >= self.opened_at + cfg.wait_duration_in_open_state
-        ):
-            self._move(self.opened_at + cfg.wait_duration_in_open_state, HALF_OPEN)
+        if self.state == OPEN and self._automatic and now >= self.opened_at + self._wait_open:
+            self._move(self.opened_at + self._wait_open, HALF_OPEN)
         if (
             self.state == HALF_OPEN
-            and cfg.max_wait_duration_in_half_open_state > 0
-            and now >= self.half_opened_at + cfg.max_wait_duration_in_half_open_state
+            and self._wait_half_open > 0
+            and now >= self.half_opened_at + self._wait_half_open
         ):
-            self._move(self.half_opened_at + cfg.max_wait_duration_in_half_open_state, OPEN)
+            self._move(self.half_opened_at + self._wait_half_open, OPEN)
         return self.state
 
     def try_acquire(self, now: float) -> int | None:
         """A permit (the window generation) if the call may go out, else None (CallNotPermitted)."""
         state = self.state_at(now)
         if state == OPEN:
-            if now < self.opened_at + self.config.wait_duration_in_open_state:
+            if now < self.opened_at + self._wait_open:
                 return None
             self._move(now, HALF_OPEN)  # lazily, at the first call after the wait
             state = HALF_OPEN
         if state == HALF_OPEN:
-            if self.half_open_permits >= self.config.permitted_number_of_calls_in_half_open_state:
+            if self.half_open_permits >= self._half_open_calls:
                 return None
             self.half_open_permits += 1
         return self.generation
 
+    @cython.locals(window=Window, calls=cython.longlong)
     def on_result(self, now: float, permit: int, duration: float, failed: bool) -> None:
         """Record a permitted call's outcome; a slow call lasted longer than the threshold."""
         if permit != self.generation:
             return  # recorded into the old state's window: no effect on the current one
-        slow = duration > self.config.slow_call_duration_threshold
-        self._window.record(now, failed, slow)
+        window = self._window
+        window.record(now, failed, duration > self._slow_after)
         if self.state == OPEN:
             return
-        calls, failures, slow_calls = self._window.totals(now)
-        if calls < self._minimum():
+        window.expire(now)
+        calls = window.calls
+        if calls < self._least:
             return
-        cfg = self.config
         over = (
-            100.0 * failures / calls >= cfg.failure_rate_threshold
-            or 100.0 * slow_calls / calls >= cfg.slow_call_rate_threshold
+            100.0 * window.failures / calls >= self._failure_rate
+            or 100.0 * window.slow / calls >= self._slow_rate
         )
         if over:
             self._move(now, OPEN)
