@@ -21,3 +21,11 @@ cdef class CallSite:
     cpdef _breaker(self, Replica replica)
     cpdef _request(self, RequestInfo info, patience)
     cpdef request_now(self, Replica replica, RequestInfo info, deadline)
+
+
+cdef class Step:
+    cdef public list sites
+    cdef public bint parallel, releases_worker
+    cdef public CallSite single
+
+    cpdef run(self, Replica replica, RequestInfo info, deadline)

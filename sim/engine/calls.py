@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from math import inf
 from typing import TYPE_CHECKING
 
@@ -218,18 +217,19 @@ class CallSite:
         return outcome
 
 
-@dataclass
 class Step:
     """Calls made together: one sequential entry, or a group of adjacent parallel entries."""
 
-    sites: list[CallSite]
-    parallel: bool
-    releases_worker: bool  # an async call frees the worker before it goes out
-
-    def __post_init__(self) -> None:
-        site = self.sites[0]  # a parallel step may gain sites; a sequential one never does
-        one = not self.parallel and site.call.count == 1 and site.call.probability == 1
+    def __init__(self, sites: list[CallSite], parallel: bool, releases_worker: bool) -> None:
+        self.sites = sites
+        self.parallel = parallel
+        self.releases_worker = releases_worker  # an async call frees the worker before it goes out
+        site = sites[0]  # a parallel step may gain sites; a sequential one never does
+        one = not parallel and site.call.count == 1 and site.call.probability == 1
         self.single = site if one else None  # the one call it always makes, if so
+
+    def __repr__(self) -> str:
+        return f"Step({self.sites!r}, {self.parallel!r}, {self.releases_worker!r})"
 
     def run(
         self, replica: Replica, info: RequestInfo, deadline: float

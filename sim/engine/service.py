@@ -450,7 +450,7 @@ class ServiceRuntime:
             replica, info, counted, arrived, start, released, deadline, outcome, own
         )
 
-    @cython.locals(info=RequestInfo, replica=Replica)
+    @cython.locals(info=RequestInfo, replica=Replica, step=Step)
     def _handle_plain(
         self, arrived: float, info: RequestInfo, deadline: float = inf
     ) -> Generator[simpy.Event, object, str]:
