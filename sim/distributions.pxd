@@ -2,7 +2,10 @@
 # their methods read and write them without a lookup. Every attribute is declared here.
 
 cdef class Uniforms:
-    cdef public object _rng, _buffer
+    cdef public object _rng
+    cdef public list _buffer
+
+    cpdef draw(self)
 
 
 cdef class Categorical:
@@ -11,3 +14,5 @@ cdef class Categorical:
 
 cdef class Sampler:
     cdef public object _batch, _rng, _it, mean
+
+    cpdef draw(self)

@@ -109,9 +109,13 @@ class Uniforms:
 
     def __call__(self) -> float:
         """The next draw."""
+        return self.draw()  # type: ignore[no-any-return]
+
+    def draw(self) -> float:
+        """The next draw (a C method to a build that types its Uniforms)."""
         if not self._buffer:
             self._buffer = self._rng.random(CHUNK).tolist()[::-1]
-        return self._buffer.pop()
+        return self._buffer.pop()  # type: ignore[no-any-return]
 
 
 class Categorical:
@@ -143,6 +147,10 @@ class Sampler:
 
     def __call__(self) -> float:
         """The next draw."""
+        return self.draw()  # type: ignore[no-any-return]
+
+    def draw(self) -> float:
+        """The next draw (a C method to a build that types its Sampler)."""
         try:
             return next(self._it)
         except StopIteration:

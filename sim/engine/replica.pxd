@@ -6,7 +6,8 @@ from sim.engine.pool cimport WorkerPool
 
 cdef class Replica:
     cdef public WorkerPool pool
-    cdef public object env, index, recorder, state, cold_until, active, assigned
+    cdef public str state
+    cdef public object env, index, recorder, cold_until, active, assigned
     cdef public dict breakers, retriers, connections
     cdef public object health, working, crashes, rate_limiter
     cdef public object concurrency, executor, gc_trigger, paused, _gc_spec

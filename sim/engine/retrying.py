@@ -55,9 +55,11 @@ class FirstOf(Signal):
             self.succeed()
 
 
+@cython.locals(done=FirstOf)
 def first_of(env: simpy.Environment, *events: simpy.Event) -> simpy.Event:
     """An event processed once the first of ``events`` is (see :class:`FirstOf`)."""
-    done = FirstOf(env)
+    done = FirstOf.__new__(FirstOf)  # built, an allocation without a call
+    done._untriggered(env)
     for event in events:
         done.hook(event)
     return done
@@ -70,7 +72,8 @@ def first_or_after(env: simpy.Environment, event: simpy.Event, seconds: float) -
     waits end long before it, and then it is dropped instead of processed."""
     if not queues(env):
         return first_of(env, event, env.timeout(seconds))
-    done = FirstOf(env)
+    done = FirstOf.__new__(FirstOf)
+    done._untriggered(env)
     done.hook(event)
     cython.cast(TaskEnvironment, env).wake_after(seconds, done)
     return done

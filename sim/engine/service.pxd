@@ -1,6 +1,7 @@
 # Built as extension types (see sim/compiled): their attributes live in the object, so
 # their methods read and write them without a lookup. Every attribute is declared here.
 
+from sim.distributions cimport Sampler
 from sim.engine.calls cimport Step
 from sim.engine.replica cimport Replica
 from sim.engine.request cimport RequestInfo

@@ -450,7 +450,7 @@ class ServiceRuntime:
             replica, info, counted, arrived, start, released, deadline, outcome, own
         )
 
-    @cython.locals(info=RequestInfo, replica=Replica, step=Step)
+    @cython.locals(info=RequestInfo, replica=Replica, step=Step, sampler=Sampler)
     def _handle_plain(
         self, arrived: float, info: RequestInfo, deadline: float = inf
     ) -> Generator[simpy.Event, object, str]:
@@ -478,7 +478,8 @@ class ServiceRuntime:
             return self._respond(
                 replica, info, counted, arrived, start, start, deadline, TIMEOUT, True
             )
-        work = self.work[info.cls]()
+        sampler = self.work[info.cls]
+        work = sampler.draw()
         if effect is not NO_EFFECT:
             work = self._under(effect, work)
         yield env.sleep(work)

@@ -39,9 +39,9 @@ cdef class Wake:
 cdef class TaskEnvironment:
     cdef public list _queue
     cdef public dict timers
-    cdef public list soon
-    cdef public Py_ssize_t _next_soon
-    cdef public object now, _now, _eid, _active_proc, starts
+    cdef public list soon, starts
+    cdef public Py_ssize_t _next_soon, _next_start
+    cdef public object now, _now, _eid, _active_proc
 
     cpdef sleep(self, delay)
     cpdef wake_after(self, seconds, waiter)
@@ -52,10 +52,12 @@ cdef class Signal:
     cdef public object callbacks, _value, _ok, _defused
 
     cpdef succeed(self, value=*)
+    cdef _untriggered(self, TaskEnvironment env)
 
 cdef class Task(Signal):
     cdef public object _generator, _detached, _target, _resumer
 
+    cdef _prepare(self, generator, detached)
     cpdef begin(self)
     cpdef _resume(self, event)
     cdef _end(self, value)

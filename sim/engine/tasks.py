@@ -28,7 +28,6 @@ environment is declared by its type, which a build can only do within a module.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Generator
 from itertools import count
 
@@ -105,6 +104,11 @@ class Signal:
     What :meth:`TaskEnvironment.event` makes: pools' waits, calls' answers, timers."""
 
     def __init__(self, env: TaskEnvironment) -> None:
+        self._untriggered(env)
+
+    def _untriggered(self, env: TaskEnvironment) -> None:
+        """Set it up new in ``env``: what ``__init__`` does, for one made with ``__new__``
+        (built, a direct allocation, where calling the class parses its arguments)."""
         self.env = env
         self.callbacks: list[object] | None = []
         self._value: object = PENDING
@@ -189,12 +193,11 @@ class Task(Signal):
         generator: Generator[simpy.Event, object, object],
         detached: bool = False,
     ) -> None:
-        # Signal.__init__ written out: a request starts several tasks
-        self.env = env
-        self.callbacks = []
-        self._value = PENDING
-        self._ok = None
-        self._defused = None
+        self._untriggered(env)
+        self._prepare(generator, detached)
+
+    def _prepare(self, generator: Generator[simpy.Event, object, object], detached: bool) -> None:
+        """Queue the first step of ``generator`` (``__init__``'s, after the signal's)."""
         self._generator = generator
         self._detached = detached
         self._target: object = _GO
@@ -307,7 +310,10 @@ class TaskEnvironment:
         self._queue: list[tuple[float, int, int, object]] = []  # (time, priority, eid, event)
         self._eid = count()
         self._active_proc: object = None
-        self.starts: deque[tuple[int, Task]] = deque()  # (event id, task), oldest first
+        # tasks' first steps, (event id, task) oldest first, from starts[_next_start] on
+        # (a list read from its head, as soon below)
+        self.starts: list[tuple[int, Task] | None] = []
+        self._next_start = 0
         # events due now at normal priority, (event id, event) oldest first, from
         # soon[_next_soon] on: half of a run's events, each a heap push and pop were it in
         # the heap (see steps). A list read from its head, emptied whenever all are taken.
@@ -331,9 +337,12 @@ class TaskEnvironment:
         """SimPy's process of ``generator`` (its first step an Initialize event)."""
         return simpy.Process(self, generator)  # type: ignore[arg-type]
 
+    @cython.locals(signal=Signal)
     def event(self) -> Signal:
         """A new, untriggered event."""
-        return Signal(self)
+        signal = Signal.__new__(Signal)
+        signal._untriggered(self)
+        return signal
 
     def all_of(self, events: list[simpy.Event]) -> simpy.Condition:
         """An event processed once every one of ``events`` is."""
@@ -363,7 +372,8 @@ class TaskEnvironment:
         time): :meth:`timeout`'s place in the event order, without a Timeout's weight."""
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
-        wake = Wake()
+        wake = Wake.__new__(Wake)  # built, an allocation without a call
+        wake.callbacks = []
         push(self._queue, (self._now + delay, NORMAL, next(self._eid), wake))
         return wake
 
@@ -376,24 +386,32 @@ class TaskEnvironment:
             timers = self.timers[seconds] = TimerQueue(self, seconds)
         timers.set(waiter)
 
+    @cython.locals(starts=list, taken=cython.Py_ssize_t, entry=tuple, time=cython.double)
+    @cython.locals(priority=cython.longlong, eid=cython.longlong)
     def start_due(self) -> Task | None:
         """The task whose first step comes before the next event in the heap, if any:
         its Initialize event would have been urgent, now, with its event id."""
         starts = self.starts
-        if not starts:
+        taken = self._next_start
+        if taken == len(starts):
             return None
+        entry = starts[taken]
         queue = self._queue
         if queue:
             time, priority, eid, _ = queue[0]
-            if time == self._now and (
-                priority < URGENT or (priority == URGENT and eid < starts[0][0])
-            ):
+            if time == self._now and (priority < URGENT or (priority == URGENT and eid < entry[0])):
                 return None
-        return starts.popleft()[1]
+        starts[taken] = None  # let it go
+        taken += 1
+        if taken == len(starts):
+            starts.clear()
+            taken = 0
+        self._next_start = taken
+        return entry[1]  # type: ignore[no-any-return]
 
     def peek(self) -> float:
         """When the next step is due (infinity when nothing is left to do)."""
-        if self.starts or self._next_soon < len(self.soon):
+        if self._next_start < len(self.starts) or self._next_soon < len(self.soon):
             return self._now
         return self._queue[0][0] if self._queue else math.inf
 
@@ -441,7 +459,7 @@ class TaskEnvironment:
         order of every event is the heap's alone."""
         queue, starts, soon = self._queue, self.starts, self.soon
         for _ in range(count):
-            if starts:
+            if self._next_start < len(starts):
                 task = self.start_due()
                 if task is not None:
                     task.begin()
@@ -500,6 +518,7 @@ def queues(env: simpy.Environment) -> bool:
     return QUEUED and isinstance(env, TaskEnvironment)
 
 
+@cython.locals(task=Task)
 def start(
     env: simpy.Environment,
     generator: Generator[simpy.Event, object, object],
@@ -507,5 +526,8 @@ def start(
 ) -> simpy.Process:
     """Run ``generator`` as a process: a :class:`Task` in a TaskEnvironment, else SimPy's."""
     if QUEUED and isinstance(env, TaskEnvironment):  # queues(env), without a call per task
-        return Task(env, generator, detached)
+        task = Task.__new__(Task)  # built, an allocation without a call
+        task._untriggered(env)
+        task._prepare(generator, detached)
+        return task
     return env.process(generator)

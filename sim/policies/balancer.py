@@ -42,6 +42,6 @@ class Balancer:
             self._next = index + 1
             return index
         if self.policy == "random":
-            return int(self._uniform() * n)
-        draws = [int(self._uniform() * n) for _ in range(self.choice_count)]
+            return int(self._uniform.draw() * n)
+        draws = [int(self._uniform.draw() * n) for _ in range(self.choice_count)]
         return least_request(active, draws)

@@ -90,7 +90,7 @@ class CountWindow(Window):
             self.slow -= old >> 1
         else:
             self.calls += 1
-        self.ring[self.next] = int(failed) + 2 * int(slow)
+        self.ring[self.next] = failed + 2 * slow
         self.next += 1
         if self.next == self.size:
             self.next = 0
