@@ -19,6 +19,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+import cython
 import numpy as np
 
 from sim import outcomes
@@ -211,6 +212,7 @@ class Recorder:
         if len(self.failed_at) >= self.pack_failed:
             self._pack(FAILURES)
 
+    @cython.locals(at=cython.double)
     def completed(
         self,
         arrived: float,
@@ -230,7 +232,8 @@ class Recorder:
             self.counts[cls][_OK] += 1
             self.open -= 1
         if good:
-            if self.warmup <= now < self.horizon:
+            at = now
+            if self.warmup <= at < self.horizon:
                 self.good += 1
         else:  # only the worker time inside the window, which the busy gauge measures
             self.late_at.append(now)
