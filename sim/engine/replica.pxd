@@ -7,7 +7,8 @@ from sim.engine.pool cimport WorkerPool
 cdef class Replica:
     cdef public WorkerPool pool
     cdef public str state
-    cdef public object env, index, recorder, cold_until, active, assigned
+    cdef public long long active, assigned
+    cdef public object env, index, recorder, cold_until
     cdef public dict breakers, retriers, connections
     cdef public object health, working, crashes, rate_limiter
     cdef public object concurrency, executor, gc_trigger, paused, _gc_spec

@@ -227,6 +227,7 @@ class ServiceRuntime:
         for _ in range(count):
             start(self.env, self.handle(0.0, RequestInfo()))
 
+    @cython.locals(replica=Replica)
     def choose(self) -> Replica | None:
         """The ready replica that gets the next request (None if none is ready). Ejected
         and unhealthy replicas are passed over, unless too few are left (Envoy's panic)."""
@@ -237,7 +238,10 @@ class ServiceRuntime:
             return ready[0]
         if not ready:
             return None
-        return ready[self.balancer.choose([r.active for r in ready])]
+        active = []
+        for replica in ready:
+            active.append(replica.active)
+        return ready[self.balancer.choose(active)]
 
     def _usable(self, ready: list[Replica]) -> list[Replica]:
         """The ready replicas neither ejected nor failing their checks; all of them when

@@ -73,6 +73,8 @@ class Clients:
         # one class or one client key draws nothing: skip the call on every arrival
         self._several_classes = len(spec.class_shares) > 1
         self._several_clients = len(weights) > 1
+        # neither retries nor a timeout: a request is its entry's handling, with no wrapper
+        self.direct = self.retrier is None and spec.timeout is None
 
     @property
     def mirrored(self) -> bool:
@@ -172,7 +174,7 @@ class Clients:
         cls = info.cls
         counted = recorder.arrived(arrived, cls)
         recorder.in_system.add(arrived, 1)
-        if self.retrier is None and self.spec.timeout is None:
+        if self.direct:
             # the common case, without the attempt wrapper: one generator frame less per event
             outcome = yield from self.entry.handle(arrived, info, inf)
             attempts = 1

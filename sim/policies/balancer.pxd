@@ -6,3 +6,5 @@ from sim.distributions cimport Uniforms
 cdef class Balancer:
     cdef public object policy, choice_count, _next
     cdef public Uniforms _uniform
+
+    cpdef choose(self, active)

@@ -3,3 +3,5 @@
 
 cdef class IncidentSchedule:
     cdef public object incidents, edges, _effects
+
+    cpdef at(self, now, replica=*)
