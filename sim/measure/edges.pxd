@@ -3,9 +3,12 @@
 # A call's attempts are recorded through C methods (a call site cimports EdgeRecorder).
 
 cdef class EdgeRecorder:
-    cdef public object warmup, horizon, latency, counts, calls, attempts, folded
-    cdef public object folded_sum, folded_count, packed
+    cdef public double warmup, horizon
+    cdef public long long calls, attempts
+    cdef public list latency
+    cdef public dict counts
+    cdef public object folded, folded_sum, folded_count, packed
     cdef public Py_ssize_t pack_at
 
-    cpdef logical(self, now)
-    cpdef record(self, started, issued, now, outcome)
+    cpdef logical(self, double now)
+    cpdef record(self, double started, double issued, now, outcome)
