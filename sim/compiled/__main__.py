@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BuildError, OSError) as error:  # OSError: e.g. a read-only install
         print(
             f"compiled engine: not built ({error}); the engine runs from its source, "
-            "about 15 % slower"
+            "with about four times the CPU"
         )
         return 0
     if built:
