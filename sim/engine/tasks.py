@@ -236,6 +236,7 @@ class Task(Signal):
                     event = generator.throw(event._value)  # type: ignore[arg-type]
             except StopIteration as stop:  # returned from a throw
                 self._end(stop.value)
+                event = None  # an ended task waits on nothing (as SimPy's processes)
                 break
             except BaseException as error:
                 self._resumer = None
@@ -251,6 +252,7 @@ class Task(Signal):
             elif type(event) is Ended:
                 ended = event
                 self._end(ended.value)
+                event = None
                 break
             else:
                 callbacks = event.callbacks
