@@ -79,6 +79,23 @@ def _send(generator: Generator[object, object, object], value: object) -> object
         return Ended(stop.value)
 
 
+@cython.cfunc
+@cython.inline
+@cython.returns(cython.Py_ssize_t)
+@cython.exceptval(check=False)
+@cython.locals(entries=list, taken=cython.Py_ssize_t)
+def _past(entries: list[object], taken: int) -> int:
+    """Where a list read from its head (the start queue, the events due now) goes on
+    after its entry ``taken`` was taken: that entry let go, and the list emptied once
+    all of them were."""
+    entries[taken] = None
+    taken += 1
+    if taken == len(entries):
+        entries.clear()
+        return 0
+    return taken
+
+
 STEPS_AT_ONCE = 10_000
 """Steps :meth:`TaskEnvironment.run` takes per call of its loop."""
 
@@ -403,12 +420,7 @@ class TaskEnvironment:
             time, priority, eid, _ = queue[0]
             if time == self._now and (priority < URGENT or (priority == URGENT and eid < entry[0])):
                 return None
-        starts[taken] = None  # let it go
-        taken += 1
-        if taken == len(starts):
-            starts.clear()
-            taken = 0
-        self._next_start = taken
+        self._next_start = _past(starts, taken)
         return entry[1]  # type: ignore[no-any-return]
 
     def peek(self) -> float:
@@ -480,12 +492,7 @@ class TaskEnvironment:
                     _, _, _, event = pop(queue)
                 else:
                     event = entry[1]
-                    soon[taken] = None  # let it go once processed
-                    taken += 1
-                    if taken == len(soon):
-                        soon.clear()
-                        taken = 0
-                    self._next_soon = taken
+                    self._next_soon = _past(soon, taken)
             else:
                 try:
                     now, _, _, event = pop(queue)
